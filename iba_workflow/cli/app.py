@@ -1,0 +1,48 @@
+"""The ``iba`` Typer application. Every IbaError becomes a sentence and an exit code,
+never a traceback."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from iba_workflow.errors import DefinitionError, IbaError
+
+app = typer.Typer(
+    name="iba",
+    help="iba-workflow: interventions (indsatser) planned on Danish working days.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+
+def fail(exc: IbaError) -> None:
+    """Print a user-facing error and exit 1."""
+    if isinstance(exc, DefinitionError):
+        err.print(exc.render(), markup=False, highlight=False)
+    else:
+        err.print(f"error: {exc.message}", markup=False, highlight=False)
+        if exc.hint:
+            err.print(f"  hint: {exc.hint}", markup=False, highlight=False)
+    raise typer.Exit(1)
+
+
+def _register() -> None:
+    from . import definitions_cmd  # noqa: F401  (registers commands on ``app``)
+
+
+_register()
+
+
+def main() -> None:
+    try:
+        app()
+    except IbaError as exc:  # pragma: no cover - commands catch their own
+        try:
+            fail(exc)
+        except typer.Exit as done:
+            sys.exit(done.exit_code)

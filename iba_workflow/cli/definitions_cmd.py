@@ -1,0 +1,182 @@
+"""Commands about definitions and plans: validate, plan, schema, preview."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from iba_workflow import paths
+from iba_workflow.calendar import calendar_for
+from iba_workflow.catalog import find_definition_file, iter_definition_files
+from iba_workflow.definition import Definition, load_definition
+from iba_workflow.definition.schema import schema_text
+from iba_workflow.errors import DefinitionError, IbaError, PlanError
+from iba_workflow.planning import ChosenOutcome, plan_enrollment
+from iba_workflow.planning.ics import plan_to_ics
+
+from .app import app, fail
+from .render import print_plan
+
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
+
+
+def _load(definition: str) -> tuple[Path, Definition]:
+    path = find_definition_file(definition, paths.definitions_dir())
+    return path, load_definition(path, known_templates=paths.known_templates())
+
+
+def _parse_branches(values: list[str]) -> list[ChosenOutcome]:
+    chosen = []
+    for raw in values:
+        if "=" not in raw:
+            raise PlanError(
+                f"--branch {raw!r} needs the form STEP=OUTCOME",
+                hint="e.g. --branch evaluering=forlaengelse",
+            )
+        key, outcome = raw.split("=", 1)
+        chosen.append(ChosenOutcome(key.strip(), outcome.strip()))
+    return chosen
+
+
+@app.command()
+def validate(
+    paths_: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            metavar="[PATHS]...", help="Definition files or folders (default: definitions/)."
+        ),
+    ] = None,
+) -> None:
+    """Validate definitions; list every problem with file, line and a hint. Exit 1 on any."""
+    files: list[Path] = []
+    for p in paths_ or [paths.definitions_dir()]:
+        files.extend(iter_definition_files(p) if p.is_dir() else [p])
+    if not files:
+        out.print("no definition files found")
+        raise typer.Exit(1)
+    templates = paths.known_templates()
+    bad = 0
+    for f in files:
+        try:
+            d = load_definition(f, known_templates=templates)
+        except DefinitionError as exc:
+            bad += 1
+            Console(stderr=True, highlight=False).print(exc.render(), markup=False)
+            continue
+        out.print(f"[green]ok[/green]  {f}  ({d.id} v{d.version}, {len(d.steps)} steps)")
+    if bad:
+        out.print(f"{bad} of {len(files)} definitions have problems")
+        raise typer.Exit(1)
+
+
+@app.command()
+def plan(
+    definition: Annotated[str, typer.Argument(help="An id (fagmentor) or a path.")],
+    start: Annotated[
+        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Start date, YYYY-MM-DD.")
+    ] = None,
+    cohort: Annotated[str | None, typer.Option(help="A cohort id (fælles start).")] = None,
+    weeks: Annotated[int | None, typer.Option(help="Length, for a 9–12 week course.")] = None,
+    branch: Annotated[
+        list[str] | None, typer.Option(help="Choose an outcome: STEP=OUTCOME (repeatable).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, json or ics.")] = "table",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file.")] = None,
+) -> None:
+    """Print the dated plan of DEFINITION from a start date or cohort."""
+    from iba_workflow.planning import PlanOverrides
+
+    if fmt not in ("table", "json", "ics"):
+        fail(IbaError(f"unknown format {fmt!r}", hint="use table, json or ics"))
+    try:
+        _, d = _load(definition)
+        cal = calendar_for(d.municipality, paths.calendars_dir())
+        result = plan_enrollment(
+            d,
+            calendar=cal,
+            start=start.date() if start else None,
+            cohort=cohort,
+            overrides=PlanOverrides(duration_weeks=weeks),
+            outcomes=_parse_branches(branch or []),
+        )
+    except IbaError as exc:
+        fail(exc)
+        return
+    if fmt == "json":
+        text = json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n"
+        _emit(text.encode("utf-8"), output)
+    elif fmt == "ics":
+        _emit(plan_to_ics(result, name=d.name), output)
+    else:
+        print_plan(out, d, result)
+
+
+def _emit(data: bytes, output: Path | None) -> None:
+    if output is None:
+        typer.echo(data.decode("utf-8"), nl=False)
+    else:
+        output.write_bytes(data)
+        out.print(f"wrote {output}")
+
+
+@app.command()
+def schema(
+    check: Annotated[
+        bool, typer.Option(help="Exit 1 if definitions/schema.json is stale.")
+    ] = False,
+    write: Annotated[bool, typer.Option(help="Write definitions/schema.json.")] = False,
+) -> None:
+    """Print the JSON Schema of the definition language (generated from the model)."""
+    text = schema_text()
+    target = paths.definitions_dir() / "schema.json"
+    if check:
+        current = target.read_text(encoding="utf-8") if target.exists() else ""
+        if current != text:
+            fail(IbaError(f"{target} is stale", hint="run 'iba schema --write'"))
+        out.print(f"{target} is up to date")
+        return
+    if write:
+        target.write_text(text, encoding="utf-8")
+        out.print(f"wrote {target}")
+        return
+    typer.echo(text, nl=False)
+
+
+@app.command()
+def preview(
+    start: Annotated[
+        dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="Start date for rolling intakes.")
+    ] = dt.datetime(2027, 3, 1),
+) -> None:
+    """Validate every definition and print each plan (cohorts: their first cohort)."""
+    templates = paths.known_templates()
+    bad = 0
+    for f in iter_definition_files(paths.definitions_dir()):
+        try:
+            d = load_definition(f, known_templates=templates)
+            cal = calendar_for(d.municipality, paths.calendars_dir())
+            cohorts = d.intake.cohorts if d.intake.kind == "cohort" else []
+            result = plan_enrollment(
+                d,
+                calendar=cal,
+                cohort=cohorts[0].id if cohorts else None,
+                start=None if cohorts else start.date(),
+            )
+        except DefinitionError as exc:
+            bad += 1
+            Console(stderr=True, highlight=False).print(exc.render(), markup=False)
+            continue
+        except IbaError as exc:
+            bad += 1
+            Console(stderr=True, highlight=False).print(f"{f}: {exc}", markup=False)
+            continue
+        print_plan(out, d, result)
+        out.print()
+    if bad:
+        raise typer.Exit(1)

@@ -1,0 +1,47 @@
+"""A plan as a table a coordinator reads."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from iba_workflow.calendar import WEEKDAYS_DA
+from iba_workflow.definition import Definition
+from iba_workflow.planning import Plan
+
+
+def print_plan(console: Console, d: Definition, plan: Plan) -> None:
+    head = f"[bold]{d.name}[/bold] v{d.version}"
+    if plan.cohort:
+        head += f" · hold {plan.cohort}"
+    console.print(head)
+    console.print(
+        f"visitation {plan.visitation} · start {plan.start} · midtvejs {plan.midway} · "
+        f"slut {plan.end}"
+    )
+    for p in plan.periods[1:]:
+        console.print(f"forlængelse {p.number}: {p.start} – {p.end} ({p.weeks} uger; {p.reason})")
+    table = Table(show_lines=False, header_style="bold")
+    for col in ("Dato", "Tid", "Trin", "Rolle", "Forankring", "Flyttet"):
+        table.add_column(col, no_wrap=col in ("Dato", "Tid"))
+    for s in plan.steps:
+        table.add_row(
+            f"{WEEKDAYS_DA[s.date.weekday()][:3]} {s.date.isoformat()}",
+            s.time.strftime("%H:%M") if s.time else "",
+            f"{s.name}" + (f" #{s.occurrence}" if s.occurrence else f" [dim]({s.key})[/dim]"),
+            s.assignee,
+            s.anchor,
+            s.shift_reason or "",
+        )
+    console.print(table)
+    if plan.skipped:
+        console.print(
+            f"[dim]{len(plan.skipped)} gentagelser aflyst på lukkedage: "
+            + ", ".join(f"{sk.date} ({sk.reason})" for sk in plan.skipped[:6])
+            + (" …" if len(plan.skipped) > 6 else "")
+            + "[/dim]"
+        )
+    if plan.ended_by:
+        console.print(f"afsluttet af {plan.ended_by.step_key} = {plan.ended_by.outcome}")
+    for b in plan.open_branches:
+        console.print(f"åben gren: --branch {b.step_key}={b.outcome}  ({b.name}: {b.effect})")

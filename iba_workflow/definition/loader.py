@@ -1,0 +1,434 @@
+"""Load a definition from YAML: every problem at once, each with file, line, column and hint.
+
+Three passes, each collecting rather than stopping at the first problem:
+
+1. YAML syntax (ruamel.yaml round-trip, which keeps the position of every key and item
+   and never constructs Python objects from tags);
+2. structure (pydantic), errors mapped back to the YAML position they concern;
+3. meaning (:mod:`.checks`): references, branches, cycles.
+
+Anything that goes wrong, on any input, is a :class:`DefinitionError`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from iba_workflow.errors import DefinitionError, Problem
+
+from . import checks
+from .model import STEP_KINDS, Definition
+
+PathT = tuple[str | int, ...]
+MAX_BYTES = 1_000_000
+
+
+class _Positions:
+    """Where each value (and each mapping key) sits in the YAML text (1-based)."""
+
+    def __init__(self) -> None:
+        self.values: dict[PathT, tuple[int, int]] = {}
+        self.keys: dict[PathT, tuple[int, int]] = {}
+
+    def of(self, path: PathT, *, key: bool = False) -> tuple[int | None, int | None]:
+        table = self.keys if key else self.values
+        probe = path
+        while probe:
+            if probe in table:
+                return table[probe]
+            if key and probe in self.values:
+                return self.values[probe]
+            probe = probe[:-1]
+            table = self.values
+        return self.values.get((), (None, None))  # type: ignore[return-value]
+
+
+def _plain(node: Any, path: PathT, pos: _Positions, problems: list[str]) -> Any:
+    """Turn ruamel's round-trip nodes into plain Python data, noting positions."""
+    if isinstance(node, CommentedMap):
+        out: dict[str, Any] = {}
+        for key in node:
+            child = (*path, str(key))
+            try:
+                kline, kcol = node.lc.key(key)
+                pos.keys[child] = (kline + 1, kcol + 1)
+                vline, vcol = node.lc.value(key)
+                pos.values[child] = (vline + 1, vcol + 1)
+            except (KeyError, TypeError, AttributeError):
+                pass
+            if not isinstance(key, str):
+                problems.append(f"{_dotted(child)}: keys must be text, not {type(key).__name__}")
+                continue
+            out[key] = _plain(node[key], child, pos, problems)
+        return out
+    if isinstance(node, CommentedSeq):
+        items = []
+        for i, item in enumerate(node):
+            child = (*path, i)
+            try:
+                line, col = node.lc.item(i)
+                pos.values[child] = (line + 1, col + 1)
+            except (KeyError, TypeError, AttributeError):
+                pass
+            items.append(_plain(item, child, pos, problems))
+        return items
+    if node is None or isinstance(node, bool | int | float | str | dt.date):
+        if isinstance(node, dt.datetime):
+            return node.date() if node.time() == dt.time() else node
+        if isinstance(node, str):
+            return str(node)  # drop ruamel's scalar-string subclasses
+        if isinstance(node, float):
+            return float(node)
+        if isinstance(node, int) and not isinstance(node, bool):
+            return int(node)
+        return node
+    problems.append(
+        f"{_dotted(path) or 'document'}: unsupported YAML value ({type(node).__name__}); "
+        "use plain text, numbers, dates, lists and mappings"
+    )
+    return None
+
+
+def _dotted(path: Iterable[str | int]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def load_definition(
+    path: str | Path, *, known_templates: Iterable[str] | None = None
+) -> Definition:
+    """Read and validate one definition file. Raises :class:`DefinitionError`."""
+    file = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise DefinitionError(
+            [Problem(f"cannot read the file ({exc.strerror or exc})", file=file)]
+        ) from None
+    if len(raw) > MAX_BYTES:
+        raise DefinitionError(
+            [Problem(f"file is larger than {MAX_BYTES} bytes", file=file, hint="split it")]
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DefinitionError(
+            [Problem("file is not UTF-8 text", file=file, hint=f"byte {exc.start} is invalid")]
+        ) from None
+    return parse_definition(text, file=file, known_templates=known_templates)
+
+
+def parse_definition(
+    text: str, *, file: str = "<text>", known_templates: Iterable[str] | None = None
+) -> Definition:
+    """Validate definition YAML given as text. Raises :class:`DefinitionError`."""
+    try:
+        return _parse(text, file, set(known_templates) if known_templates is not None else None)
+    except DefinitionError:
+        raise
+    except RecursionError:
+        raise DefinitionError([Problem("the document is nested too deeply", file=file)]) from None
+    except Exception as exc:
+        raise DefinitionError(
+            [Problem(f"could not read the definition ({type(exc).__name__}: {exc})", file=file)]
+        ) from None
+
+
+def _parse(text: str, file: str, known_templates: set[str] | None) -> Definition:
+    yaml = YAML(typ="rt", pure=True)
+    yaml.allow_duplicate_keys = False
+    try:
+        doc = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        col = mark.column + 1 if mark is not None else None
+        what = (exc.problem or exc.context or "invalid YAML").strip()
+        hint = (
+            "a key appears twice in one mapping"
+            if "duplicate" in str(exc).lower()
+            else ("check indentation, colons and quotes near this position")
+        )
+        raise DefinitionError(
+            [Problem(f"YAML syntax error: {what}", file=file, line=line, column=col, hint=hint)]
+        ) from None
+    except YAMLError as exc:
+        raise DefinitionError([Problem(f"YAML error: {exc}", file=file)]) from None
+
+    if not isinstance(doc, CommentedMap):
+        kind = "empty" if doc is None else type(doc).__name__
+        raise DefinitionError(
+            [
+                Problem(
+                    f"a definition must be a YAML mapping, this document is {kind}",
+                    file=file,
+                    line=1,
+                    column=1,
+                    hint="start with 'id: my_intervention' and 'name: ...'",
+                )
+            ]
+        )
+    pos = _Positions()
+    pos.values[()] = (1, 1)
+    value_problems: list[str] = []
+    data = _plain(doc, (), pos, value_problems)
+    problems = [Problem(m, file=file, line=pos.of(()).__getitem__(0)) for m in value_problems]
+    if problems:
+        raise DefinitionError(problems)
+
+    try:
+        definition = Definition.model_validate(data)
+    except ValidationError as exc:
+        raise DefinitionError(_structure_problems(exc, data, pos, file)) from None
+
+    found = checks.check_definition(definition, known_templates=known_templates)
+    if found:
+        out = []
+        for issue in found:
+            line, col = pos.of(issue.path, key=issue.at_key)
+            out.append(
+                Problem(
+                    issue.message,
+                    file=file,
+                    line=line,
+                    column=col,
+                    hint=issue.hint,
+                    path=issue.path,
+                )
+            )
+        raise DefinitionError(sorted(out, key=lambda p: (p.line or 0, p.column or 0)))
+    return definition
+
+
+# --------------------------------------------------------------------------- structure
+
+
+def _clean_loc(loc: tuple[Any, ...], data: Any) -> tuple[PathT, Any]:
+    """Drop the parts of a pydantic loc that are union tags, not YAML keys."""
+    path: list[str | int] = []
+    node = data
+    for part in loc:
+        if (isinstance(node, dict) and isinstance(part, str) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
+            path.append(part)
+            node = node[part]
+        elif (
+            isinstance(node, dict)
+            and isinstance(part, str)
+            and (part in STEP_KINDS or part in _UNION_MEMBER_NAMES or "[" in part)
+        ):
+            continue  # a discriminator tag or union member name
+        else:
+            path.append(part)
+            node = None
+    return tuple(path), node
+
+
+_UNION_MEMBER_NAMES = {"float", "HoursRange", "rolling", "cohort", "int", "str"}
+
+
+def _model_at(path: PathT, data: Any) -> type[BaseModel] | None:
+    """The pydantic model that validates the mapping at ``path`` (for key hints)."""
+    from . import model as m
+
+    current: Any = Definition
+    node = data
+    for part in path:
+        if current is None:
+            return None
+        if isinstance(part, int):
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            continue
+        field = current.model_fields.get(part) if isinstance(current, type) else None
+        if field is None:
+            return None
+        node = node.get(part) if isinstance(node, dict) else None
+        current = _field_model(field.annotation, node, m)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _field_model(annotation: Any, node: Any, m: Any) -> Any:
+    import typing
+
+    args = typing.get_args(annotation)
+    origin = typing.get_origin(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if origin is typing.Annotated:
+        return _field_model(args[0], node, m)
+    if origin in (list, dict):
+        return _field_model(args[-1], node, m)
+    if args:  # a union
+        models = [a for a in (_field_model(x, node, m) for x in args) if a is not None]
+        kind = node.get("kind") if isinstance(node, dict) else None
+        for candidate in models:
+            tag = candidate.model_fields.get("kind")
+            if tag is not None and kind in typing.get_args(tag.annotation):
+                return candidate
+        plain = [c for c in models if "kind" not in c.model_fields]
+        return plain[0] if len(plain) == 1 else None
+    return None
+
+
+def _describe_where(path: PathT, data: Any) -> str:
+    if len(path) >= 2 and path[0] == "steps" and isinstance(path[1], int):
+        steps = data.get("steps") if isinstance(data, dict) else None
+        if isinstance(steps, list) and path[1] < len(steps) and isinstance(steps[path[1]], dict):
+            sid = steps[path[1]].get("id")
+            if isinstance(sid, str):
+                return f" in step '{sid}'"
+        return f" in steps[{path[1]}]"
+    if len(path) >= 2 and path[0] == "roles" and isinstance(path[1], int):
+        return f" in roles[{path[1]}]"
+    return ""
+
+
+def _structure_problems(
+    exc: ValidationError, data: Any, pos: _Positions, file: str
+) -> list[Problem]:
+    grouped: dict[tuple[PathT, str], list[dict[str, Any]]] = {}
+    for err in exc.errors(include_url=False):
+        path, _ = _clean_loc(tuple(err["loc"]), data)
+        kind = err["type"]
+        group = "value" if kind not in ("extra_forbidden", "missing") else kind
+        grouped.setdefault((path, group), []).append(err)
+
+    problems: list[Problem] = []
+    for (path, group), errs in grouped.items():
+        err = errs[0]
+        where = _describe_where(path, data)
+        name = str(path[-1]) if path else "document"
+        hint: str | None = None
+        if group == "extra_forbidden":
+            parent = _model_at(path[:-1], data)
+            valid = sorted(_keys_of(parent)) if parent else []
+            close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+            if close:
+                hint = f"did you mean '{close[0]}'?"
+            elif valid:
+                hint = "valid keys here: " + ", ".join(valid)
+            line, col = pos.of(path, key=True)
+            problems.append(
+                Problem(
+                    f"unknown key '{name}'{where}",
+                    file=file,
+                    line=line,
+                    column=col,
+                    hint=hint,
+                    path=path,
+                )
+            )
+            continue
+        if group == "missing":
+            parent = _model_at(path[:-1], data)
+            desc = None
+            if parent is not None and name in parent.model_fields:
+                desc = parent.model_fields[name].description
+            hint = f"add '{name}:'" + (f" ({desc})" if desc else "")
+            line, col = pos.of(path[:-1])
+            problems.append(
+                Problem(
+                    f"missing required key '{name}'{where}",
+                    file=file,
+                    line=line,
+                    column=col,
+                    hint=hint,
+                    path=path,
+                )
+            )
+            continue
+        messages = []
+        for e in errs:
+            msg, h = _explain(e, name)
+            if msg not in messages:
+                messages.append(msg)
+            hint = hint or h
+        line, col = pos.of(path)
+        text = " or ".join(messages) if len(messages) <= 3 else messages[0]
+        problems.append(
+            Problem(
+                f"'{name}'{where}: {text}", file=file, line=line, column=col, hint=hint, path=path
+            )
+        )
+    return sorted(problems, key=lambda p: (p.line or 0, p.column or 0))
+
+
+def _keys_of(model: type[BaseModel]) -> set[str]:
+    keys = set()
+    for fname, field in model.model_fields.items():
+        keys.add(field.alias or fname)
+    return keys
+
+
+def _explain(err: dict[str, Any], name: str) -> tuple[str, str | None]:
+    kind = err["type"]
+    msg = str(err["msg"])
+    ctx = err.get("ctx") or {}
+    if kind == "value_error":
+        return msg.removeprefix("Value error, "), None
+    if kind == "union_tag_invalid":
+        tag = ctx.get("tag")
+        expected = ctx.get("expected_tags", "")
+        close = difflib.get_close_matches(
+            str(tag), [t.strip(" '") for t in str(expected).split(",")], n=1
+        )
+        hint = f"did you mean '{close[0]}'?" if close else f"use one of: {expected}"
+        return f"unknown kind '{tag}'", hint
+    if kind == "union_tag_not_found":
+        return "'kind' is missing", f"add 'kind:' with one of {', '.join(STEP_KINDS)}"
+    if kind == "literal_error":
+        expected = str(ctx.get("expected", ""))
+        options = [o.strip(" '") for o in expected.replace(" or ", ",").split(",")]
+        close = difflib.get_close_matches(str(err.get("input")), options, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else None
+        return f"must be one of {expected}, not {err.get('input')!r}", hint
+    if kind == "string_pattern_mismatch":
+        pattern = str(ctx.get("pattern", ""))
+        if "visitation|start" in pattern:
+            return (
+                f"{err.get('input')!r} is not an anchor",
+                "use visitation, start, midway, end, step.<id> or completion.<id>",
+            )
+        if "[0-5][0-9]" in pattern:
+            return f"{err.get('input')!r} is not a time", "write times as HH:MM, e.g. '09:30'"
+        return (
+            f"{err.get('input')!r} is not a valid identifier",
+            "use lower-case letters, digits and _, starting with a letter (e.g. 'opstartsmoede')",
+        )
+    if kind in ("int_parsing", "int_type", "float_parsing", "float_type"):
+        return f"must be a number, not {err.get('input')!r}", None
+    if kind in ("date_parsing", "date_type", "date_from_datetime_parsing"):
+        return f"must be a date (YYYY-MM-DD), not {err.get('input')!r}", None
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"must be a mapping (key: value lines), not {type(err.get('input')).__name__}", None
+    if kind == "list_type":
+        return f"must be a list (lines starting with '- '), not {err.get('input')!r}", None
+    return msg[0].lower() + msg[1:] if msg else kind, None
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def content_hash(definition: Definition) -> str:
+    """A stable hash of what a definition means (not how its YAML is formatted)."""
+    canonical = json.dumps(
+        definition.model_dump(mode="json"),
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -1,0 +1,492 @@
+"""The planner: definition + start + calendar (+ overrides, + chosen outcomes) → Plan.
+
+A pure, deterministic function: no wall clock, no I/O. The engine calls it again
+whenever something happens (a completion, an outcome, a pause) and compares plans.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from iba_workflow.calendar import WorkingCalendar
+from iba_workflow.definition.checks import dependency_order
+from iba_workflow.definition.loader import content_hash
+from iba_workflow.definition.model import Definition, Offset, Outcome, When
+from iba_workflow.errors import PlanError
+
+from .plan import ChosenOutcome, OpenBranch, Period, Plan, PlannedStep, Skipped
+
+WEEKDAY_INDEX = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+ANCHOR_DA = {"visitation": "visitation", "start": "start", "midway": "midtvejs", "end": "slut"}
+UNIT_DA = {
+    "days": ("dag", "dage"),
+    "weeks": ("uge", "uger"),
+    "working_days": ("arbejdsdag", "arbejdsdage"),
+}
+MAX_OCCURRENCES = 1000
+
+
+@dataclass(frozen=True)
+class PlanOverrides:
+    """Per-enrollment facts that change dates: an individual week schedule, moved or
+    completed steps, the chosen length of a 9–12 week course."""
+
+    duration_weeks: int | None = None
+    weekdays: Mapping[str, Sequence[str]] = field(default_factory=dict)  # step id → weekdays
+    dates: Mapping[str, dt.date] = field(default_factory=dict)  # step key → fixed date
+    completions: Mapping[str, dt.date] = field(default_factory=dict)  # step key → done on
+
+
+def plan_enrollment(
+    definition: Definition,
+    *,
+    calendar: WorkingCalendar,
+    start: dt.date | None = None,
+    cohort: str | None = None,
+    visitation: dt.date | None = None,
+    overrides: PlanOverrides | None = None,
+    outcomes: Sequence[ChosenOutcome] = (),
+) -> Plan:
+    """Plan one enrollment. Raises :class:`PlanError` on inputs that cannot be planned."""
+    return _Planner(definition, calendar, overrides or PlanOverrides()).run(
+        start=start, cohort=cohort, visitation=visitation, outcomes=outcomes
+    )
+
+
+def describe_offset(anchor: str, offset: Offset) -> str:
+    if anchor.startswith("step."):
+        base = anchor[5:]
+    elif anchor.startswith("completion."):
+        base = f"{anchor[11:]} afsluttet"
+    else:
+        base = ANCHOR_DA.get(anchor, anchor)
+    n = offset.amount
+    if n == 0:
+        return base
+    one, many = UNIT_DA[offset.unit]
+    sign = "+" if n > 0 else "−"
+    return f"{base} {sign}{abs(n)} {one if abs(n) == 1 else many}"
+
+
+class _Planner:
+    def __init__(self, d: Definition, cal: WorkingCalendar, ov: PlanOverrides) -> None:
+        self.d = d
+        self.cal = cal
+        self.ov = ov
+        self.order = dependency_order(d)
+        self.steps: dict[str, PlannedStep] = {}
+        self.skipped: list[Skipped] = []
+        self.periods: list[Period] = []
+        self.cohort_dates: Mapping[str, dt.date] = {}
+
+    # ------------------------------------------------------------------ entry
+
+    def run(
+        self,
+        *,
+        start: dt.date | None,
+        cohort: str | None,
+        visitation: dt.date | None,
+        outcomes: Sequence[ChosenOutcome],
+    ) -> Plan:
+        d = self.d
+        if cohort is not None:
+            if d.intake.kind != "cohort":
+                raise PlanError(
+                    f"'{d.id}' has rolling intake, so it has no cohorts",
+                    hint="plan it with --start DATE",
+                )
+            found = [c for c in d.intake.cohorts if c.id == cohort]
+            if not found:
+                known = ", ".join(c.id for c in d.intake.cohorts) or "(none)"
+                raise PlanError(f"'{d.id}' has no cohort '{cohort}'", hint=f"cohorts: {known}")
+            start = found[0].start
+            self.cohort_dates = found[0].dates
+        if start is None:
+            raise PlanError(
+                "a plan needs a start date or a cohort",
+                hint="give --start YYYY-MM-DD or --cohort ID",
+            )
+        first = self._working(start, "next")
+        weeks = self._weeks()
+        self.periods.append(self._period(1, first, weeks, None))
+        lead = d.intake.lead
+        self.visitation = visitation or self._working(
+            self._offset(first, Offset(**{lead.unit: -lead.amount})), "previous"
+        )
+        if self.visitation > first:
+            raise PlanError(
+                "the visitation is after the start",
+                hint="the visitation must come first",
+                visitation=self.visitation,
+            )
+
+        for sid in self.order:
+            step = d.step(sid)
+            if step.only_after is None:
+                self._place(sid, 1, None)
+
+        chosen, ended = self._apply_outcomes(outcomes)
+        return self._finish(chosen, ended, cohort)
+
+    # ------------------------------------------------------------------ periods
+
+    def _weeks(self) -> int:
+        dur = self.d.duration
+        weeks = self.ov.duration_weeks or dur.default
+        if not dur.shortest <= weeks <= dur.longest:
+            raise PlanError(
+                f"{weeks} weeks is outside the course's {dur.shortest}–{dur.longest} weeks",
+                hint=f"choose between {dur.shortest} and {dur.longest}",
+            )
+        return weeks
+
+    def _period(self, number: int, start: dt.date, weeks: int, reason: str | None) -> Period:
+        last = start + dt.timedelta(days=7 * weeks - 1)
+        end = self._working(last, "previous")
+        mid = self._working(start + (end - start) / 2, "nearest")
+        mid = min(max(mid, start), end)
+        return Period(number, start, mid, end, weeks, reason)
+
+    # ------------------------------------------------------------------ dates
+
+    def _working(self, day: dt.date, policy: str) -> dt.date:
+        moved = self.cal.shift(day, policy)  # type: ignore[arg-type]
+        return moved.date if moved else day
+
+    def _offset(self, base: dt.date, off: Offset) -> dt.date:
+        if off.unit == "working_days":
+            return self.cal.add_working_days(base, off.amount)
+        days = off.amount * (7 if off.unit == "weeks" else 1)
+        return base + dt.timedelta(days=days)
+
+    def _key(self, sid: str, period: int) -> str:
+        return sid if period == 1 else f"{sid}@{period}"
+
+    def _resolve_ref(self, sid: str, period: int) -> PlannedStep | None:
+        """The instance of step ``sid`` that a step in ``period`` refers to."""
+        for p in range(period, 0, -1):
+            found = self.steps.get(self._key(sid, p))
+            if found is not None:
+                return found
+        return None
+
+    def _anchor_date(self, when: When, period: int, who: str) -> dt.date:
+        per = self.periods[period - 1]
+        if when.anchor == "visitation":
+            return self.visitation
+        if when.anchor in ("start", "midway", "end"):
+            return getattr(per, when.anchor)
+        kind, ref = when.anchor.split(".", 1)
+        target = self._resolve_ref(ref, period)
+        if target is None:
+            raise PlanError(
+                f"'{who}' is anchored to '{ref}', which is not in the plan",
+                hint="anchor to a step on the same branch",
+            )
+        if kind == "completion":
+            return self.ov.completions.get(target.key, target.date)
+        return target.date
+
+    # ------------------------------------------------------------------ placing
+
+    def _place(self, sid: str, period: int, branch: tuple[str, str] | None) -> None:
+        step = self.d.step(sid)
+        if step.repeat is not None:
+            self._place_recurring(sid, period, branch)
+            return
+        assert step.when is not None
+        key = self._key(sid, period)
+        anchor_text = describe_offset(step.when.anchor, step.when.offset)
+        fixed = self.ov.dates.get(key)
+        if fixed is None and period == 1 and sid in self.cohort_dates:
+            fixed = self.cohort_dates[sid]
+            anchor_text = "fast dato for holdet"
+        if fixed is not None:
+            raw = fixed
+            anchor_text = anchor_text if key not in self.ov.dates else "flyttet"
+        else:
+            raw = self._offset(self._anchor_date(step.when, period, sid), step.when.offset)
+        moved = self.cal.shift(raw, step.when.shift)
+        date = moved.date if moved else raw
+        reason = moved.reason if moved else None
+        deps = self._deps(sid, period)
+        for dep in deps:
+            dep_date = self.steps[dep].date
+            if dep_date > date:
+                reason = f"venter på {self.steps[dep].name}"
+                date = dep_date
+        self._add(
+            step,
+            key,
+            date,
+            period,
+            branch,
+            anchor_text,
+            raw if date != raw else None,
+            reason,
+            deps,
+            None,
+            step.when.time,
+        )
+
+    def _deps(self, sid: str, period: int) -> tuple[str, ...]:
+        step = self.d.step(sid)
+        refs = list(step.depends_on)
+        if step.when is not None and step.when.anchor.startswith("completion."):
+            refs.append(step.when.anchor.split(".", 1)[1])
+        if step.only_after is not None:
+            refs.append(step.only_after.step)
+        keys: list[str] = []
+        for ref in refs:
+            target = self._resolve_ref(ref, period)
+            if target is not None and target.key not in keys:
+                keys.append(target.key)
+        return tuple(keys)
+
+    def _place_recurring(self, sid: str, period: int, branch: tuple[str, str] | None) -> None:
+        step = self.d.step(sid)
+        rep = step.repeat
+        assert rep is not None
+        first = self._offset(self._anchor_date(rep.start, period, sid), rep.start.offset)
+        last = (
+            self._offset(self._anchor_date(rep.until, period, sid), rep.until.offset)
+            if rep.until is not None
+            else None
+        )
+        days = sorted(WEEKDAY_INDEX[w] for w in self.ov.weekdays.get(sid, rep.weekdays))
+        monday = first - dt.timedelta(days=first.weekday())
+        base_key = self._key(sid, period)
+        anchor_text = "hver uge" if rep.every_weeks == 1 else f"hver {rep.every_weeks}. uge"
+        n = 0
+        taken: set[dt.date] = set()
+        for week in range(0, MAX_OCCURRENCES):
+            week_start = monday + dt.timedelta(weeks=week * rep.every_weeks)
+            if last is not None and week_start > last:
+                break
+            for wd in days:
+                day = week_start + dt.timedelta(days=wd)
+                if day < first or (last is not None and day > last):
+                    continue
+                if rep.count is not None and n >= rep.count:
+                    break
+                moved = self.cal.shift(day, "next")
+                date, reason = day, None
+                if moved is not None:
+                    if rep.on_closed_day == "skip":
+                        self.skipped.append(
+                            Skipped(f"{base_key}#{n + 1}", day, moved.reason.split(" → ")[0])
+                        )
+                        continue
+                    alt = self.cal.shift(day, rep.on_closed_day)
+                    assert alt is not None
+                    date, reason = alt.date, alt.reason
+                if date in taken:
+                    continue
+                taken.add(date)
+                n += 1
+                self._add(
+                    step,
+                    f"{base_key}#{n}",
+                    date,
+                    period,
+                    branch,
+                    anchor_text,
+                    day if date != day else None,
+                    reason,
+                    (),
+                    n,
+                    rep.time,
+                )
+            if rep.count is not None and n >= rep.count:
+                break
+            if last is None and rep.count is None:
+                break
+
+    def _add(
+        self,
+        step: object,
+        key: str,
+        date: dt.date,
+        period: int,
+        branch: tuple[str, str] | None,
+        anchor: str,
+        shifted_from: dt.date | None,
+        reason: str | None,
+        deps: tuple[str, ...],
+        occurrence: int | None,
+        time: str | None,
+    ) -> None:
+        s = step  # a definition step of any kind
+        kind = s.kind  # type: ignore[attr-defined]
+        reminders: tuple[dt.date, ...] = ()
+        escalation = None
+        if kind != "session":
+            offs = s.reminders if s.reminders is not None else self.d.defaults.reminders  # type: ignore[attr-defined]
+            reminders = tuple(
+                sorted({self._offset(date, Offset(**{o.unit: -o.amount})) for o in offs})
+            )
+            esc = s.escalation or self.d.defaults.escalation  # type: ignore[attr-defined]
+            if esc is not None:
+                escalation = (self._offset(date, esc.after), esc.to)
+        self.steps[key] = PlannedStep(
+            key=key,
+            step_id=s.id,  # type: ignore[attr-defined]
+            kind=kind,
+            name=s.name,  # type: ignore[attr-defined]
+            date=date,
+            period=period,
+            assignee=s.assignee,  # type: ignore[attr-defined]
+            anchor=anchor,
+            time=dt.time.fromisoformat(time) if time else None,
+            duration_minutes=getattr(s, "duration_minutes", None),
+            place=getattr(s, "place", None),
+            attendees=tuple(s.attendee_roles),  # type: ignore[attr-defined]
+            citizen_attends=bool(getattr(s, "citizen_attends", False)),
+            occurrence=occurrence,
+            shifted_from=shifted_from,
+            shift_reason=reason,
+            depends_on=deps,
+            branch=branch,
+            outcomes=tuple(o.id for o in s.outcomes_list),  # type: ignore[attr-defined]
+            requires_consent=bool(s.requires_consent),  # type: ignore[attr-defined]
+            template=s.template,  # type: ignore[attr-defined]
+            reminders=reminders,
+            escalation=escalation,
+        )
+
+    # ------------------------------------------------------------------ outcomes
+
+    def _apply_outcomes(
+        self, outcomes: Sequence[ChosenOutcome]
+    ) -> tuple[list[ChosenOutcome], ChosenOutcome | None]:
+        pending = list(outcomes)
+        chosen: list[ChosenOutcome] = []
+        ended: ChosenOutcome | None = None
+        seen: set[str] = set()
+        while pending:
+            ready = [c for c in pending if c.step_key in self.steps]
+            if not ready:
+                keys = ", ".join(c.step_key for c in pending)
+                raise PlanError(
+                    f"no step '{keys}' in the plan to choose an outcome for",
+                    hint="name a step instance that has outcomes, e.g. 'evaluering=forlaengelse'",
+                )
+            ready.sort(key=lambda c: (self.steps[c.step_key].date, c.step_key))
+            choice = ready[0]
+            pending.remove(choice)
+            if ended is not None:
+                raise PlanError(
+                    f"'{choice.step_key}' comes after the course ended with '{ended.outcome}'"
+                )
+            if choice.step_key in seen:
+                raise PlanError(f"two outcomes chosen for '{choice.step_key}'")
+            seen.add(choice.step_key)
+            planned = self.steps[choice.step_key]
+            step = self.d.step(planned.step_id)
+            match = [o for o in step.outcomes_list if o.id == choice.outcome]
+            if not match:
+                opts = ", ".join(o.id for o in step.outcomes_list) or "(none)"
+                raise PlanError(
+                    f"'{planned.step_id}' has no outcome '{choice.outcome}'",
+                    hint=f"outcomes of '{planned.step_id}': {opts}",
+                )
+            chosen.append(choice)
+            if self._apply(match[0], planned):
+                ended = choice
+        return chosen, ended
+
+    def _apply(self, outcome: Outcome, decided: PlannedStep) -> bool:
+        """Apply one outcome. True if it ends the course."""
+        branch = (decided.step_id, outcome.id)
+        if outcome.ends:
+            for key in [k for k, s in self.steps.items() if s.date > decided.date]:
+                del self.steps[key]
+            return True
+        period = decided.period
+        if outcome.extend is not None:
+            total = sum(p.weeks for p in self.periods) + outcome.extend.weeks
+            limit = self.d.duration.extendable_to_weeks or 0
+            if total > limit:
+                raise PlanError(
+                    f"extending by {outcome.extend.weeks} weeks makes {total} weeks, more than "
+                    f"the {limit} weeks the course may last",
+                    hint="choose another outcome",
+                )
+            prev = self.periods[-1]
+            start = self._working(prev.end + dt.timedelta(days=1), "next")
+            period = len(self.periods) + 1
+            reason = f"{decided.step_id}: {outcome.id}"
+            self.periods.append(self._period(period, start, outcome.extend.weeks, reason))
+            replan = set(outcome.extend.replan)
+            for sid in self.order:
+                if sid in replan:
+                    self._place(sid, period, branch)
+        for sid in self.order:
+            s = self.d.step(sid)
+            if s.only_after is not None and (s.only_after.step, s.only_after.outcome) == branch:
+                self._place(sid, period, branch)
+        return False
+
+    # ------------------------------------------------------------------ result
+
+    def _finish(
+        self, chosen: list[ChosenOutcome], ended: ChosenOutcome | None, cohort: str | None
+    ) -> Plan:
+        decided = {c.step_key for c in chosen}
+        open_: list[OpenBranch] = []
+        ordered = sorted(
+            self.steps.values(),
+            key=lambda s: (
+                s.date,
+                s.time or dt.time(0),
+                self.order.index(s.step_id),
+                s.occurrence or 0,
+                s.key,
+            ),
+        )
+        if ended is None:
+            for s in ordered:
+                if s.outcomes and s.key not in decided:
+                    step = self.d.step(s.step_id)
+                    for o in step.outcomes_list:
+                        open_.append(OpenBranch(s.key, o.id, o.name, self._effect(o, s.step_id)))
+        end = max(p.end for p in self.periods)
+        if ended is not None:
+            end = min(end, self.steps[ended.step_key].date)
+        return Plan(
+            definition_id=self.d.id,
+            definition_version=self.d.version,
+            content_hash=content_hash(self.d),
+            municipality=self.d.municipality,
+            visitation=self.visitation,
+            start=self.periods[0].start,
+            end=end,
+            periods=tuple(self.periods),
+            steps=tuple(replace(s) for s in ordered),
+            open_branches=tuple(open_),
+            chosen=tuple(chosen),
+            skipped=tuple(self.skipped),
+            ended_by=ended,
+            cohort=cohort,
+        )
+
+    def _effect(self, o: Outcome, step_id: str) -> str:
+        parts = []
+        if o.ends:
+            parts.append("afslutter forløbet")
+        if o.extend is not None:
+            parts.append(f"forlænger med {o.extend.weeks} uger")
+            if o.extend.replan:
+                parts.append("planlægger igen: " + ", ".join(o.extend.replan))
+        branch_steps = [
+            s.id
+            for s in self.d.steps
+            if s.only_after is not None
+            and (s.only_after.step, s.only_after.outcome) == (step_id, o.id)
+        ]
+        if branch_steps:
+            parts.append("starter: " + ", ".join(branch_steps))
+        return "; ".join(parts) or "ingen ændring i planen"
