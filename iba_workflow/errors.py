@@ -66,3 +66,35 @@ class PlanError(IbaError):
 
 class CalendarError(IbaError):
     """A calendar configuration is invalid."""
+
+
+class MailError(IbaError):
+    """A mail could not be rendered, built or sent."""
+
+
+class MailSendError(MailError):
+    """Sending failed. ``transient`` says whether a later retry may succeed."""
+
+    transient: bool = False
+
+    def __init__(
+        self, message: str, *, code: int | None = None, hint: str | None = None, **context: object
+    ) -> None:
+        super().__init__(message, hint=hint, code=code, **context)
+        self.code = code
+
+
+class TransientMailError(MailSendError):
+    """The server is down, slow or said 4xx: try again later."""
+
+    transient = True
+
+
+class PermanentMailError(MailSendError):
+    """The server said 5xx (or the configuration is wrong): retrying will not help."""
+
+    transient = False
+
+
+class LinkError(IbaError):
+    """A link token or its confirmation form is invalid."""

@@ -1,0 +1,32 @@
+"""Notification mail: rendering, messages, calendar invitations, SMTP and backoff.
+
+The modules are small and import nothing at import time beyond the standard library and
+their packages; the composition root builds a :class:`MailRenderer` and an
+:class:`SmtpConfig` from settings.
+"""
+
+from __future__ import annotations
+
+from .render import (
+    DEFAULT_TEMPLATE_FOR_KIND,
+    DIGEST_TEMPLATE,
+    STEP_TEMPLATES,
+    DigestMail,
+    DigestRow,
+    MailRenderer,
+    RenderedMail,
+    StepMail,
+    StepRef,
+)
+
+__all__ = [
+    "DEFAULT_TEMPLATE_FOR_KIND",
+    "DIGEST_TEMPLATE",
+    "STEP_TEMPLATES",
+    "DigestMail",
+    "DigestRow",
+    "MailRenderer",
+    "RenderedMail",
+    "StepMail",
+    "StepRef",
+]
