@@ -32,7 +32,10 @@ def fail(exc: IbaError) -> None:
 
 
 def _register() -> None:
-    from . import definitions_cmd  # noqa: F401  (registers commands on ``app``)
+    from . import (
+        definitions_cmd,  # noqa: F401  (registers commands on ``app``)
+        mail_cmd,  # noqa: F401  (iba mailbox)
+    )
 
 
 _register()
