@@ -2,8 +2,8 @@
 
 :func:`send_message` raises :class:`TransientMailError` when a later try may succeed
 (connection refused or reset, timeouts, 4xx replies) and :class:`PermanentMailError`
-when it will not (5xx replies, a server without the STARTTLS/AUTH the settings ask for,
-a certificate that does not verify). The dispatcher backs off on the first and
+when it will not (5xx replies, a server without the STARTTLS/AUTH/SMTPUTF8 the settings
+or the message need, a certificate that does not verify). The dispatcher backs off on the first and
 dead-letters on the second.
 """
 
@@ -109,7 +109,14 @@ def classify_error(exc: BaseException, *, host: str = "", port: int = 0) -> Mail
         )
     if isinstance(exc, TimeoutError):
         return TransientMailError(f"{where} timed out; will retry")
-    return TransientMailError(f"cannot reach {where} ({exc}); will retry")
+    if isinstance(exc, OSError):  # refused, reset, unreachable, disconnected
+        return TransientMailError(f"cannot reach {where} ({exc}); will retry")
+    if isinstance(exc, aiosmtplib.SMTPException):  # no STARTTLS/AUTH offered, and the like
+        return PermanentMailError(
+            f"{where} cannot do what the settings ask: {exc}",
+            hint="check IBA_SMTP_STARTTLS, IBA_SMTP_TLS and the credentials",
+        )
+    return TransientMailError(f"sending via {where} failed ({exc}); will retry")
 
 
 def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:

@@ -99,3 +99,9 @@ def smtp_server() -> Iterator[tuple[Controller, RecordingHandler]]:
         yield controller, handler
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A port nothing listens on (bound and released just now)."""
+    return free_port()
