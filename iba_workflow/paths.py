@@ -12,7 +12,9 @@ def _first_existing(env: str, name: str) -> Path:
     override = os.environ.get(env)
     if override:
         return Path(override)
-    for base in (Path.cwd(), PROJECT_ROOT):
+    # The project's own folders win (an editable install); the working directory is the
+    # fallback for an installed package run from a checkout of the data files.
+    for base in (PROJECT_ROOT, Path.cwd()):
         if (base / name).is_dir():
             return base / name
     return PROJECT_ROOT / name

@@ -67,7 +67,7 @@ def validate(
             d = load_definition(f, known_templates=templates)
         except DefinitionError as exc:
             bad += 1
-            Console(stderr=True, highlight=False).print(exc.render(), markup=False)
+            Console(stderr=True, highlight=False, soft_wrap=True).print(exc.render(), markup=False)
             continue
         out.print(f"[green]ok[/green]  {f}  ({d.id} v{d.version}, {len(d.steps)} steps)")
     if bad:
@@ -170,11 +170,11 @@ def preview(
             )
         except DefinitionError as exc:
             bad += 1
-            Console(stderr=True, highlight=False).print(exc.render(), markup=False)
+            Console(stderr=True, highlight=False, soft_wrap=True).print(exc.render(), markup=False)
             continue
         except IbaError as exc:
             bad += 1
-            Console(stderr=True, highlight=False).print(f"{f}: {exc}", markup=False)
+            Console(stderr=True, highlight=False, soft_wrap=True).print(f"{f}: {exc}", markup=False)
             continue
         print_plan(out, d, result)
         out.print()

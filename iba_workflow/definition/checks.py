@@ -9,7 +9,7 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .model import Definition, HoursRange, Offset, Repeat, When
+from .model import AnyStep, Definition, HoursRange, Offset, Repeat, When
 
 PathT = tuple[str | int, ...]
 
@@ -39,7 +39,9 @@ def check_definition(d: Definition, *, known_templates: set[str] | None = None) 
     _unique(d.steps, ("steps",), "step", add)
     _unique(d.eligibility, ("eligibility",), "criterion", add)
     role_ids = {r.id for r in d.roles}
-    steps = {s.id: s for s in d.steps}
+    steps: dict[str, AnyStep] = {}
+    for s in d.steps:
+        steps.setdefault(s.id, s)  # with duplicate ids, the first one is the one we check
     recurring = {s.id for s in d.steps if s.repeat is not None}
 
     def role_ref(role: str, path: PathT) -> None:
@@ -103,8 +105,7 @@ def check_definition(d: Definition, *, known_templates: set[str] | None = None) 
             )
         branch_ok(ref, (*path, "anchor"), self_id)
 
-    for name, offsets, base in (("reminders", d.defaults.reminders, ("defaults", "reminders")),):
-        _check_before(offsets, base, name, add)
+    _check_before(d.defaults.reminders, ("defaults", "reminders"), "reminders", add)
     if d.defaults.escalation is not None:
         role_ref(d.defaults.escalation.to, ("defaults", "escalation", "to"))
         _check_after(d.defaults.escalation.after, ("defaults", "escalation", "after"), add)
@@ -194,7 +195,7 @@ def check_definition(d: Definition, *, known_templates: set[str] | None = None) 
             if s.repeat.until is not None:
                 anchor_ref(s.repeat.until, (*base, "repeat", "until"), s.id)
         for j, dep in enumerate(s.depends_on):
-            path = (*base, "depends_on", j)
+            path: PathT = (*base, "depends_on", j)
             if step_ref(dep, path, what="depends_on", self_id=s.id):
                 if dep in recurring:
                     add(
@@ -227,6 +228,16 @@ def check_definition(d: Definition, *, known_templates: set[str] | None = None) 
                         )
                     )
         for k, outcome in enumerate(s.outcomes_list):
+            for j, rid in enumerate(outcome.stops):
+                path = (*base, "outcomes", k, "stops", j)
+                if step_ref(rid, path, what="stops", self_id="") and rid not in recurring:
+                    add(
+                        Issue(
+                            path,
+                            f"'stops' names '{rid}', which is not a recurring step",
+                            "only recurring steps (repeat:) can be stopped",
+                        )
+                    )
             if outcome.extend is not None:
                 for j, rid in enumerate(outcome.extend.replan):
                     step_ref(
@@ -300,7 +311,7 @@ def check_definition(d: Definition, *, known_templates: set[str] | None = None) 
 def _unique(items: Iterable[object], base: PathT, noun: str, add: object) -> None:
     seen: dict[str, int] = {}
     for i, item in enumerate(items):
-        ident = item.id
+        ident = str(getattr(item, "id", ""))
         if ident in seen:
             add(
                 Issue(

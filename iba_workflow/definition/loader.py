@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from iba_workflow.errors import DefinitionError, Problem
@@ -54,8 +54,21 @@ class _Positions:
         return self.values.get((), (None, None))  # type: ignore[return-value]
 
 
-def _plain(node: Any, path: PathT, pos: _Positions, problems: list[str]) -> Any:
+_PLAIN_TAGS = {None, "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+
+
+def _plain(node: Any, path: PathT, pos: _Positions, problems: list[tuple[PathT, str]]) -> Any:
     """Turn ruamel's round-trip nodes into plain Python data, noting positions."""
+    tag = getattr(getattr(node, "tag", None), "value", None)
+    if isinstance(node, CommentedMap | CommentedSeq) and tag not in _PLAIN_TAGS:
+        problems.append(
+            (
+                path,
+                f"{_dotted(path) or 'document'}: unsupported YAML value "
+                f"(tag {tag}); use plain text, numbers, dates, lists and mappings",
+            )
+        )
+        return None
     if isinstance(node, CommentedMap):
         out: dict[str, Any] = {}
         for key in node:
@@ -68,7 +81,9 @@ def _plain(node: Any, path: PathT, pos: _Positions, problems: list[str]) -> Any:
             except (KeyError, TypeError, AttributeError):
                 pass
             if not isinstance(key, str):
-                problems.append(f"{_dotted(child)}: keys must be text, not {type(key).__name__}")
+                problems.append(
+                    (child, f"{_dotted(child)}: keys must be text, not {type(key).__name__}")
+                )
                 continue
             out[key] = _plain(node[key], child, pos, problems)
         return out
@@ -93,9 +108,15 @@ def _plain(node: Any, path: PathT, pos: _Positions, problems: list[str]) -> Any:
         if isinstance(node, int) and not isinstance(node, bool):
             return int(node)
         return node
+    if isinstance(node, TaggedScalar) and tag == "tag:yaml.org,2002:str":
+        return str(node.value)
+    what = f"tag {tag}" if tag else type(node).__name__
     problems.append(
-        f"{_dotted(path) or 'document'}: unsupported YAML value ({type(node).__name__}); "
-        "use plain text, numbers, dates, lists and mappings"
+        (
+            path,
+            f"{_dotted(path) or 'document'}: unsupported YAML value ({what}); "
+            "use plain text, numbers, dates, lists and mappings",
+        )
     )
     return None
 
@@ -157,6 +178,11 @@ def _parse(text: str, file: str, known_templates: set[str] | None) -> Definition
         line = mark.line + 1 if mark is not None else None
         col = mark.column + 1 if mark is not None else None
         what = (exc.problem or exc.context or "invalid YAML").strip()
+        if exc.context and exc.context_mark is not None and exc.problem:
+            what += (
+                f" ({exc.context.strip()} that began at line {exc.context_mark.line + 1}, "
+                f"column {exc.context_mark.column + 1})"
+            )
         hint = (
             "a key appears twice in one mapping"
             if "duplicate" in str(exc).lower()
@@ -183,11 +209,22 @@ def _parse(text: str, file: str, known_templates: set[str] | None) -> Definition
         )
     pos = _Positions()
     pos.values[()] = (1, 1)
-    value_problems: list[str] = []
+    value_problems: list[tuple[PathT, str]] = []
     data = _plain(doc, (), pos, value_problems)
-    problems = [Problem(m, file=file, line=pos.of(()).__getitem__(0)) for m in value_problems]
-    if problems:
-        raise DefinitionError(problems)
+    if value_problems:
+        raise DefinitionError(
+            [
+                Problem(
+                    m,
+                    file=file,
+                    line=pos.of(p)[0],
+                    column=pos.of(p)[1],
+                    path=p,
+                    hint="remove the tag (the '!...' part)" if "tag" in m else None,
+                )
+                for p, m in value_problems
+            ]
+        )
 
     try:
         definition = Definition.model_validate(data)
@@ -225,7 +262,7 @@ def _clean_loc(loc: tuple[Any, ...], data: Any) -> tuple[PathT, Any]:
             isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
         ):
             path.append(part)
-            node = node[part]
+            node = node[part]  # type: ignore[index]
         elif (
             isinstance(node, dict)
             and isinstance(part, str)
@@ -243,45 +280,41 @@ _UNION_MEMBER_NAMES = {"float", "HoursRange", "rolling", "cohort", "int", "str"}
 
 def _model_at(path: PathT, data: Any) -> type[BaseModel] | None:
     """The pydantic model that validates the mapping at ``path`` (for key hints)."""
-    from . import model as m
-
-    current: Any = Definition
+    annotation: Any = Definition
     node = data
     for part in path:
-        if current is None:
-            return None
         if isinstance(part, int):
-            node = node[part] if isinstance(node, list) and part < len(node) else None
+            node = node[part] if isinstance(node, list) and 0 <= part < len(node) else None
             continue
-        field = current.model_fields.get(part) if isinstance(current, type) else None
+        model = _resolve_model(annotation, node)
+        field = model.model_fields.get(part) if model is not None else None
         if field is None:
             return None
+        annotation = field.annotation
         node = node.get(part) if isinstance(node, dict) else None
-        current = _field_model(field.annotation, node, m)
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+    return _resolve_model(annotation, node)
 
 
-def _field_model(annotation: Any, node: Any, m: Any) -> Any:
+def _resolve_model(annotation: Any, node: Any) -> type[BaseModel] | None:
+    """Unwrap Annotated / list / dict / unions down to the model that fits ``node``."""
     import typing
 
-    args = typing.get_args(annotation)
-    origin = typing.get_origin(annotation)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
+    args = typing.get_args(annotation)
+    origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
-        return _field_model(args[0], node, m)
+        return _resolve_model(args[0], node)
     if origin in (list, dict):
-        return _field_model(args[-1], node, m)
-    if args:  # a union
-        models = [a for a in (_field_model(x, node, m) for x in args) if a is not None]
-        kind = node.get("kind") if isinstance(node, dict) else None
-        for candidate in models:
-            tag = candidate.model_fields.get("kind")
-            if tag is not None and kind in typing.get_args(tag.annotation):
-                return candidate
-        plain = [c for c in models if "kind" not in c.model_fields]
-        return plain[0] if len(plain) == 1 else None
-    return None
+        return _resolve_model(args[-1], node)
+    models = [m for m in (_resolve_model(a, node) for a in args) if m is not None]
+    kind = node.get("kind") if isinstance(node, dict) else None
+    for candidate in models:
+        tag = candidate.model_fields.get("kind")
+        if tag is not None and kind in typing.get_args(tag.annotation):
+            return candidate
+    untagged = [m for m in models if "kind" not in m.model_fields]
+    return untagged[0] if len(untagged) == 1 else None
 
 
 def _describe_where(path: PathT, data: Any) -> str:
@@ -300,10 +333,12 @@ def _describe_where(path: PathT, data: Any) -> str:
 def _structure_problems(
     exc: ValidationError, data: Any, pos: _Positions, file: str
 ) -> list[Problem]:
-    grouped: dict[tuple[PathT, str], list[dict[str, Any]]] = {}
+    grouped: dict[tuple[PathT, str], list[Any]] = {}
     for err in exc.errors(include_url=False):
         path, _ = _clean_loc(tuple(err["loc"]), data)
         kind = err["type"]
+        if kind == "union_tag_invalid":
+            path = (*path, "kind")
         group = "value" if kind not in ("extra_forbidden", "missing") else kind
         grouped.setdefault((path, group), []).append(err)
 
@@ -394,8 +429,8 @@ def _explain(err: dict[str, Any], name: str) -> tuple[str, str | None]:
         expected = str(ctx.get("expected", ""))
         options = [o.strip(" '") for o in expected.replace(" or ", ",").split(",")]
         close = difflib.get_close_matches(str(err.get("input")), options, n=1)
-        hint = f"did you mean '{close[0]}'?" if close else None
-        return f"must be one of {expected}, not {err.get('input')!r}", hint
+        literal_hint = f"did you mean '{close[0]}'?" if close else None
+        return f"must be one of {expected}, not {err.get('input')!r}", literal_hint
     if kind == "string_pattern_mismatch":
         pattern = str(ctx.get("pattern", ""))
         if "visitation|start" in pattern:

@@ -157,6 +157,10 @@ class Outcome(_Strict):
     description: str | None = None
     ends: bool = Field(False, description="Choosing this outcome closes the enrollment.")
     extend: Extension | None = None
+    stops: list[Ident] = Field(
+        default_factory=list,
+        description="Recurring steps that stop after this outcome (later occurrences dropped).",
+    )
 
     @model_validator(mode="after")
     def _ends_or_extends(self) -> Outcome:
@@ -278,10 +282,8 @@ class EvaluationStep(_StepBase):
     outcomes: list[Outcome] = Field(min_length=1)
 
 
-Step = Annotated[
-    MeetingStep | TaskStep | SessionStep | MeasurementStep | TestStep | EvaluationStep,
-    Field(discriminator="kind"),
-]
+AnyStep = MeetingStep | TaskStep | SessionStep | MeasurementStep | TestStep | EvaluationStep
+Step = Annotated[AnyStep, Field(discriminator="kind")]
 STEP_KINDS: tuple[str, ...] = ("meeting", "task", "session", "measurement", "test", "evaluation")
 
 
@@ -367,6 +369,10 @@ class Criterion(_Strict):
     id: Ident
     text: str = Field(min_length=1, description="The question asked at the visitation.")
     required: bool = True
+    health: bool = Field(
+        False,
+        description="The answer is health data: recorded only with the citizen's consent.",
+    )
 
 
 class ChangeTrack(_Strict):
@@ -411,9 +417,7 @@ class Definition(_Strict):
     defaults: Defaults = Field(default_factory=Defaults)
     steps: list[Step] = Field(min_length=1)
 
-    def step(
-        self, step_id: str
-    ) -> MeetingStep | TaskStep | SessionStep | MeasurementStep | TestStep | EvaluationStep:
+    def step(self, step_id: str) -> AnyStep:
         for s in self.steps:
             if s.id == step_id:
                 return s

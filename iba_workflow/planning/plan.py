@@ -127,6 +127,13 @@ class Plan:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_index", {s.key: s for s in self.steps})
 
+    def __repr__(self) -> str:  # plans are long; a summary is what a person needs in a log
+        chosen = ", ".join(f"{c.step_key}={c.outcome}" for c in self.chosen)
+        return (
+            f"Plan({self.definition_id} v{self.definition_version}, start={self.start}, "
+            f"end={self.end}, {len(self.steps)} steps, chosen=[{chosen}])"
+        )
+
     def get(self, key: str) -> PlannedStep:
         return self._index[key]
 

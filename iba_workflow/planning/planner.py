@@ -80,6 +80,7 @@ class _Planner:
         self.skipped: list[Skipped] = []
         self.periods: list[Period] = []
         self.cohort_dates: Mapping[str, dt.date] = {}
+        self.first_period: dict[str, int] = {}
 
     # ------------------------------------------------------------------ entry
 
@@ -163,7 +164,14 @@ class _Planner:
         return base + dt.timedelta(days=days)
 
     def _key(self, sid: str, period: int) -> str:
-        return sid if period == 1 else f"{sid}@{period}"
+        """Instance key: the step id, with ``@period`` when the step is planned again in an
+        extension period (a step that first appears in a branch keeps its plain id)."""
+        first = self.first_period.get(sid)
+        return sid if first is None or first == period else f"{sid}@{period}"
+
+    def _claim(self, sid: str, period: int) -> str:
+        self.first_period.setdefault(sid, period)
+        return self._key(sid, period)
 
     def _resolve_ref(self, sid: str, period: int) -> PlannedStep | None:
         """The instance of step ``sid`` that a step in ``period`` refers to."""
@@ -198,7 +206,7 @@ class _Planner:
             self._place_recurring(sid, period, branch)
             return
         assert step.when is not None
-        key = self._key(sid, period)
+        key = self._claim(sid, period)
         anchor_text = describe_offset(step.when.anchor, step.when.offset)
         fixed = self.ov.dates.get(key)
         if fixed is None and period == 1 and sid in self.cohort_dates:
@@ -258,7 +266,7 @@ class _Planner:
         )
         days = sorted(WEEKDAY_INDEX[w] for w in self.ov.weekdays.get(sid, rep.weekdays))
         monday = first - dt.timedelta(days=first.weekday())
-        base_key = self._key(sid, period)
+        base_key = self._claim(sid, period)
         anchor_text = "hver uge" if rep.every_weeks == 1 else f"hver {rep.every_weeks}. uge"
         n = 0
         taken: set[dt.date] = set()
@@ -368,6 +376,13 @@ class _Planner:
         seen: set[str] = set()
         while pending:
             ready = [c for c in pending if c.step_key in self.steps]
+            if not ready and ended is not None:
+                raise PlanError(
+                    f"'{pending[0].step_key}' comes after the course ended with "
+                    f"'{ended.outcome}' at '{ended.step_key}'",
+                    hint="an ending outcome closes the course; choose outcomes in the order "
+                    "they happen",
+                )
             if not ready:
                 keys = ", ".join(c.step_key for c in pending)
                 raise PlanError(
@@ -377,12 +392,12 @@ class _Planner:
             ready.sort(key=lambda c: (self.steps[c.step_key].date, c.step_key))
             choice = ready[0]
             pending.remove(choice)
+            if choice.step_key in seen:
+                raise PlanError(f"two outcomes chosen for '{choice.step_key}'")
             if ended is not None:
                 raise PlanError(
                     f"'{choice.step_key}' comes after the course ended with '{ended.outcome}'"
                 )
-            if choice.step_key in seen:
-                raise PlanError(f"two outcomes chosen for '{choice.step_key}'")
             seen.add(choice.step_key)
             planned = self.steps[choice.step_key]
             step = self.d.step(planned.step_id)
@@ -405,6 +420,11 @@ class _Planner:
             for key in [k for k, s in self.steps.items() if s.date > decided.date]:
                 del self.steps[key]
             return True
+        stopped = set(outcome.stops)
+        for key in [
+            k for k, s in self.steps.items() if s.step_id in stopped and s.date > decided.date
+        ]:
+            del self.steps[key]
         period = decided.period
         if outcome.extend is not None:
             total = sum(p.weeks for p in self.periods) + outcome.extend.weeks
@@ -453,9 +473,11 @@ class _Planner:
                     step = self.d.step(s.step_id)
                     for o in step.outcomes_list:
                         open_.append(OpenBranch(s.key, o.id, o.name, self._effect(o, s.step_id)))
+        # The course ends with its last period, or on the day an ending outcome is decided
+        # (which may come after the course, e.g. a follow-up on VUC weeks later).
         end = max(p.end for p in self.periods)
         if ended is not None:
-            end = min(end, self.steps[ended.step_key].date)
+            end = self.steps[ended.step_key].date
         return Plan(
             definition_id=self.d.id,
             definition_version=self.d.version,
@@ -477,6 +499,8 @@ class _Planner:
         parts = []
         if o.ends:
             parts.append("afslutter forløbet")
+        if o.stops:
+            parts.append("stopper: " + ", ".join(o.stops))
         if o.extend is not None:
             parts.append(f"forlænger med {o.extend.weeks} uger")
             if o.extend.replan:

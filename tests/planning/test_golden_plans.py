@@ -1,0 +1,69 @@
+"""Golden plans: every definition from a start across Easter and one across Christmas/New
+Year, plus one path through its branches. Reviewed like code; regenerate with
+``IBA_UPDATE_GOLDEN=1 pytest tests/planning/test_golden_plans.py`` and read the diff."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import pytest
+from planhelp import DEFINITION_IDS, calendar, shipped
+
+from iba_workflow.planning import ChosenOutcome, plan_enrollment
+
+GOLDEN = Path(__file__).parent.parent / "golden"
+EASTER = dt.date(2027, 3, 1)  # Easter Sunday 2027 is 28 March
+CHRISTMAS = dt.date(2026, 12, 7)
+BRANCHES: dict[str, list[tuple[str, str]]] = {
+    "fagmentor": [("evaluering", "forlaengelse"), ("evaluering@2", "loennede_timer")],
+    "hop": [
+        ("praktiksamtale", "udvalgt"),
+        ("praktikvurdering", "ingen_loentimer"),
+        ("slutevaluering", "forlaengelse"),
+        ("slutevaluering@2", "ansaettelse"),
+    ],
+    "de_internationale": [("optagelsesproeve", "optaget"), ("fastholdelse_vuc", "stoppet")],
+    "motion_sygemeldte": [("slutvurdering", "fortsat_sygemeldt"), ("slutvurdering_2", "raskmeldt")],
+    "sunde_kvinder": [("afsluttende_evaluering", "klar_til_praktik")],
+}
+CASES = [
+    (def_id, label, start, branches)
+    for def_id in DEFINITION_IDS
+    for label, start, branches in (
+        ("easter", EASTER, []),
+        ("christmas", CHRISTMAS, []),
+        ("branches", EASTER, BRANCHES.get(def_id, [])),
+    )
+]
+
+
+def test_every_definition_has_a_branch_path() -> None:
+    assert set(BRANCHES) == set(DEFINITION_IDS)
+
+
+@pytest.mark.parametrize(
+    ("def_id", "label", "start", "branches"), CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES]
+)
+def test_plan_matches_golden_file(
+    def_id: str, label: str, start: dt.date, branches: list[tuple[str, str]]
+) -> None:
+    d = shipped(def_id)
+    plan = plan_enrollment(
+        d, calendar=calendar(d), start=start, outcomes=[ChosenOutcome(k, o) for k, o in branches]
+    )
+    data = plan.to_json()
+    data["definition"].pop("content_hash")  # a new comment must not invalidate goldens
+    text = json.dumps(data, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
+    path = GOLDEN / f"{def_id}__{label}.json"
+    if os.environ.get("IBA_UPDATE_GOLDEN") == "1":
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"missing golden {path.name}: run with IBA_UPDATE_GOLDEN=1"
+    assert text == path.read_text(encoding="utf-8"), (
+        f"plan differs from {path.name}; if intended, regenerate with IBA_UPDATE_GOLDEN=1 "
+        "and review the diff"
+    )
+    if label == "branches":
+        assert plan.ended_by is not None or not plan.open_branches
