@@ -105,3 +105,9 @@ def smtp_server() -> Iterator[tuple[Controller, RecordingHandler]]:
 def unused_port() -> int:
     """A port nothing listens on (bound and released just now)."""
     return free_port()
+
+
+@pytest.fixture(scope="session")
+def plan_of() -> Any:
+    """``plan_of(definition)``: the plan the tests use for a definition."""
+    return plan_for
