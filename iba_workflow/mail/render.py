@@ -213,16 +213,8 @@ class MailRenderer:
 
     def __init__(self, templates_dir: Path) -> None:
         folder = Path(templates_dir) / "mail"
-        loader = jinja2.FileSystemLoader(str(folder))
-        common = {
-            "loader": loader,
-            "undefined": jinja2.StrictUndefined,
-            "trim_blocks": True,
-            "lstrip_blocks": True,
-            "keep_trailing_newline": True,
-        }
-        self.text_env = jinja2.Environment(autoescape=False, **common)
-        self.html_env = jinja2.Environment(autoescape=True, **common)
+        self.text_env = _environment(folder, autoescape=False)
+        self.html_env = _environment(folder, autoescape=True)
         for env in (self.text_env, self.html_env):
             env.filters["dato"] = long_date
             env.filters["kort_dato"] = short_date
@@ -257,6 +249,17 @@ class MailRenderer:
         rendered = RenderedMail(subject=subject, text=text, html=html)
         assert_no_cpr(rendered.subject, rendered.text, rendered.html)
         return rendered
+
+
+def _environment(folder: Path, *, autoescape: bool) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(folder)),
+        autoescape=autoescape,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
 
 
 def assert_no_cpr(*parts: str) -> None:
