@@ -98,3 +98,27 @@ class PermanentMailError(MailSendError):
 
 class LinkError(IbaError):
     """A link token or its confirmation form is invalid."""
+
+
+class StoreError(IbaError):
+    """The store cannot be reached, migrated or read."""
+
+
+class EngineError(IbaError):
+    """An engine operation was refused; nothing was changed."""
+
+
+class NotFound(EngineError):
+    """A citizen, staff member, enrollment or step that does not exist."""
+
+
+class InvalidTransition(EngineError):
+    """The record does not allow this change now (e.g. completing a cancelled step)."""
+
+
+class InvalidInput(EngineError):
+    """The input itself is wrong (an unknown outcome, a pause that ends before it starts)."""
+
+
+class ConsentMissing(EngineError):
+    """Health data was given for a citizen with no consent on file."""

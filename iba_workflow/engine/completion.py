@@ -1,0 +1,214 @@
+"""Completing a step: record who did it and what they entered, apply the outcome's
+branch, and move what depends on it. Completing the same thing twice changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session, select
+
+from iba_workflow.definition.model import MeasurementStep
+from iba_workflow.errors import ConsentMissing, InvalidInput, InvalidTransition, NotFound
+from iba_workflow.planning import ChosenOutcome
+from iba_workflow.store.records import audit, has_health_consent
+from iba_workflow.store.tables import (
+    AttendanceRow,
+    CompletionRow,
+    EnrollmentRow,
+    MeasurementRow,
+    OutcomeRow,
+    StepInstanceRow,
+)
+
+from .context import EngineContext, transaction
+from .definitions import stored_definition
+from .lifecycle import close_if_finished, get_enrollment, replan_enrollment, set_status
+from .target import Facts, ImpactLine, gather_facts
+
+
+@dataclass
+class CompletionResult:
+    step_instance_id: int
+    enrollment_id: int
+    enrollment_status: str
+    already_done: bool = False
+    changes: list[ImpactLine] = field(default_factory=list)
+
+
+def complete_step(
+    session: Session,
+    ctx: EngineContext,
+    *,
+    step_instance_id: int,
+    outcome: str | None = None,
+    data: Mapping[str, Any] | None = None,
+    skip: bool = False,
+) -> CompletionResult:
+    """Complete (or skip) one step instance, in one transaction."""
+    data = dict(data or {})
+    with transaction(session):
+        row = session.get(StepInstanceRow, step_instance_id)
+        if row is None:
+            raise NotFound(f"no step {step_instance_id}", hint="see the steps with: iba status")
+        enrollment = get_enrollment(session, row.enrollment_id)
+        done = session.exec(
+            select(CompletionRow).where(CompletionRow.step_instance_id == row.id)
+        ).first()
+        if done is not None:
+            if (done.outcome, done.data, done.skipped) == (outcome, data, skip):
+                return CompletionResult(row.id or 0, enrollment.id or 0, enrollment.status, True)
+            raise InvalidTransition(
+                f"step '{row.key}' was completed on {done.completed_on} with other data",
+                hint="a completion cannot be changed; record a correction with the IBA",
+            )
+        _check_allowed(session, row, enrollment)
+        d = stored_definition(session, enrollment.definition_id, enrollment.definition_version)
+        step = d.step(row.step_id)
+        options = [o.id for o in step.outcomes_list]
+        if skip and outcome is not None:
+            raise InvalidInput("a skipped step has no outcome")
+        if not skip and options and outcome is None:
+            raise InvalidInput(
+                f"'{row.key}' needs an outcome", hint="outcomes: " + ", ".join(options)
+            )
+        if outcome is not None and outcome not in options:
+            raise InvalidInput(
+                f"'{row.step_id}' has no outcome '{outcome}'",
+                hint="outcomes: " + (", ".join(options) or "(none: leave --outcome out)"),
+            )
+        today, now = ctx.today(), ctx.now()
+        session.add(
+            CompletionRow(
+                step_instance_id=row.id,
+                by_staff_id=ctx.staff_id,
+                channel=ctx.channel,
+                completed_at=now,
+                completed_on=today,
+                skipped=skip,
+                outcome=outcome,
+                data=data,
+            )
+        )
+        if not skip:
+            _record_data(session, ctx, row, enrollment, step, data)
+        row.status, row.updated_at = ("skipped" if skip else "completed"), now
+        session.add(row)
+        ended = False
+        if outcome is not None:
+            session.add(
+                OutcomeRow(
+                    enrollment_id=enrollment.id,
+                    step_instance_id=row.id,
+                    step_key=row.key,
+                    outcome=outcome,
+                    decided_on=today,
+                )
+            )
+            ended = next(o for o in step.outcomes_list if o.id == outcome).ends
+        session.flush()
+        audit(
+            session,
+            at=now,
+            actor=ctx.actor,
+            action="step_skipped" if skip else "step_completed",
+            entity="step_instance",
+            entity_id=row.id,
+            enrollment_id=enrollment.id,
+            citizen_id=enrollment.citizen_id,
+            step_key=row.key,
+            channel=ctx.channel,
+            outcome=outcome,
+            fields=sorted(data),
+        )
+        facts = gather_facts(session, enrollment.id or 0)
+        if outcome is not None and not any(c.step_key == row.key for c in facts.outcomes):
+            facts = Facts(
+                facts.completions, [*facts.outcomes, ChosenOutcome(row.key, outcome, today)]
+            )
+        changes = replan_enrollment(session, ctx, enrollment, facts=facts)
+        if ended:
+            set_status(session, ctx, enrollment, "ended", reason=f"{row.key}: {outcome}")
+        else:
+            close_if_finished(session, ctx, enrollment)
+        return CompletionResult(row.id or 0, enrollment.id or 0, enrollment.status, False, changes)
+
+
+def _check_allowed(session: Session, row: StepInstanceRow, enrollment: EnrollmentRow) -> None:
+    if row.status in ("cancelled", "skipped"):
+        raise InvalidTransition(
+            f"step '{row.key}' is {row.status} and cannot be completed",
+            hint="see the current plan with: iba status " + str(enrollment.id),
+        )
+    if enrollment.status != "active":
+        raise InvalidTransition(f"enrollment {enrollment.id} is {enrollment.status}, not active")
+    if row.depends_on:
+        waiting = session.exec(
+            select(StepInstanceRow.key).where(
+                StepInstanceRow.enrollment_id == enrollment.id,
+                StepInstanceRow.key.in_(row.depends_on),  # type: ignore[attr-defined]
+                StepInstanceRow.status.in_(("planned", "due", "notified")),  # type: ignore[attr-defined]
+            )
+        ).all()
+        if waiting:
+            raise InvalidTransition(
+                f"'{row.key}' waits for {', '.join(sorted(waiting))}",
+                hint="complete those first",
+            )
+
+
+def _record_data(
+    session: Session,
+    ctx: EngineContext,
+    row: StepInstanceRow,
+    enrollment: EnrollmentRow,
+    step: object,
+    data: dict[str, Any],
+) -> None:
+    today = ctx.today()
+    if isinstance(step, MeasurementStep):
+        dims = {dim.id: dim for dim in step.dimensions}
+        unknown = sorted(set(data) - set(dims))
+        if unknown:
+            raise InvalidInput(
+                f"'{row.step_id}' measures no {', '.join(unknown)}",
+                hint="dimensions: " + ", ".join(dims),
+            )
+        if any(dims[k].health for k in data) and not has_health_consent(
+            session, enrollment.citizen_id
+        ):
+            raise ConsentMissing(
+                "health measurements need the citizen's consent, and none is on file",
+                hint="record consent first, or leave the health dimensions out",
+            )
+        for key, raw in data.items():
+            dim = dims[key]
+            try:
+                value = float(raw)
+            except (TypeError, ValueError):
+                raise InvalidInput(f"'{key}' must be a number") from None
+            if not dim.scale.min <= value <= dim.scale.max:
+                raise InvalidInput(f"'{key}' must lie in {dim.scale.min:g}..{dim.scale.max:g}")
+            session.add(
+                MeasurementRow(
+                    enrollment_id=enrollment.id,
+                    step_instance_id=row.id,
+                    dimension=key,
+                    value=value,
+                    health=dim.health,
+                    measured_on=today,
+                )
+            )
+    elif row.kind == "session":
+        present = str(data.get("present", "yes")).lower() not in ("no", "nej", "false", "0")
+        session.add(
+            AttendanceRow(
+                enrollment_id=enrollment.id,
+                step_instance_id=row.id,
+                day=row.due_date,
+                present=present,
+                reason=data.get("reason"),
+                recorded_at=ctx.now(),
+            )
+        )

@@ -1,0 +1,81 @@
+"""Turning what is due into outbox rows: new tasks, reminders, escalations. Idempotent:
+running it twice on the same day adds nothing (message ids are stable)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from iba_workflow.store.queries import due_steps, escalations_due, reminders_due
+from iba_workflow.store.records import audit
+from iba_workflow.store.tables import EnrollmentRow, StepInstanceRow
+
+from .apply import Recipients, notify
+from .context import EngineContext, transaction
+
+
+@dataclass
+class DueReport:
+    became_due: int = 0
+    new_tasks: int = 0
+    reminders: int = 0
+    escalations: int = 0
+
+
+def enqueue_due_notifications(session: Session, ctx: EngineContext) -> DueReport:
+    """One transaction: mark steps due and write the notifications for today."""
+    today = ctx.today()
+    report = DueReport()
+    recipients: dict[int, Recipients] = {}
+
+    def staff_for(row: StepInstanceRow) -> Recipients:
+        if row.enrollment_id not in recipients:
+            enrollment = session.get(EnrollmentRow, row.enrollment_id)
+            assert enrollment is not None
+            recipients[row.enrollment_id] = Recipients(session, enrollment)
+        return recipients[row.enrollment_id]
+
+    with transaction(session):
+        for row in due_steps(session, today):
+            row.status, row.updated_at = "due", ctx.now()
+            session.add(row)
+            report.became_due += 1
+            if row.kind != "session":
+                who = row.assigned_staff_id or staff_for(row).for_role(row.assignee_role)
+                report.new_tasks += notify(
+                    session, ctx, row, "new_task", [who] if who else [], tag="once"
+                )
+            audit(
+                session,
+                at=ctx.now(),
+                actor=ctx.actor,
+                action="step_due",
+                entity="step_instance",
+                entity_id=row.id,
+                enrollment_id=row.enrollment_id,
+                step_key=row.key,
+            )
+        for reminder in reminders_due(session, today):
+            row = reminder.step
+            who = row.assigned_staff_id or staff_for(row).for_role(row.assignee_role)
+            report.reminders += notify(
+                session,
+                ctx,
+                row,
+                "reminder",
+                [who] if who else [],
+                tag=f"{reminder.reminder_date.isoformat()}",
+            )
+        for row in escalations_due(session, today):
+            who = staff_for(row).for_role(row.escalation_role)
+            report.escalations += notify(
+                session,
+                ctx,
+                row,
+                "escalation",
+                [who] if who else [],
+                tag=f"r{row.revision}",
+                escalated_to_role=row.escalation_role,
+            )
+    return report

@@ -1,0 +1,214 @@
+"""Shared steps of the engine operations: re-plan an enrollment against the record,
+close it when it is over, and give a freed place to the waiting list."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlmodel import Session, col, func, select
+
+from iba_workflow.errors import NotFound
+from iba_workflow.store.records import audit
+from iba_workflow.store.tables import (
+    DONE_STEP_STATUSES,
+    CohortRow,
+    EnrollmentRow,
+    StepInstanceRow,
+)
+
+from .apply import Recipients, apply_target, notify
+from .context import EngineContext
+from .definitions import stored_definition
+from .target import (
+    Facts,
+    ImpactLine,
+    cohort_key,
+    compute_target,
+    diff_instances,
+    gather_facts,
+)
+
+LIVE_STATUSES = ("active", "waiting")
+
+
+def get_enrollment(session: Session, enrollment_id: int) -> EnrollmentRow:
+    row = session.get(EnrollmentRow, enrollment_id)
+    if row is None:
+        raise NotFound(f"no enrollment {enrollment_id}", hint="list enrollments with: iba status")
+    return row
+
+
+def instances_of(session: Session, enrollment_id: int) -> list[StepInstanceRow]:
+    return list(
+        session.exec(
+            select(StepInstanceRow)
+            .where(StepInstanceRow.enrollment_id == enrollment_id)
+            .order_by(col(StepInstanceRow.due_date), col(StepInstanceRow.id))
+        )
+    )
+
+
+def replan_enrollment(
+    session: Session,
+    ctx: EngineContext,
+    enrollment: EnrollmentRow,
+    *,
+    facts: Facts | None = None,
+    adjustments: Sequence[Mapping[str, Any]] | None = None,
+    write: bool = True,
+) -> list[ImpactLine]:
+    """Compare the record with the plan it should hold; write the difference if asked."""
+    d = stored_definition(session, enrollment.definition_id, enrollment.definition_version)
+    _plan, target = compute_target(
+        d,
+        enrollment,
+        ctx.calendars(enrollment.municipality),
+        facts or gather_facts(session, enrollment.id or 0),
+        cohort=cohort_key(session, enrollment),
+        adjustments=adjustments,
+    )
+    instances = instances_of(session, enrollment.id or 0)
+    lines = diff_instances(instances, target)
+    if write:
+        apply_target(session, ctx, enrollment, instances, target, lines)
+    return lines
+
+
+def close_if_finished(session: Session, ctx: EngineContext, enrollment: EnrollmentRow) -> bool:
+    """An active enrollment with nothing left to do is completed."""
+    if enrollment.status != "active":
+        return False
+    left = session.exec(
+        select(func.count())
+        .select_from(StepInstanceRow)
+        .where(
+            StepInstanceRow.enrollment_id == enrollment.id,
+            col(StepInstanceRow.status).not_in(DONE_STEP_STATUSES),
+        )
+    ).one()
+    if left:
+        return False
+    set_status(session, ctx, enrollment, "completed", reason="alle trin afsluttet")
+    return True
+
+
+def set_status(
+    session: Session,
+    ctx: EngineContext,
+    enrollment: EnrollmentRow,
+    status: str,
+    *,
+    reason: str | None = None,
+    ended_on: dt.date | None = None,
+) -> None:
+    old = enrollment.status
+    if status in ("ended", "exited"):
+        cancel_open_steps(session, ctx, enrollment)
+    enrollment.status = status
+    enrollment.updated_at = ctx.now()
+    if status in ("ended", "exited", "completed"):
+        enrollment.ended_on = ended_on or ctx.today()
+        enrollment.ended_reason = reason
+    session.add(enrollment)
+    audit(
+        session,
+        at=ctx.now(),
+        actor=ctx.actor,
+        action="enrollment_status",
+        entity="enrollment",
+        entity_id=enrollment.id,
+        enrollment_id=enrollment.id,
+        citizen_id=enrollment.citizen_id,
+        old=old,
+        new=status,
+        reason=reason,
+    )
+    if old == "active" and status != "active":
+        admit_waiting(session, ctx, enrollment.definition_id, enrollment.cohort_id)
+
+
+def cancel_open_steps(session: Session, ctx: EngineContext, enrollment: EnrollmentRow) -> int:
+    """Cancel what is still open when an enrollment ends, and tell whoever was told."""
+    recipients = Recipients(session, enrollment)
+    cancelled = 0
+    for row in instances_of(session, enrollment.id or 0):
+        if row.status in DONE_STEP_STATUSES:
+            continue
+        row.status, row.updated_at = "cancelled", ctx.now()
+        session.add(row)
+        cancelled += 1
+        if row.kind != "session":
+            notify(
+                session, ctx, row, "cancellation", recipients.for_step(row), tag=f"r{row.revision}"
+            )
+    session.flush()
+    return cancelled
+
+
+def active_count(session: Session, definition_id: str, cohort_id: int | None) -> int:
+    query = (
+        select(func.count())
+        .select_from(EnrollmentRow)
+        .where(EnrollmentRow.definition_id == definition_id, EnrollmentRow.status == "active")
+    )
+    if cohort_id is not None:
+        query = query.where(EnrollmentRow.cohort_id == cohort_id)
+    return int(session.exec(query).one())
+
+
+def capacity_for(session: Session, enrollment: EnrollmentRow) -> int:
+    if enrollment.cohort_id is not None:
+        cohort = session.get(CohortRow, enrollment.cohort_id)
+        if cohort is not None:
+            return cohort.capacity
+    d = stored_definition(session, enrollment.definition_id, enrollment.definition_version)
+    return d.capacity
+
+
+def admit_waiting(
+    session: Session, ctx: EngineContext, definition_id: str, cohort_id: int | None
+) -> None:
+    """Give free places to the longest-waiting enrollments (a cohort only before it starts)."""
+    query = (
+        select(EnrollmentRow)
+        .where(EnrollmentRow.definition_id == definition_id, EnrollmentRow.status == "waiting")
+        .order_by(col(EnrollmentRow.id))
+    )
+    if cohort_id is not None:
+        query = query.where(EnrollmentRow.cohort_id == cohort_id)
+    for waiting in session.exec(query).all():
+        if active_count(session, definition_id, waiting.cohort_id) >= capacity_for(
+            session, waiting
+        ):
+            return
+        today = ctx.today()
+        if waiting.cohort_id is None:
+            d = stored_definition(session, waiting.definition_id, waiting.definition_version)
+            cal = ctx.calendars(waiting.municipality)
+            earliest = cal.add_working_days(today, 1)
+            lead_start = today + dt.timedelta(
+                days=d.intake.lead.amount * (7 if d.intake.lead.unit == "weeks" else 1)
+            )
+            new_start = max(waiting.start, lead_start, earliest)
+            moved = cal.shift(new_start, "next")
+            waiting.start = moved.date if moved else new_start
+            waiting.visitation_on = min(waiting.visitation_on, waiting.start)
+        elif waiting.start < today:
+            continue
+        waiting.status = "active"
+        waiting.updated_at = ctx.now()
+        session.add(waiting)
+        replan_enrollment(session, ctx, waiting)
+        audit(
+            session,
+            at=ctx.now(),
+            actor=ctx.actor,
+            action="admitted_from_waiting_list",
+            entity="enrollment",
+            entity_id=waiting.id,
+            enrollment_id=waiting.id,
+            citizen_id=waiting.citizen_id,
+            start=waiting.start,
+        )

@@ -1,0 +1,244 @@
+"""What an enrollment's plan should be now, and how that differs from the record.
+
+The planner is pure and knows nothing of the store. Here we gather the facts it needs
+from the record (completions, chosen outcomes), add what the planner does not model
+(pauses, manual extensions, early exit) and compare the result with the persisted step
+instances. The comparison is the impact report that re-planning shows before it writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from iba_workflow.calendar import WorkingCalendar
+from iba_workflow.definition import Definition
+from iba_workflow.definition.model import Duration
+from iba_workflow.errors import InvalidInput
+from iba_workflow.planning import ChosenOutcome, Plan, PlannedStep, PlanOverrides, plan_enrollment
+from iba_workflow.store.tables import (
+    DONE_STEP_STATUSES,
+    OPEN_STEP_STATUSES,
+    CohortRow,
+    CompletionRow,
+    EnrollmentRow,
+    OutcomeRow,
+    StepInstanceRow,
+)
+
+
+@dataclass(frozen=True)
+class TargetStep:
+    """A planned step with the dates the engine will persist (after pauses)."""
+
+    step: PlannedStep
+    date: dt.date
+    reminders: tuple[dt.date, ...]
+    escalation: tuple[dt.date, str] | None
+
+    @property
+    def key(self) -> str:
+        return self.step.key
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What has happened to an enrollment, as the planner needs it."""
+
+    completions: Mapping[str, dt.date]
+    outcomes: Sequence[ChosenOutcome]
+
+
+@dataclass(frozen=True)
+class ImpactLine:
+    key: str
+    name: str
+    change: str  # added / moved / cancelled
+    old_date: dt.date | None = None
+    new_date: dt.date | None = None
+    old_time: dt.time | None = None
+    new_time: dt.time | None = None
+
+    def describe(self) -> str:
+        old = self.old_date.isoformat() if self.old_date else "—"
+        new = self.new_date.isoformat() if self.new_date else "—"
+        return f"{self.key:<28} {self.change:<10} {old} → {new}"
+
+
+def gather_facts(session: Session, enrollment_id: int) -> Facts:
+    completions = session.exec(
+        select(StepInstanceRow.key, CompletionRow.completed_on)
+        .join(CompletionRow, col(CompletionRow.step_instance_id) == StepInstanceRow.id)
+        .where(StepInstanceRow.enrollment_id == enrollment_id, CompletionRow.skipped == False)  # noqa: E712
+    ).all()
+    outcomes = session.exec(
+        select(OutcomeRow)
+        .where(OutcomeRow.enrollment_id == enrollment_id)
+        .order_by(col(OutcomeRow.id))
+    ).all()
+    return Facts(
+        completions={key: day for key, day in completions},
+        outcomes=[ChosenOutcome(o.step_key, o.outcome, o.decided_on) for o in outcomes],
+    )
+
+
+def cohort_key(session: Session, enrollment: EnrollmentRow) -> str | None:
+    if enrollment.cohort_id is None:
+        return None
+    row = session.get(CohortRow, enrollment.cohort_id)
+    return row.cohort_key if row else None
+
+
+def extended_definition(d: Definition, base_weeks: int, extra_weeks: int) -> Definition:
+    """``d`` with the first period ``extra_weeks`` longer (a manual extension)."""
+    if extra_weeks == 0:
+        return d
+    limit = d.duration.extendable_to_weeks
+    total = base_weeks + extra_weeks
+    if limit is None or total > limit:
+        raise InvalidInput(
+            f"extending by {extra_weeks} weeks makes {total} weeks; '{d.id}' may last at "
+            f"most {limit or d.duration.longest} weeks",
+            hint="extend by fewer weeks",
+        )
+    return d.model_copy(update={"duration": Duration(weeks=total, extendable_to_weeks=limit)})
+
+
+def compute_target(
+    d: Definition,
+    enrollment: EnrollmentRow,
+    calendar: WorkingCalendar,
+    facts: Facts,
+    *,
+    cohort: str | None,
+    adjustments: Sequence[Mapping[str, Any]] | None = None,
+) -> tuple[Plan, dict[str, TargetStep]]:
+    """The plan the record should hold for ``enrollment`` given ``facts``."""
+    adjustments = enrollment.adjustments if adjustments is None else adjustments
+    moved = [_day(a["to"]) for a in adjustments if a["kind"] == "start"]
+    start = moved[-1] if moved else None  # a moved start leaves the cohort's common start
+    extra = sum(int(a["weeks"]) for a in adjustments if a["kind"] == "extend")
+    base_weeks = enrollment.duration_weeks or d.duration.default
+    definition = extended_definition(d, base_weeks, extra)
+    plan = plan_enrollment(
+        definition,
+        calendar=calendar,
+        start=start or enrollment.start,
+        cohort=None if start is not None else cohort,
+        visitation=min(enrollment.visitation_on, start or enrollment.start),
+        overrides=PlanOverrides(
+            duration_weeks=None if extra else enrollment.duration_weeks,
+            weekdays=enrollment.weekdays,
+            completions=facts.completions,
+        ),
+        outcomes=facts.outcomes,
+    )
+    dates = {s.key: s.date for s in plan.steps}
+    shifts = dict.fromkeys(dates, 0)
+    for adj in adjustments:
+        if adj["kind"] == "pause":
+            _apply_pause(d, plan, calendar, facts, adj, dates, shifts)
+    exit_on = next((_day(a["on"]) for a in adjustments if a["kind"] == "exit"), None)
+    target: dict[str, TargetStep] = {}
+    for s in plan.steps:
+        if exit_on is not None and dates[s.key] >= exit_on and s.key not in facts.completions:
+            continue
+        n = shifts[s.key]
+        reminders = tuple(calendar.add_working_days(r, n) for r in s.reminders)
+        esc = (
+            (calendar.add_working_days(s.escalation[0], n), s.escalation[1])
+            if s.escalation
+            else None
+        )
+        target[s.key] = TargetStep(s, dates[s.key], reminders, esc)
+    return plan, target
+
+
+def _day(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def _apply_pause(
+    d: Definition,
+    plan: Plan,
+    calendar: WorkingCalendar,
+    facts: Facts,
+    pause: Mapping[str, Any],
+    dates: dict[str, dt.date],
+    shifts: dict[str, int],
+) -> None:
+    """Move every not-completed step on or after the pause by its working days.
+
+    Steps whose date already follows from a completion made on or after the pause began
+    (directly or through another step) carry the delay already and are not moved twice.
+    """
+    first, last = _day(pause["from"]), _day(pause["to"])
+    n = calendar.working_days_between(first, last)
+    if n == 0:
+        return
+    exempt = _derived_from_later_completion(d, plan, facts, first)
+    for key, day in list(dates.items()):
+        if key in facts.completions or key in exempt or day < first:
+            continue
+        dates[key] = calendar.add_working_days(day, n)
+        shifts[key] += n
+
+
+def _derived_from_later_completion(
+    d: Definition, plan: Plan, facts: Facts, since: dt.date
+) -> set[str]:
+    def source(s: PlannedStep) -> tuple[str, str] | None:
+        step = d.step(s.step_id)
+        when = step.when if step.when is not None else (step.repeat.start if step.repeat else None)
+        if when is None or "." not in when.anchor:
+            return None
+        kind, ref = when.anchor.split(".", 1)
+        for p in range(s.period, 0, -1):
+            key = ref if p == 1 else f"{ref}@{p}"
+            if key in plan:
+                return kind, key
+        return None
+
+    exempt: set[str] = set()
+    for s in plan.steps:  # in date order, so a referenced step is decided first
+        found = source(s)
+        if found is None:
+            continue
+        kind, key = found
+        done = facts.completions.get(key)
+        if (kind == "completion" and done is not None and done >= since) or key in exempt:
+            exempt.add(s.key)
+    return exempt
+
+
+def diff_instances(
+    instances: Iterable[StepInstanceRow], target: Mapping[str, TargetStep]
+) -> list[ImpactLine]:
+    """Per step: added, moved (date or time) or cancelled. Done steps are never touched."""
+    lines: list[ImpactLine] = []
+    by_key = {row.key: row for row in instances}
+    for key, t in target.items():
+        row = by_key.get(key)
+        if row is None or row.status == "cancelled":
+            lines.append(
+                ImpactLine(key, t.step.name, "added", new_date=t.date, new_time=t.step.time)
+            )
+        elif row.status in OPEN_STEP_STATUSES and (
+            row.due_date != t.date or row.due_time != t.step.time
+        ):
+            lines.append(
+                ImpactLine(
+                    key, t.step.name, "moved", row.due_date, t.date, row.due_time, t.step.time
+                )
+            )
+    for key, row in by_key.items():
+        if key not in target and row.status not in DONE_STEP_STATUSES:
+            lines.append(
+                ImpactLine(key, row.name, "cancelled", row.due_date, None, row.due_time, None)
+            )
+    lines.sort(key=lambda line: (line.old_date or line.new_date or dt.date.min, line.key))
+    return lines

@@ -1,0 +1,396 @@
+"""Simulation: a whole lifecycle (or a cohort) in simulated time, on a real store, with
+the same engine as production. The clock jumps from event to event; a scripted policy
+completes the steps (default: on time, with the first outcome).
+
+The runner keeps no state of its own: everything it needs is in the store, and every
+step it takes is idempotent. So a run that crashed half-way is continued by running it
+again on the same store — which is exactly how the crash-safety tests use it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlmodel import Session, col, select
+
+from iba_workflow.clock import COPENHAGEN, FixedClock
+from iba_workflow.definition import Definition
+from iba_workflow.definition.model import MeasurementStep
+from iba_workflow.engine import (
+    EngineContext,
+    add_staff,
+    complete_step,
+    enqueue_due_notifications,
+    record_consent,
+    record_visitation,
+    register_citizen,
+    replan,
+)
+from iba_workflow.engine.context import CalendarProvider
+from iba_workflow.errors import InvalidInput
+from iba_workflow.store.outbox import claim_outbox_batch, mark_sent
+from iba_workflow.store.tables import (
+    OPEN_STEP_STATUSES,
+    CitizenRow,
+    EnrollmentRow,
+    StaffRow,
+    StepInstanceRow,
+    VisitationRow,
+)
+
+DAY_TIME = dt.time(8, 0)  # the day begins: due steps are announced
+STEP_TIME = dt.timedelta(minutes=1)  # each completion a minute after the one before
+DISPATCHER = "simulator"
+MAX_EVENT_DAYS = 2000
+
+
+class Pause(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    first: dt.date = Field(alias="from")
+    last: dt.date = Field(alias="to")
+
+
+class ParticipantScript(BaseModel):
+    """What happens to one participant. Keys are step keys: 'evaluering@2', 'traening#3'."""
+
+    model_config = ConfigDict(extra="forbid")
+    outcomes: dict[str, str] = Field(default_factory=dict)
+    late: dict[str, int] = Field(default_factory=dict, description="Working days late.")
+    absent: list[str] = Field(default_factory=list, description="Sessions not attended.")
+    pauses: list[Pause] = Field(default_factory=list, description="Sick leave.")
+    exit: dt.date | None = None
+    consent: bool = True
+
+
+class SimulationScript(ParticipantScript):
+    participants: int | None = Field(None, ge=1, le=500)
+    cohort: str | None = None
+    per_participant: dict[int, ParticipantScript] = Field(
+        default_factory=dict, description="Overrides for participant 1, 2, ..."
+    )
+
+    def for_participant(self, number: int) -> ParticipantScript:
+        base = ParticipantScript.model_validate(
+            self.model_dump(include=set(ParticipantScript.model_fields))
+        )
+        extra = self.per_participant.get(number)
+        if extra is None:
+            return base
+        return base.model_copy(update=extra.model_dump(exclude_unset=True))
+
+
+def load_script(path: Path) -> SimulationScript:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8")) or {}
+        return SimulationScript.model_validate(data)
+    except (OSError, YAMLError) as exc:
+        raise InvalidInput(f"cannot read the script {path}: {exc}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidInput(
+            f"script {path}: {where}: {first['msg']}",
+            hint="keys: participants, cohort, outcomes, late, absent, pauses, exit, "
+            "consent, per_participant",
+        ) from None
+
+
+@dataclass
+class Simulation:
+    """One simulated run over a store; ``run`` may be called again after a crash."""
+
+    open_session: Any  # () -> Session
+    definition: Definition
+    calendars: CalendarProvider
+    start: dt.date
+    script: SimulationScript = field(default_factory=SimulationScript)
+    participants: int = 1
+
+    def __post_init__(self) -> None:
+        d = self.definition
+        self.cohort = self.script.cohort
+        if d.intake.kind == "cohort" and self.cohort is None:
+            later = [c for c in d.intake.cohorts if c.start >= self.start]
+            if not later:
+                raise InvalidInput(f"'{d.id}' has no cohort starting on or after {self.start}")
+            self.cohort = later[0].id
+        cohort_start = next(
+            (c.start for c in getattr(d.intake, "cohorts", []) if c.id == self.cohort), None
+        )
+        self.first_day = cohort_start or self.start
+        cal = self.calendars(d.municipality)
+        lead = d.intake.lead
+        self.visit_day = (
+            cal.add_working_days(self.first_day, -lead.amount)
+            if lead.unit == "working_days"
+            else cal.add_working_days(
+                self.first_day
+                - dt.timedelta(days=lead.amount * (7 if lead.unit == "weeks" else 1)),
+                0,
+            )
+        )
+        moved = cal.shift(self.visit_day, "previous")
+        self.visit_day = moved.date if moved else self.visit_day
+        self.clock = FixedClock(_at(self.visit_day))
+        self.ctx = EngineContext(
+            clock=self.clock, calendars=self.calendars, actor="simulator", channel="simulation"
+        )
+
+    def ref(self, number: int) -> str:
+        return f"SIM-{self.definition.id}-{number:03d}"
+
+    # ------------------------------------------------------------------ run
+
+    def run(self) -> None:
+        self.clock.set(_at(self.visit_day))
+        with self.open_session() as session:
+            self._setup(session)
+            today = self.visit_day
+            for _ in range(MAX_EVENT_DAYS):
+                self._process_day(session, today)
+                nxt = self._next_event(session, today)
+                if nxt is None:
+                    break
+                today = nxt
+                self.clock.set(_at(today))
+            self.clock.advance(dt.timedelta(days=1))  # past any lease left by a crash
+            self._drain(session)
+
+    def _setup(self, session: Session) -> None:
+        d = self.definition
+        have = {s.email for s in session.exec(select(StaffRow))}
+        for role in d.roles:
+            email = f"{role.id}@{d.municipality}.sim.invalid"
+            if not role.external and email not in have:
+                add_staff(
+                    session,
+                    self.ctx,
+                    name=f"Sim {role.name}",
+                    email=email,
+                    roles=[role.id],
+                    municipality=d.municipality,
+                )
+        for number in range(1, self.participants + 1):
+            ref = self.ref(number)
+            citizen = session.exec(select(CitizenRow).where(CitizenRow.ref == ref)).first()
+            if citizen is None:
+                register_citizen(session, self.ctx, ref=ref, municipality=d.municipality)
+                if self.script.for_participant(number).consent:
+                    record_consent(session, self.ctx, citizen_ref=ref, given=True)
+                citizen = session.exec(select(CitizenRow).where(CitizenRow.ref == ref)).one()
+            seen = session.exec(
+                select(VisitationRow).where(
+                    VisitationRow.citizen_id == citizen.id, VisitationRow.definition_id == d.id
+                )
+            ).first()
+            if seen is None:
+                record_visitation(
+                    session,
+                    self.ctx,
+                    citizen_ref=ref,
+                    definition=d,
+                    accept=True,
+                    start=None if self.cohort else self.first_day,
+                    cohort=self.cohort,
+                )
+
+    def _participants(self, session: Session) -> list[tuple[EnrollmentRow, ParticipantScript]]:
+        rows = session.exec(
+            select(EnrollmentRow, CitizenRow.ref)
+            .join(CitizenRow, col(CitizenRow.id) == EnrollmentRow.citizen_id)
+            .where(EnrollmentRow.definition_id == self.definition.id)
+            .order_by(col(EnrollmentRow.id))
+        ).all()
+        found = []
+        for enrollment, ref in rows:
+            number = int(ref.rsplit("-", 1)[1])
+            found.append((enrollment, self.script.for_participant(number)))
+        return found
+
+    def _process_day(self, session: Session, today: dt.date) -> None:
+        for enrollment, script in self._participants(session):
+            if enrollment.status != "active":
+                continue
+            for pause in script.pauses:
+                change = {
+                    "kind": "pause",
+                    "from": pause.first.isoformat(),
+                    "to": pause.last.isoformat(),
+                }
+                if pause.first == today and change not in enrollment.adjustments:
+                    replan(
+                        session,
+                        self.ctx,
+                        enrollment_id=enrollment.id or 0,
+                        pause=(pause.first, pause.last),
+                    )
+            if script.exit == today:
+                replan(session, self.ctx, enrollment_id=enrollment.id or 0, exit_on=today)
+        enqueue_due_notifications(session, self.ctx)
+        progress = True
+        while progress:  # steps due today, in dependency order
+            progress = False
+            for enrollment, script in self._participants(session):
+                if enrollment.status != "active":
+                    continue
+                for step in self._open_steps(session, enrollment.id or 0):
+                    if self._completion_day(step, script) > today:
+                        continue
+                    if not self._ready(session, step):
+                        continue
+                    self.clock.advance(STEP_TIME)
+                    complete_step(
+                        session,
+                        self.ctx,
+                        step_instance_id=step.id or 0,
+                        **self._answer(session, step, script),
+                    )
+                    progress = True
+                    break
+        self._drain(session)
+
+    def _open_steps(self, session: Session, enrollment_id: int) -> list[StepInstanceRow]:
+        return list(
+            session.exec(
+                select(StepInstanceRow)
+                .where(
+                    StepInstanceRow.enrollment_id == enrollment_id,
+                    col(StepInstanceRow.status).in_(OPEN_STEP_STATUSES),
+                )
+                .order_by(col(StepInstanceRow.due_date), col(StepInstanceRow.id))
+            )
+        )
+
+    def _ready(self, session: Session, step: StepInstanceRow) -> bool:
+        if not step.depends_on:
+            return True
+        waiting = session.exec(
+            select(StepInstanceRow.id).where(
+                StepInstanceRow.enrollment_id == step.enrollment_id,
+                col(StepInstanceRow.key).in_(step.depends_on),
+                col(StepInstanceRow.status).in_(OPEN_STEP_STATUSES),
+            )
+        ).first()
+        return waiting is None
+
+    def _completion_day(self, step: StepInstanceRow, script: ParticipantScript) -> dt.date:
+        late = script.late.get(step.key, 0)
+        cal = self.calendars(self.definition.municipality)
+        return cal.add_working_days(step.due_date, late) if late else step.due_date
+
+    def _answer(
+        self, session: Session, step: StepInstanceRow, script: ParticipantScript
+    ) -> dict[str, Any]:
+        d = self.definition
+        spec = d.step(step.step_id)
+        outcome = script.outcomes.get(step.key)
+        if outcome is None and spec.outcomes_list:
+            outcome = spec.outcomes_list[0].id
+        data: dict[str, Any] = {}
+        if isinstance(spec, MeasurementStep):
+            for dim in spec.dimensions:
+                if not dim.health or script.consent:
+                    data[dim.id] = (dim.scale.min + dim.scale.max) / 2
+        elif step.kind == "session":
+            data["present"] = "no" if step.key in script.absent else "yes"
+        return {"outcome": outcome, "data": data}
+
+    def _next_event(self, session: Session, today: dt.date) -> dt.date | None:
+        days: list[dt.date] = []
+        for enrollment, script in self._participants(session):
+            if enrollment.status != "active":
+                continue
+            days += [p.first for p in script.pauses if p.first > today]
+            if script.exit and script.exit > today:
+                days.append(script.exit)
+            for step in self._open_steps(session, enrollment.id or 0):
+                days.append(self._completion_day(step, script))
+                days += [dt.date.fromisoformat(r) for r in step.reminders]
+                if step.escalation_date:
+                    days.append(step.escalation_date)
+        later = [d for d in days if d > today]
+        return min(later) if later else None
+
+    def _drain(self, session: Session) -> None:
+        now = self.clock.now()
+        while batch := claim_outbox_batch(session, DISPATCHER, now, limit=200):
+            for row in batch:
+                mark_sent(session, row.id or 0, DISPATCHER, now)
+
+
+def _at(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, DAY_TIME, tzinfo=COPENHAGEN).astimezone(dt.UTC)
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    day: dt.date
+    participant: str
+    what: str
+
+
+def timeline(session: Session) -> list[TimelineEntry]:
+    """What was recorded and what would have been sent, day by day (ids and step keys
+    only: no personal data)."""
+    from iba_workflow.store.tables import AuditRow, OutboxRow
+
+    refs = {
+        e.id: ref
+        for e, ref in session.exec(
+            select(EnrollmentRow, CitizenRow.ref).join(
+                CitizenRow, col(CitizenRow.id) == EnrollmentRow.citizen_id
+            )
+        )
+    }
+    citizens = {c.id: c.ref for c in session.exec(select(CitizenRow))}
+    staff = {s.id: "/".join(s.roles) for s in session.exec(select(StaffRow))}
+    entries: list[tuple[dt.datetime, int, TimelineEntry]] = []
+
+    def day_of(at: dt.datetime) -> dt.date:
+        return at.astimezone(COPENHAGEN).date()
+
+    for a in session.exec(select(AuditRow).order_by(col(AuditRow.id))):
+        who = refs.get(a.enrollment_id) or citizens.get(a.citizen_id) or "-"
+        text = _describe_audit(a.action, a.details)
+        if text:
+            entries.append((a.at, 0, TimelineEntry(day_of(a.at), who, text)))
+    for o in session.exec(select(OutboxRow).order_by(col(OutboxRow.id))):
+        who = refs.get(o.enrollment_id) or "-"
+        p = o.payload
+        when = f" ({p.get('due_date')}{' ' + p['time'] if p.get('time') else ''})"
+        to = staff.get(o.recipient_staff_id, "?")
+        text = f"mail {o.kind:<18} {p.get('step_key', '')}{when} → {to} [{o.status}]"
+        entries.append((o.created_at, 1, TimelineEntry(day_of(o.created_at), who, text)))
+    entries.sort(key=lambda e: (e[0], e[1]))  # a change first, then the mails it causes
+    return [e[2] for e in entries]
+
+
+def _describe_audit(action: str, details: dict[str, Any]) -> str | None:
+    if action == "visitation_recorded":
+        what = f"{details.get('definition')} v{details.get('version')}"
+        return f"visitation: {details.get('decision')} ({what})"
+    if action in ("step_completed", "step_skipped"):
+        outcome = details.get("outcome")
+        verb = "completed" if action == "step_completed" else "skipped"
+        return f"{verb:<9} {details.get('step_key')}" + (f" → {outcome}" if outcome else "")
+    if action == "replanned":
+        impact = details.get("impact", {})
+        counts: dict[str, int] = {}
+        for change in impact.values():
+            counts[change] = counts.get(change, 0) + 1
+        summary = ", ".join(f"{n} {c}" for c, n in sorted(counts.items())) or "no change"
+        return f"replanned {details.get('change', {}).get('kind')}: {summary}"
+    if action == "enrollment_status":
+        return f"enrollment {details.get('old')} → {details.get('new')} ({details.get('reason')})"
+    if action == "admitted_from_waiting_list":
+        return f"admitted from the waiting list, start {details.get('start')}"
+    if action in ("consent_given", "consent_withdrawn"):
+        return action.replace("_", " ")
+    return None

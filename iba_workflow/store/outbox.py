@@ -1,0 +1,168 @@
+"""The outbox: notifications written in the same transaction as the change that causes
+them, and claimed by dispatchers under a lease.
+
+Claiming is safe with several dispatchers: PostgreSQL uses ``SELECT … FOR UPDATE SKIP
+LOCKED``; SQLite serialises writers, so one conditional ``UPDATE … RETURNING`` is atomic.
+A dispatcher that dies mid-send leaves a lease that expires; the row is claimed again
+(at-least-once: the mail layer de-duplicates by the stable ``message_id``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlmodel import Session, col
+
+from .tables import OutboxRow
+
+BACKOFF_BASE_SECONDS = 60
+BACKOFF_CAP_SECONDS = 6 * 3600
+DEFAULT_MAX_ATTEMPTS = 8
+MAX_ERROR_LENGTH = 500
+
+
+def enqueue(
+    session: Session,
+    *,
+    message_id: str,
+    kind: str,
+    recipient_staff_id: int,
+    now: dt.datetime,
+    step_instance_id: int | None = None,
+    enrollment_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+) -> OutboxRow | None:
+    """Add a notification unless one with the same ``message_id`` exists (then None)."""
+    t = OutboxRow.__table__.c  # type: ignore[attr-defined]
+    exists = session.execute(select(t.id).where(t.message_id == message_id)).first()
+    if exists is not None:
+        return None
+    row = OutboxRow(
+        message_id=message_id,
+        kind=kind,
+        recipient_staff_id=recipient_staff_id,
+        step_instance_id=step_instance_id,
+        enrollment_id=enrollment_id,
+        payload=payload or {},
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    return row
+
+
+def _claimable(now: dt.datetime) -> Any:
+    t = OutboxRow.__table__.c  # type: ignore[attr-defined]
+    return or_(
+        and_(t.status.in_(("pending", "failed")), t.next_attempt_at <= now),
+        and_(t.status == "sending", t.lease_until < now),
+    )
+
+
+def claim_outbox_batch(
+    session: Session,
+    owner: str,
+    now: dt.datetime,
+    limit: int = 100,
+    lease_seconds: int = 300,
+    *,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+) -> list[OutboxRow]:
+    """Lease up to ``limit`` sendable rows to ``owner`` and commit; returns them.
+
+    Each claim counts as an attempt, so a message that kills its dispatcher every time
+    ends up ``dead`` instead of looping forever.
+    """
+    t = OutboxRow.__table__.c  # type: ignore[attr-defined]
+    table = OutboxRow.__table__  # type: ignore[attr-defined]
+    try:
+        session.execute(
+            update(table)
+            .where(t.status == "sending", t.lease_until < now, t.attempts >= max_attempts)
+            .values(status="dead", lease_owner=None, last_error="lease expired too often")
+        )
+        candidates = select(t.id).where(_claimable(now)).order_by(t.id).limit(limit)
+        if session.get_bind().dialect.name == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        until = now + dt.timedelta(seconds=lease_seconds)
+        claimed = (
+            session.execute(
+                update(table)
+                .where(t.id.in_(candidates.scalar_subquery()), _claimable(now))
+                .values(
+                    status="sending",
+                    lease_owner=owner,
+                    lease_until=until,
+                    attempts=t.attempts + 1,
+                )
+                .returning(t.id)
+            )
+            .scalars()
+            .all()
+        )
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    if not claimed:
+        return []
+    rows = (
+        session.execute(
+            select(OutboxRow)
+            .where(col(OutboxRow.id).in_(claimed))
+            .order_by(col(OutboxRow.id))
+            .execution_options(populate_existing=True)
+        )
+        .scalars()
+        .all()
+    )
+    return list(rows)
+
+
+def mark_sent(session: Session, outbox_id: int, owner: str, now: dt.datetime) -> bool:
+    """Record a successful send. False (and no change) if the lease was lost."""
+    t = OutboxRow.__table__.c  # type: ignore[attr-defined]
+    done = session.execute(
+        update(OutboxRow.__table__)  # type: ignore[attr-defined]
+        .where(t.id == outbox_id, t.lease_owner == owner, t.status == "sending")
+        .values(status="sent", sent_at=now, lease_owner=None, lease_until=None, last_error=None)
+    ).rowcount
+    session.commit()
+    return bool(done)
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    seconds = BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0)
+    return dt.timedelta(seconds=min(seconds, BACKOFF_CAP_SECONDS))
+
+
+def mark_failed(
+    session: Session,
+    outbox_id: int,
+    owner: str,
+    now: dt.datetime,
+    error: str,
+    *,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    permanent: bool = False,
+) -> str | None:
+    """Record a failed send: retried later with exponential backoff, or ``dead`` after
+    ``max_attempts`` (or at once if ``permanent``). Returns the new status, None if the
+    lease was lost. ``error`` must not contain personal data."""
+    row = session.get(OutboxRow, outbox_id)
+    if row is None or row.lease_owner != owner or row.status != "sending":
+        session.rollback()
+        return None
+    dead = permanent or row.attempts >= max_attempts
+    row.status = "dead" if dead else "failed"
+    row.next_attempt_at = now + backoff(row.attempts)
+    row.lease_owner = None
+    row.lease_until = None
+    row.last_error = error[:MAX_ERROR_LENGTH]
+    session.add(row)
+    session.commit()
+    return row.status

@@ -1,0 +1,69 @@
+"""Read-only questions the dispatcher asks the record: what is due, what needs a
+reminder, what is overdue and escalates. Dates are local (Europe/Copenhagen) days."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from .tables import OPEN_STEP_STATUSES, EnrollmentRow, StepInstanceRow
+
+
+@dataclass(frozen=True)
+class ReminderDue:
+    step: StepInstanceRow
+    reminder_date: dt.date
+
+
+def _open_steps(today: dt.date):  # type: ignore[no-untyped-def]
+    return (
+        select(StepInstanceRow)
+        .join(EnrollmentRow, col(EnrollmentRow.id) == StepInstanceRow.enrollment_id)
+        .where(
+            EnrollmentRow.status == "active",
+            col(StepInstanceRow.status).in_(OPEN_STEP_STATUSES),
+        )
+        .order_by(col(StepInstanceRow.due_date), col(StepInstanceRow.id))
+    )
+
+
+def due_steps(session: Session, today: dt.date) -> list[StepInstanceRow]:
+    """Planned steps whose day has come (they become ``due``; tasks get a new_task mail)."""
+    return list(
+        session.exec(
+            _open_steps(today).where(
+                StepInstanceRow.status == "planned", StepInstanceRow.due_date <= today
+            )
+        )
+    )
+
+
+def reminders_due(session: Session, today: dt.date) -> list[ReminderDue]:
+    """Open steps with a reminder date reached and the due date not yet passed; the
+    latest such reminder date of each step (so a missed reminder is sent once)."""
+    found: list[ReminderDue] = []
+    rows = session.exec(
+        _open_steps(today).where(
+            col(StepInstanceRow.remind_from) <= today, StepInstanceRow.due_date >= today
+        )
+    )
+    for row in rows:
+        reached = [dt.date.fromisoformat(r) for r in row.reminders if r <= today.isoformat()]
+        if reached and row.kind != "session":
+            found.append(ReminderDue(row, max(reached)))
+    return found
+
+
+def escalations_due(session: Session, today: dt.date) -> list[StepInstanceRow]:
+    """Open steps past their escalation date."""
+    return list(
+        session.exec(
+            _open_steps(today).where(
+                col(StepInstanceRow.escalation_date) <= today,
+                col(StepInstanceRow.escalation_role).is_not(None),
+                StepInstanceRow.kind != "session",
+            )
+        )
+    )

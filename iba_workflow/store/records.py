@@ -1,0 +1,105 @@
+"""Small helpers over the record: the audit log, personal data behind an audited
+accessor, and consent."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from iba_workflow.errors import NotFound
+
+from .tables import AuditRow, CitizenIdentityRow, CitizenRow, ConsentRow
+
+
+def audit(
+    session: Session,
+    *,
+    at: dt.datetime,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: object = None,
+    enrollment_id: int | None = None,
+    citizen_id: int | None = None,
+    **details: Any,
+) -> None:
+    """Append one line to the audit log (ids and facts only, never personal data)."""
+    session.add(
+        AuditRow(
+            at=at,
+            actor=actor,
+            action=action,
+            entity=entity,
+            entity_id=None if entity_id is None else str(entity_id),
+            enrollment_id=enrollment_id,
+            citizen_id=citizen_id,
+            details={k: _jsonable(v) for k, v in details.items()},
+        )
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime | dt.time):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class CitizenIdentity:
+    citizen_id: int
+    name: str | None
+    cpr: str | None
+    email: str | None
+    phone: str | None
+
+    def __repr__(self) -> str:  # never print personal data by accident
+        return f"CitizenIdentity(citizen_id={self.citizen_id}, ...)"
+
+
+def read_citizen_identity(
+    session: Session, citizen_id: int, *, actor: str, purpose: str, at: dt.datetime
+) -> CitizenIdentity:
+    """The only way to read who a citizen is. Every read is written to the audit log
+    and committed, even if the caller later rolls back its own work."""
+    row = session.get(CitizenIdentityRow, citizen_id)
+    if row is None:
+        raise NotFound(f"no identity on file for citizen {citizen_id}")
+    audit(
+        session,
+        at=at,
+        actor=actor,
+        action="read_identity",
+        entity="citizen_identity",
+        entity_id=citizen_id,
+        citizen_id=citizen_id,
+        purpose=purpose,
+    )
+    session.commit()
+    return CitizenIdentity(citizen_id, row.name, row.cpr, row.email, row.phone)
+
+
+def has_health_consent(session: Session, citizen_id: int) -> bool:
+    """True if the latest health consent of the citizen is a 'given'."""
+    latest = session.exec(
+        select(ConsentRow)
+        .where(ConsentRow.citizen_id == citizen_id, ConsentRow.scope == "health")
+        .order_by(col(ConsentRow.at).desc(), col(ConsentRow.id).desc())
+    ).first()
+    return bool(latest and latest.given)
+
+
+def citizen_by_ref(session: Session, ref: str) -> CitizenRow:
+    row = session.exec(select(CitizenRow).where(CitizenRow.ref == ref)).first()
+    if row is None:
+        raise NotFound(
+            f"no citizen with reference '{ref}'",
+            hint="register the citizen first: iba citizen add REF",
+        )
+    return row

@@ -1,0 +1,274 @@
+"""The record: SQLModel tables. Citizens are an opaque id everywhere; who they are
+(name, CPR, contact) lives only in ``citizen_identity``, read through an audited accessor.
+
+Every schema change goes through an Alembic migration in ``store/migrations``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Column, ForeignKey, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from .types import UTCDateTime
+
+STEP_STATUSES = ("planned", "due", "notified", "completed", "skipped", "cancelled")
+OPEN_STEP_STATUSES = ("planned", "due", "notified")
+DONE_STEP_STATUSES = ("completed", "skipped", "cancelled")
+ENROLLMENT_STATUSES = ("waiting", "active", "ended", "exited", "completed")
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "dead")
+
+
+def _fk(target: str, *, nullable: bool = False, index: bool = True) -> Any:
+    return Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey(target), nullable=nullable, index=index),
+    )
+
+
+class StaffRow(SQLModel, table=True):
+    __tablename__ = "staff"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    email: str = Field(unique=True)
+    roles: list[str] = Field(default_factory=list, sa_type=JSON)
+    municipality: str = Field(index=True)
+    active: bool = True
+    created_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
+class CitizenRow(SQLModel, table=True):
+    """A citizen as the engine sees one: an opaque reference, nothing more."""
+
+    __tablename__ = "citizen"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(unique=True, description="Opaque reference, never a CPR number.")
+    municipality: str
+    created_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
+class CitizenIdentityRow(SQLModel, table=True):
+    """Personal data. Read only through ``store.records.read_citizen_identity`` (audited)."""
+
+    __tablename__ = "citizen_identity"
+
+    citizen_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("citizen.id"), primary_key=True)
+    )
+    name: str | None = None
+    cpr: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+class DefinitionVersionRow(SQLModel, table=True):
+    """Every definition version ever used, so enrollments stay pinned to theirs."""
+
+    __tablename__ = "definition_version"
+    __table_args__ = (UniqueConstraint("definition_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    definition_id: str = Field(index=True)
+    version: int
+    content_hash: str
+    body: dict[str, Any] = Field(sa_type=JSON)
+    deployed_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
+class CohortRow(SQLModel, table=True):
+    __tablename__ = "cohort"
+    __table_args__ = (UniqueConstraint("definition_id", "cohort_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    definition_id: str
+    cohort_key: str
+    start: dt.date
+    capacity: int
+
+
+class VisitationRow(SQLModel, table=True):
+    __tablename__ = "visitation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    citizen_id: int = _fk("citizen.id")
+    definition_id: str
+    definition_version: int
+    held_on: dt.date
+    decision: str  # accepted / rejected / waiting
+    reason: str | None = None
+    answers: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    decided_by: int | None = _fk("staff.id", nullable=True, index=False)
+    created_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
+class EnrollmentRow(SQLModel, table=True):
+    __tablename__ = "enrollment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    citizen_id: int = _fk("citizen.id")
+    visitation_id: int = _fk("visitation.id")
+    definition_id: str = Field(index=True)
+    definition_version: int
+    content_hash: str
+    municipality: str
+    start: dt.date
+    visitation_on: dt.date
+    cohort_id: int | None = _fk("cohort.id", nullable=True)
+    status: str = Field(index=True)
+    duration_weeks: int | None = None
+    adjustments: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    weekdays: dict[str, list[str]] = Field(default_factory=dict, sa_type=JSON)
+    ended_on: dt.date | None = None
+    ended_reason: str | None = None
+    created_at: dt.datetime = Field(sa_type=UTCDateTime)
+    updated_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
+class EnrollmentStaffRow(SQLModel, table=True):
+    """Who holds a role for one enrollment (else: the first staff member with the role)."""
+
+    __tablename__ = "enrollment_staff"
+    __table_args__ = (UniqueConstraint("enrollment_id", "role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    enrollment_id: int = _fk("enrollment.id")
+    role: str
+    staff_id: int = _fk("staff.id", index=False)
+
+
+class StepInstanceRow(SQLModel, table=True):
+    __tablename__ = "step_instance"
+    __table_args__ = (UniqueConstraint("enrollment_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    enrollment_id: int = _fk("enrollment.id")
+    key: str
+    step_id: str
+    kind: str
+    name: str
+    period: int = 1
+    branch: str | None = None  # "step:outcome" that made the step exist
+    due_date: dt.date = Field(index=True)
+    due_time: dt.time | None = None
+    assignee_role: str
+    assigned_staff_id: int | None = _fk("staff.id", nullable=True, index=False)
+    attendee_roles: list[str] = Field(default_factory=list, sa_type=JSON)
+    depends_on: list[str] = Field(default_factory=list, sa_type=JSON)
+    reminders: list[str] = Field(default_factory=list, sa_type=JSON)  # ISO dates
+    remind_from: dt.date | None = Field(default=None, index=True)  # earliest reminder
+    escalation_date: dt.date | None = Field(default=None, index=True)
+    escalation_role: str | None = None
+    status: str = Field(index=True)
+    revision: int = 1
+    template: str | None = None
+    created_at: dt.datetime = Field(sa_type=UTCDateTime)
+    updated_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
+class CompletionRow(SQLModel, table=True):
+    __tablename__ = "completion"
+
+    id: int | None = Field(default=None, primary_key=True)
+    step_instance_id: int = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("step_instance.id"), nullable=False, unique=True),
+    )
+    by_staff_id: int | None = _fk("staff.id", nullable=True, index=False)
+    channel: str
+    completed_at: dt.datetime = Field(sa_type=UTCDateTime)
+    completed_on: dt.date
+    skipped: bool = False
+    outcome: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class OutcomeRow(SQLModel, table=True):
+    __tablename__ = "outcome"
+    __table_args__ = (UniqueConstraint("enrollment_id", "step_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    enrollment_id: int = _fk("enrollment.id")
+    step_instance_id: int = _fk("step_instance.id", index=False)
+    step_key: str
+    outcome: str
+    decided_on: dt.date
+
+
+class MeasurementRow(SQLModel, table=True):
+    __tablename__ = "measurement"
+
+    id: int | None = Field(default=None, primary_key=True)
+    enrollment_id: int = _fk("enrollment.id")
+    step_instance_id: int = _fk("step_instance.id", index=False)
+    dimension: str
+    value: float
+    health: bool = False
+    measured_on: dt.date
+
+
+class AttendanceRow(SQLModel, table=True):
+    __tablename__ = "attendance"
+
+    id: int | None = Field(default=None, primary_key=True)
+    enrollment_id: int = _fk("enrollment.id")
+    step_instance_id: int | None = _fk("step_instance.id", nullable=True, index=False)
+    day: dt.date
+    present: bool
+    reason: str | None = None
+    recorded_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
+class ConsentRow(SQLModel, table=True):
+    """Consent to record health data (sundhedsloven § 15); the latest row for a citizen
+    and scope is what holds."""
+
+    __tablename__ = "consent"
+
+    id: int | None = Field(default=None, primary_key=True)
+    citizen_id: int = _fk("citizen.id")
+    scope: str = "health"
+    given: bool
+    by_staff_id: int | None = _fk("staff.id", nullable=True, index=False)
+    at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
+class AuditRow(SQLModel, table=True):
+    """Append-only: triggers refuse UPDATE and DELETE (see the first migration)."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(sa_type=UTCDateTime)
+    actor: str
+    action: str
+    entity: str
+    entity_id: str | None = None
+    enrollment_id: int | None = Field(default=None, index=True)
+    citizen_id: int | None = Field(default=None, index=True)
+    details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class OutboxRow(SQLModel, table=True):
+    """A notification to send. The payload never holds personal data: ids and step facts."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(unique=True)
+    kind: str
+    recipient_staff_id: int = _fk("staff.id")
+    step_instance_id: int | None = _fk("step_instance.id", nullable=True)
+    enrollment_id: int | None = Field(default=None, index=True)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    status: str = Field(default="pending", index=True)
+    attempts: int = 0
+    next_attempt_at: dt.datetime = Field(sa_type=UTCDateTime)
+    lease_owner: str | None = None
+    lease_until: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: dt.datetime = Field(sa_type=UTCDateTime)
+    sent_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = None
