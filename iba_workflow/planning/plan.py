@@ -41,7 +41,8 @@ class ChosenOutcome:
 
 @dataclass(frozen=True)
 class Skipped:
-    """A recurring occurrence that falls on a closed day and is not held."""
+    """A recurring occurrence that falls on a closed day and is not held. ``step_key`` is the
+    recurring step's key without an occurrence number: skipped days are not instances."""
 
     step_key: str
     date: dt.date

@@ -284,9 +284,7 @@ class _Planner:
                 date, reason = day, None
                 if moved is not None:
                     if rep.on_closed_day == "skip":
-                        self.skipped.append(
-                            Skipped(f"{base_key}#{n + 1}", day, moved.reason.split(" → ")[0])
-                        )
+                        self.skipped.append(Skipped(base_key, day, moved.reason.split(" → ")[0]))
                         continue
                     alt = self.cal.shift(day, rep.on_closed_day)
                     assert alt is not None
@@ -490,7 +488,7 @@ class _Planner:
             steps=tuple(replace(s) for s in ordered),
             open_branches=tuple(open_),
             chosen=tuple(chosen),
-            skipped=tuple(self.skipped),
+            skipped=tuple(sorted(self.skipped, key=lambda k: (k.date, k.step_key))),
             ended_by=ended,
             cohort=cohort,
         )
