@@ -34,6 +34,7 @@ def fail(exc: IbaError) -> None:
 def _register() -> None:
     from . import (
         definitions_cmd,  # noqa: F401  (registers commands on ``app``)
+        engine_cmd,  # noqa: F401  (db, staff, citizen, visit, status, complete, replan, ...)
         mail_cmd,  # noqa: F401  (iba mailbox)
     )
 

@@ -1,0 +1,366 @@
+"""Commands over the record: db, staff, citizen, consent, visit, status, complete, replan,
+migrate, simulate. This module is a composition root: it reads Settings, opens the
+store and hands the engine a SystemClock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from sqlmodel import Session
+
+from iba_workflow import paths
+from iba_workflow.errors import IbaError, InvalidInput, StoreError
+
+from .app import app, fail
+from .engine_render import print_impact, print_status, print_steps, print_timeline
+
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
+db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
+staff_app = typer.Typer(help="Staff members and their roles.", no_args_is_help=True)
+citizen_app = typer.Typer(help="Citizens (opaque references).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(staff_app, name="staff")
+app.add_typer(citizen_app, name="citizen")
+
+DateOpt = Annotated[
+    dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="A date, YYYY-MM-DD.")
+]
+
+
+def _engine(url: str | None = None) -> Any:
+    from iba_workflow.settings import Settings
+    from iba_workflow.store import make_engine
+
+    return make_engine(url or Settings().resolved_database_url())
+
+
+@contextmanager
+def _store() -> Iterator[tuple[Session, Any]]:
+    """A session on a migrated store, and the engine context (SystemClock)."""
+    from iba_workflow.clock import SystemClock
+    from iba_workflow.engine import EngineContext, calendars_from
+    from iba_workflow.store.db import current_revision
+
+    engine = _engine()
+    try:
+        revision = current_revision(engine)
+    except Exception as exc:
+        raise StoreError(
+            f"cannot open the database ({type(exc).__name__})",
+            hint="check IBA_DATABASE_URL",
+        ) from None
+    if revision is None:
+        raise StoreError("the database has no tables yet", hint="run: iba db upgrade")
+    ctx = EngineContext(
+        clock=SystemClock(), calendars=calendars_from(paths.calendars_dir()), actor="cli"
+    )
+    with Session(engine, expire_on_commit=False) as session:
+        yield session, ctx
+    engine.dispose()
+
+
+def _run(action: Callable[[], None]) -> None:
+    try:
+        action()
+    except IbaError as exc:
+        fail(exc)
+
+
+def _definition(ref: str) -> Any:
+    from iba_workflow.catalog import find_definition_file
+    from iba_workflow.definition import load_definition
+
+    path = find_definition_file(ref, paths.definitions_dir())
+    return load_definition(path, known_templates=paths.known_templates())
+
+
+def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for raw in values or []:
+        if "=" not in raw:
+            raise InvalidInput(f"{what} {raw!r} needs the form KEY=VALUE", hint=f"{what} vaegt=82")
+        key, value = raw.split("=", 1)
+        found[key.strip()] = value.strip()
+    return found
+
+
+def _yes(value: str) -> bool:
+    if value.lower() in ("yes", "ja", "true", "1", "y"):
+        return True
+    if value.lower() in ("no", "nej", "false", "0", "n"):
+        return False
+    raise InvalidInput(f"answer {value!r} is neither yes nor no")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database to the newest schema."""
+    from iba_workflow.store import upgrade
+    from iba_workflow.store.db import current_revision
+
+    def act() -> None:
+        engine = _engine()
+        upgrade(engine)
+        out.print(f"database at revision {current_revision(engine)}")
+        engine.dispose()
+
+    _run(act)
+
+
+@staff_app.command("add")
+def staff_add(
+    name: Annotated[str, typer.Option(help="Full name.")],
+    email: Annotated[str, typer.Option(help="Work e-mail (notifications go here).")],
+    role: Annotated[list[str], typer.Option(help="A role id, e.g. iba (repeatable).")],
+    municipality: Annotated[str, typer.Option(help="e.g. hedensted")] = "hedensted",
+) -> None:
+    """Add a staff member with one or more roles."""
+    from iba_workflow.engine import add_staff
+
+    def act() -> None:
+        with _store() as (session, ctx):
+            row = add_staff(
+                session, ctx, name=name, email=email, roles=role, municipality=municipality
+            )
+            out.print(f"staff {row.id} added with roles {', '.join(row.roles)}")
+
+    _run(act)
+
+
+@citizen_app.command("add")
+def citizen_add(
+    ref: Annotated[str, typer.Argument(help="An opaque reference (never a CPR number).")],
+    municipality: Annotated[str, typer.Option()] = "hedensted",
+) -> None:
+    """Register a citizen under an opaque reference."""
+    from iba_workflow.engine import register_citizen
+
+    def act() -> None:
+        with _store() as (session, ctx):
+            row = register_citizen(session, ctx, ref=ref, municipality=municipality)
+            out.print(f"citizen {row.ref} registered (id {row.id})")
+
+    _run(act)
+
+
+@app.command()
+def consent(
+    citizen: Annotated[str, typer.Argument(help="The citizen's reference.")],
+    given: Annotated[bool, typer.Option("--given/--withdrawn", help="Give or withdraw.")] = True,
+) -> None:
+    """Record consent to health data (sundhedsloven § 15), or its withdrawal."""
+    from iba_workflow.engine import record_consent
+
+    def act() -> None:
+        with _store() as (session, ctx):
+            record_consent(session, ctx, citizen_ref=citizen, given=given)
+            out.print(f"consent {'given' if given else 'withdrawn'} for {citizen}")
+
+    _run(act)
+
+
+@app.command()
+def visit(
+    definition: Annotated[str, typer.Argument(help="An id (fagmentor) or a path.")],
+    citizen: Annotated[str, typer.Option(help="The citizen's reference.")],
+    accept: Annotated[bool, typer.Option(help="Accept into the intervention.")] = False,
+    reject: Annotated[str | None, typer.Option(help="Reject, with the reason.")] = None,
+    start: DateOpt = None,
+    cohort: Annotated[str | None, typer.Option(help="Cohort id (fælles start).")] = None,
+    answer: Annotated[
+        list[str] | None, typer.Option(help="Eligibility: CRITERION=yes|no (repeatable).")
+    ] = None,
+) -> None:
+    """Record a visitation: accepted (enrollment and plan) or rejected with a reason."""
+    from iba_workflow.engine import record_visitation
+
+    def act() -> None:
+        answers = {k: _yes(v) for k, v in _pairs(answer, "--answer").items()} or None
+        with _store() as (session, ctx):
+            result = record_visitation(
+                session,
+                ctx,
+                citizen_ref=citizen,
+                definition=_definition(definition),
+                accept=accept,
+                reject_reason=reject,
+                answers=answers,
+                start=start.date() if start else None,
+                cohort=cohort,
+            )
+            out.print(f"visitation {result.visitation_id}: {result.decision}")
+            if result.enrollment_id is not None:
+                out.print(f"enrollment {result.enrollment_id}, start {result.start}")
+                print_impact(out, result.steps)
+
+    _run(act)
+
+
+@app.command()
+def status(
+    enrollment: Annotated[int | None, typer.Argument(help="An enrollment id.")] = None,
+) -> None:
+    """List enrollments, or show one enrollment's steps."""
+    from iba_workflow.engine import enrollment_steps, list_enrollments
+
+    def act() -> None:
+        with _store() as (session, _ctx):
+            if enrollment is None:
+                print_status(out, list_enrollments(session))
+            else:
+                row, steps = enrollment_steps(session, enrollment)
+                print_steps(out, row, steps)
+
+    _run(act)
+
+
+@app.command()
+def complete(
+    step: Annotated[int, typer.Argument(metavar="STEP_ID", help="A step id from iba status.")],
+    outcome: Annotated[str | None, typer.Option(help="The outcome, for decisions.")] = None,
+    data: Annotated[list[str] | None, typer.Option(help="Entered data KEY=VALUE.")] = None,
+    skip: Annotated[bool, typer.Option(help="Skip the step instead.")] = False,
+) -> None:
+    """Complete a step (idempotent: the same completion twice changes nothing)."""
+    from iba_workflow.engine import complete_step
+
+    def act() -> None:
+        with _store() as (session, ctx):
+            result = complete_step(
+                session,
+                ctx,
+                step_instance_id=step,
+                outcome=outcome,
+                data=_pairs(data, "--data"),
+                skip=skip,
+            )
+            if result.already_done:
+                out.print(f"step {step} was already completed; nothing changed")
+            else:
+                out.print(f"step {step} done; enrollment {result.enrollment_status}")
+                print_impact(out, result.changes)
+
+    _run(act)
+
+
+@app.command(name="replan")
+def replan_cmd(
+    enrollment: Annotated[int, typer.Argument(help="An enrollment id.")],
+    pause: Annotated[str | None, typer.Option(help="Sick leave FROM..TO (dates).")] = None,
+    extend: Annotated[int | None, typer.Option(help="Extend by WEEKS.")] = None,
+    exit_: Annotated[
+        dt.datetime | None,
+        typer.Option("--exit", formats=["%Y-%m-%d"], help="Early exit on DATE."),
+    ] = None,
+    start: Annotated[
+        dt.datetime | None,
+        typer.Option("--start", formats=["%Y-%m-%d"], help="Move the start to DATE."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Show the impact, write nothing.")] = False,
+) -> None:
+    """Pause, extend, exit early or move the start; shows the impact per step."""
+    from iba_workflow.engine import replan
+
+    def act() -> None:
+        window = _pause(pause) if pause else None
+        with _store() as (session, ctx):
+            result = replan(
+                session,
+                ctx,
+                enrollment_id=enrollment,
+                pause=window,
+                extend_weeks=extend,
+                exit_on=exit_.date() if exit_ else None,
+                new_start=start.date() if start else None,
+                dry_run=dry_run,
+            )
+            print_impact(out, result.lines)
+            out.print("dry run: nothing written" if dry_run else "written")
+
+    _run(act)
+
+
+def _pause(text: str) -> tuple[dt.date, dt.date]:
+    try:
+        first, last = text.split("..", 1)
+        return dt.date.fromisoformat(first.strip()), dt.date.fromisoformat(last.strip())
+    except ValueError:
+        raise InvalidInput(
+            f"--pause {text!r} is not FROM..TO", hint="e.g. --pause 2027-04-05..2027-04-16"
+        ) from None
+
+
+@app.command(name="migrate")
+def migrate_cmd(
+    definition: Annotated[str, typer.Argument(help="An id or a path.")],
+    to_version: Annotated[int, typer.Option(help="The version in the definition file.")],
+    preview: Annotated[
+        bool, typer.Option("--preview/--apply", help="Preview (default) or apply.")
+    ] = True,
+) -> None:
+    """Move running enrollments to a new definition version (preview first)."""
+    from iba_workflow.engine import migrate_enrollments
+
+    def act() -> None:
+        d = _definition(definition)
+        if d.version != to_version:
+            raise InvalidInput(
+                f"the definition file of '{d.id}' is version {d.version}, not {to_version}",
+                hint="deploy the file of that version first",
+            )
+        with _store() as (session, ctx):
+            previews = migrate_enrollments(session, ctx, definition=d, apply=not preview)
+        if not previews:
+            out.print(f"no running enrollments of '{d.id}' on an older version")
+        for p in previews:
+            head = f"enrollment {p.enrollment_id}: v{p.from_version} → v{p.to_version}"
+            out.print(head + (f"  cannot migrate: {p.problem}" if p.problem else ""))
+            print_impact(out, p.lines)
+        out.print("preview: nothing changed (use --apply)" if preview else "applied")
+
+    _run(act)
+
+
+@app.command()
+def simulate(
+    definition: Annotated[str, typer.Argument(help="An id or a path.")],
+    start: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="Start date.")],
+    participants: Annotated[int | None, typer.Option(help="How many (default 1).")] = None,
+    script: Annotated[Path | None, typer.Option(help="A YAML script of what happens.")] = None,
+    database: Annotated[
+        str | None, typer.Option(help="A database URL (default: a temporary SQLite file).")
+    ] = None,
+) -> None:
+    """Run a lifecycle in simulated time on a real store; print what was sent and recorded."""
+    from iba_workflow.engine import calendars_from
+    from iba_workflow.simulate import Simulation, SimulationScript, load_script, timeline
+    from iba_workflow.store import session_factory, upgrade
+
+    def act() -> None:
+        d = _definition(definition)
+        plan = load_script(script) if script else SimulationScript()
+        with tempfile.TemporaryDirectory() as tmp:
+            engine = _engine(database or f"sqlite:///{Path(tmp) / 'simulation.sqlite3'}")
+            upgrade(engine)
+            sim = Simulation(
+                session_factory(engine),
+                d,
+                calendars_from(paths.calendars_dir()),
+                start.date(),
+                plan,
+                participants or plan.participants or 1,
+            )
+            sim.run()
+            with session_factory(engine)() as session:
+                print_timeline(out, timeline(session))
+            engine.dispose()
+
+    _run(act)
