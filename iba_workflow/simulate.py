@@ -112,6 +112,7 @@ class Simulation:
     start: dt.date
     script: SimulationScript = field(default_factory=SimulationScript)
     participants: int = 1
+    prefix: str | None = None  # citizen references: PREFIX-001, ... (default SIM-<id>)
 
     def __post_init__(self) -> None:
         d = self.definition
@@ -144,7 +145,7 @@ class Simulation:
         )
 
     def ref(self, number: int) -> str:
-        return f"SIM-{self.definition.id}-{number:03d}"
+        return f"{self.prefix or 'SIM-' + self.definition.id}-{number:03d}"
 
     # ------------------------------------------------------------------ run
 
@@ -234,27 +235,37 @@ class Simulation:
             if script.exit == today:
                 replan(session, self.ctx, enrollment_id=enrollment.id or 0, exit_on=today)
         enqueue_due_notifications(session, self.ctx)
-        progress = True
-        while progress:  # steps due today, in dependency order
-            progress = False
-            for enrollment, script in self._participants(session):
-                if enrollment.status != "active":
-                    continue
-                for step in self._open_steps(session, enrollment.id or 0):
-                    if self._completion_day(step, script) > today:
-                        continue
-                    if not self._ready(session, step):
-                        continue
-                    self.clock.advance(STEP_TIME)
-                    complete_step(
-                        session,
-                        self.ctx,
-                        step_instance_id=step.id or 0,
-                        **self._answer(session, step, script),
-                    )
-                    progress = True
-                    break
+        for enrollment, script in self._participants(session):
+            self._complete_due(session, enrollment, script, today)
         self._drain(session)
+
+    def _complete_due(
+        self,
+        session: Session,
+        enrollment: EnrollmentRow,
+        script: ParticipantScript,
+        today: dt.date,
+    ) -> None:
+        """Complete what this participant does today, dependencies first; after each
+        completion the plan may have changed, so look again."""
+        while enrollment.status == "active":
+            steps = self._open_steps(session, enrollment.id or 0)
+            still_open = {s.key for s in steps}
+            ready = [
+                s
+                for s in steps
+                if self._completion_day(s, script) <= today
+                and not still_open.intersection(s.depends_on)
+            ]
+            if not ready:
+                return
+            self.clock.advance(STEP_TIME)
+            complete_step(
+                session,
+                self.ctx,
+                step_instance_id=ready[0].id or 0,
+                **self._answer(session, ready[0], script),
+            )
 
     def _open_steps(self, session: Session, enrollment_id: int) -> list[StepInstanceRow]:
         return list(
@@ -267,18 +278,6 @@ class Simulation:
                 .order_by(col(StepInstanceRow.due_date), col(StepInstanceRow.id))
             )
         )
-
-    def _ready(self, session: Session, step: StepInstanceRow) -> bool:
-        if not step.depends_on:
-            return True
-        waiting = session.exec(
-            select(StepInstanceRow.id).where(
-                StepInstanceRow.enrollment_id == step.enrollment_id,
-                col(StepInstanceRow.key).in_(step.depends_on),
-                col(StepInstanceRow.status).in_(OPEN_STEP_STATUSES),
-            )
-        ).first()
-        return waiting is None
 
     def _completion_day(self, step: StepInstanceRow, script: ParticipantScript) -> dt.date:
         late = script.late.get(step.key, 0)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlmodel import Session, col
 
-from .tables import OutboxRow
+from .tables import OutboxRow, StepInstanceRow
 
 BACKOFF_BASE_SECONDS = 60
 BACKOFF_CAP_SECONDS = 6 * 3600
@@ -124,13 +124,22 @@ def claim_outbox_batch(
 
 
 def mark_sent(session: Session, outbox_id: int, owner: str, now: dt.datetime) -> bool:
-    """Record a successful send. False (and no change) if the lease was lost."""
+    """Record a successful send (a new task's step becomes ``notified``). False (and no
+    change) if the lease was lost."""
     t = OutboxRow.__table__.c  # type: ignore[attr-defined]
     done = session.execute(
         update(OutboxRow.__table__)  # type: ignore[attr-defined]
         .where(t.id == outbox_id, t.lease_owner == owner, t.status == "sending")
         .values(status="sent", sent_at=now, lease_owner=None, lease_until=None, last_error=None)
     ).rowcount
+    row = session.get(OutboxRow, outbox_id) if done else None
+    if row is not None and row.kind == "new_task" and row.step_instance_id is not None:
+        steps = StepInstanceRow.__table__.c  # type: ignore[attr-defined]
+        session.execute(
+            update(StepInstanceRow.__table__)  # type: ignore[attr-defined]
+            .where(steps.id == row.step_instance_id, steps.status == "due")
+            .values(status="notified")
+        )
     session.commit()
     return bool(done)
 

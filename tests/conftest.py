@@ -1,0 +1,118 @@
+"""Shared fixtures. The store fixtures run the same test against SQLite (a temporary
+file) and the machine's PostgreSQL (a database per test, copied from a migrated
+template made once per session and dropped at the end).
+
+PostgreSQL unreachable: the PostgreSQL cases are skipped locally, and fail when the
+environment says CI (CI=true), so a CI run can never pass without them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PG_ADMIN_URL = os.environ.get(
+    "IBA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+STORE_BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+]
+
+
+def _pg_url(database: str) -> str:
+    base, _, _ = PG_ADMIN_URL.rpartition("/")
+    return f"{base}/{database}"
+
+
+def _pg_admin() -> object:
+    from sqlalchemy import create_engine
+
+    return create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from iba_workflow.store import make_engine, upgrade
+
+    path = tmp_path_factory.mktemp("store") / "template.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """A migrated database to copy; it and every copy are dropped after the session."""
+    from sqlalchemy import text
+
+    from iba_workflow.store import make_engine, upgrade
+
+    admin = _pg_admin()
+    try:
+        with admin.connect() as conn:  # type: ignore[attr-defined]
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        admin.dispose()  # type: ignore[attr-defined]
+        message = f"PostgreSQL at {PG_ADMIN_URL} is unreachable ({type(exc).__name__})"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    prefix = f"iba_test_{uuid.uuid4().hex[:10]}"
+    template = f"{prefix}_template"
+    with admin.connect() as conn:  # type: ignore[attr-defined]
+        conn.execute(text(f'CREATE DATABASE "{template}"'))
+    engine = make_engine(_pg_url(template))
+    upgrade(engine)
+    engine.dispose()
+    yield template
+    with admin.connect() as conn:  # type: ignore[attr-defined]
+        names = conn.execute(
+            text("SELECT datname FROM pg_database WHERE datname LIKE :p"), {"p": f"{prefix}%"}
+        ).scalars()
+        for name in list(names):
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(params=STORE_BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A freshly migrated, empty store on each backend."""
+    if request.param == "sqlite":
+        target = tmp_path / "iba.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
+        yield f"sqlite:///{target}"
+        return
+    from sqlalchemy import text
+
+    template = request.getfixturevalue("postgres_template")
+    name = f"{template.removesuffix('_template')}_{uuid.uuid4().hex[:8]}"
+    admin = _pg_admin()
+    with admin.connect() as conn:  # type: ignore[attr-defined]
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield _pg_url(name)
+    with admin.connect() as conn:  # type: ignore[attr-defined]
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def db_engine(store_url: str) -> Iterator[object]:
+    from iba_workflow.store import make_engine
+
+    engine = make_engine(store_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def open_session(db_engine: object) -> object:
+    from iba_workflow.store import session_factory
+
+    return session_factory(db_engine)  # type: ignore[arg-type]
