@@ -9,7 +9,7 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .model import AnyStep, Definition, HoursRange, Offset, Repeat, When
+from .model import AnyStep, Bound, Definition, Escalation, HoursRange, Offset, Repeat, When
 
 PathT = tuple[str | int, ...]
 
@@ -89,7 +89,7 @@ def check_definition(d: Definition, *, known_templates: set[str] | None = None) 
                 )
             )
 
-    def anchor_ref(when: When, path: PathT, self_id: str) -> None:
+    def anchor_ref(when: When | Bound, path: PathT, self_id: str) -> None:
         if "." not in when.anchor:
             return
         _, ref = when.anchor.split(".", 1)
@@ -120,7 +120,7 @@ def check_definition(d: Definition, *, known_templates: set[str] | None = None) 
         role_ref(s.assignee, (*base, "assignee"))
         for j, a in enumerate(s.attendee_roles):
             role_ref(a, (*base, "attendees", j))
-        if s.escalation is not None:
+        if isinstance(s.escalation, Escalation):
             role_ref(s.escalation.to, (*base, "escalation", "to"))
             _check_after(s.escalation.after, (*base, "escalation", "after"), add)
         if s.reminders is not None:

@@ -195,11 +195,16 @@ def _parse(text: str, file: str, known_templates: set[str] | None) -> Definition
         raise DefinitionError([Problem(f"YAML error: {exc}", file=file)]) from None
 
     if not isinstance(doc, CommentedMap):
-        kind = "empty" if doc is None else type(doc).__name__
+        kind = (
+            "empty" if doc is None
+            else "a list" if isinstance(doc, CommentedSeq)
+            else f"a single value ({doc!r:.40})"
+        )
         raise DefinitionError(
             [
                 Problem(
-                    f"a definition must be a YAML mapping, this document is {kind}",
+                    "a definition must be a YAML mapping (key: value lines), "
+                    f"this document is {kind}",
                     file=file,
                     line=1,
                     column=1,

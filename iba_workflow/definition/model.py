@@ -101,13 +101,21 @@ class When(_Strict):
     time: LocalTime | None = Field(None, description="Local start time, for meetings and tests.")
 
 
+class Bound(_Strict):
+    """A bound of a recurrence: an anchor and an offset (no shift or time: each occurrence
+    is placed on its own weekday and handled by ``on_closed_day``)."""
+
+    anchor: Anchor = "start"
+    offset: Offset = Field(default_factory=Offset)
+
+
 class Repeat(_Strict):
     """Weekly recurrence: every N weeks on given weekdays, between two anchors or N times."""
 
     every_weeks: int = Field(1, ge=1, le=52)
     weekdays: list[Weekday] = Field(min_length=1, description="Weekdays the step falls on.")
-    start: When = Field(default_factory=When, description="First possible day (inclusive).")
-    until: When | None = Field(None, description="Last possible day (inclusive).")
+    start: Bound = Field(default_factory=Bound, description="First possible day (inclusive).")
+    until: Bound | None = Field(None, description="Last possible day (inclusive).")
     count: int | None = Field(None, ge=1, le=520, description="At most this many occurrences.")
     time: LocalTime | None = None
     on_closed_day: RecurrenceShiftPolicy = Field(
@@ -217,8 +225,9 @@ class _StepBase(_Strict):
     reminders: list[Offset] | None = Field(
         None, description="Reminders before the due date. Omitted: the definition's defaults."
     )
-    escalation: Escalation | None = Field(
-        None, description="Escalation when overdue. Omitted: the definition's defaults."
+    escalation: Escalation | Literal[False] | None = Field(
+        None,
+        description="Escalation when overdue. Omitted: the definition's default; false: none.",
     )
     template: Ident | None = Field(
         None, description="Mail template for the notification (templates/mail/<name>.*)."

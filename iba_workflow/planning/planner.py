@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from iba_workflow.calendar import WorkingCalendar
 from iba_workflow.definition.checks import dependency_order
 from iba_workflow.definition.loader import content_hash
-from iba_workflow.definition.model import Definition, Offset, Outcome, When
+from iba_workflow.definition.model import Bound, Definition, Escalation, Offset, Outcome, When
 from iba_workflow.errors import PlanError
 
 from .plan import ChosenOutcome, OpenBranch, Period, Plan, PlannedStep, Skipped
@@ -81,6 +81,7 @@ class _Planner:
         self.periods: list[Period] = []
         self.cohort_dates: Mapping[str, dt.date] = {}
         self.first_period: dict[str, int] = {}
+        self.stopped: set[str] = set()
 
     # ------------------------------------------------------------------ entry
 
@@ -181,7 +182,7 @@ class _Planner:
                 return found
         return None
 
-    def _anchor_date(self, when: When, period: int, who: str) -> dt.date:
+    def _anchor_date(self, when: When | Bound, period: int, who: str) -> dt.date:
         per = self.periods[period - 1]
         if when.anchor == "visitation":
             return self.visitation
@@ -289,7 +290,8 @@ class _Planner:
                     alt = self.cal.shift(day, rep.on_closed_day)
                     assert alt is not None
                     date, reason = alt.date, alt.reason
-                if date in taken:
+                if date in taken:  # moved onto a day the step already has
+                    self.skipped.append(Skipped(base_key, day, f"{reason}, allerede planlagt"))
                     continue
                 taken.add(date)
                 n += 1
@@ -331,12 +333,16 @@ class _Planner:
         escalation = None
         if kind != "session":
             offs = s.reminders if s.reminders is not None else self.d.defaults.reminders  # type: ignore[attr-defined]
+            # A reminder goes out on a working day: one that falls on a closed day moves
+            # back to the working day before.
             reminders = tuple(
-                sorted({self._offset(date, Offset(**{o.unit: -o.amount})) for o in offs})
+                sorted({self._working(self._offset(date, Offset(**{o.unit: -o.amount})),
+                                      "previous") for o in offs})
             )
-            esc = s.escalation or self.d.defaults.escalation  # type: ignore[attr-defined]
-            if esc is not None:
-                escalation = (self._offset(date, esc.after), esc.to)
+            own = s.escalation  # type: ignore[attr-defined]
+            esc = self.d.defaults.escalation if own is None else own or None
+            if isinstance(esc, Escalation):
+                escalation = (self._working(self._offset(date, esc.after), "next"), esc.to)
         self.steps[key] = PlannedStep(
             key=key,
             step_id=s.id,  # type: ignore[attr-defined]
@@ -419,6 +425,7 @@ class _Planner:
                 del self.steps[key]
             return True
         stopped = set(outcome.stops)
+        self.stopped |= stopped  # for the rest of the enrollment, extensions included
         for key in [
             k for k, s in self.steps.items() if s.step_id in stopped and s.date > decided.date
         ]:
@@ -440,7 +447,7 @@ class _Planner:
             self.periods.append(self._period(period, start, outcome.extend.weeks, reason))
             replan = set(outcome.extend.replan)
             for sid in self.order:
-                if sid in replan:
+                if sid in replan and sid not in self.stopped:
                     self._place(sid, period, branch)
         for sid in self.order:
             s = self.d.step(sid)

@@ -73,3 +73,20 @@ def test_unreadable_file_is_a_definition_error(tmp_path: Path) -> None:
     binary.write_bytes(b"id: \xff\xfe")
     with pytest.raises(DefinitionError, match="not UTF-8"):
         load_definition(binary)
+
+
+def test_repeat_bounds_take_no_shift_or_time() -> None:
+    from iba_workflow.definition import parse_definition
+
+    text = (
+        (BROKEN.parent.parent.parent / "definitions" / "fagmentor.yaml")
+        .read_text(encoding="utf-8")
+        .replace(
+            "start: {anchor: start}\n      count: 3",
+            "start: {anchor: start, shift: previous}\n      count: 3",
+        )
+    )
+    with pytest.raises(
+        DefinitionError, match="unknown key 'shift' in step 'mentor_i_virksomheden'"
+    ):
+        parse_definition(text)

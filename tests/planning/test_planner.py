@@ -259,3 +259,74 @@ def test_same_input_same_plan() -> None:
     a = _plan("hop", D(2026, 12, 7)).to_json()
     b = _plan("hop", D(2026, 12, 7)).to_json()
     assert a == b
+
+
+def test_stopped_teaching_stays_stopped_when_the_course_is_extended() -> None:
+    plan = _plan(
+        "hop",
+        D(2027, 3, 1),
+        outcomes=[
+            ChosenOutcome("praktiksamtale", "udvalgt"),
+            ChosenOutcome("slutevaluering", "forlaengelse"),
+        ],
+    )
+    assert not [s for s in plan.steps if s.step_id in ("undervisning", "idraet") and s.period == 2]
+    assert [s for s in plan.steps if s.step_id == "sprogundervisning" and s.period == 2]
+
+
+SMALL = """
+id: small
+name: Small
+version: 1
+municipality: hedensted
+description: A small definition for one rule at a time.
+seed: x.txt
+hours_per_week: 1
+duration: {weeks: 4}
+capacity: 1
+intake: {kind: rolling}
+roles: [{id: iba, name: IBA}]
+defaults:
+  reminders: [{days: 1}]
+  escalation: {after: {days: 1}, to: iba}
+steps:
+"""
+
+
+def _small(steps: str):  # type: ignore[no-untyped-def]
+    d = parse_definition(SMALL + steps)
+    return plan_enrollment(d, calendar=calendar(d), start=D(2027, 3, 1))
+
+
+def test_reminders_and_escalations_fall_on_working_days() -> None:
+    plan = _small("  - {id: a, kind: task, name: A, assignee: iba, when: {anchor: start}}\n")
+    step = plan.get("a")  # Monday 1 March 2027
+    assert step.reminders == (D(2027, 2, 26),)  # a day before is Sunday → Friday
+    late = _small(
+        "  - {id: a, kind: task, name: A, assignee: iba,"
+        " when: {anchor: start, offset: {days: 4}}}\n"
+    ).get("a")  # Friday
+    assert late.escalation == (D(2027, 3, 8), "iba")  # a day after is Saturday → Monday
+
+
+def test_a_step_can_switch_the_default_escalation_off() -> None:
+    plan = _small(
+        "  - {id: a, kind: task, name: A, assignee: iba, when: {anchor: start},"
+        " escalation: false}\n"
+    )
+    assert plan.get("a").escalation is None
+
+
+def test_occurrence_moved_onto_a_day_already_planned_is_listed_as_skipped() -> None:
+    # Thursdays and Fridays, moved back when closed: Skærtorsdag (25 March) and Langfredag
+    # (26 March) both move back to Wednesday 24 March, which is held once.
+    plan = _small(
+        "  - id: a\n    kind: task\n    name: A\n    assignee: iba\n"
+        "    repeat: {weekdays: [thu, fri], until: {anchor: end, offset: {weeks: 1}},"
+        " on_closed_day: previous}\n"
+    )
+    dates = [s.date for s in plan.steps]
+    assert dates.count(D(2027, 3, 24)) == 1
+    assert any(
+        s.date == D(2027, 3, 26) and s.reason.endswith("allerede planlagt") for s in plan.skipped
+    )
