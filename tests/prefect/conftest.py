@@ -1,0 +1,84 @@
+"""A real Prefect server for the session: ``prefect server start`` on a free port, SQLite in a
+temporary directory, started from a pre-migrated template database (cached per Prefect
+version in pytest's cache, or ``IBA_PREFECT_TEMPLATE_CACHE``), stopped at the end.
+
+The whole session — this test process and every subprocess started with
+``prefect_server.client_env()`` — talks to that server through ``PREFECT_API_URL``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from iba_workflow.orchestration.server import PrefectServer, start_server, template_database
+
+# Services a test session does not need; switching them off saves ~1.5 s of start-up.
+QUIET_SERVICES = {
+    f"PREFECT_SERVER_SERVICES_{name}_ENABLED": "false"
+    for name in (
+        "FOREMAN",
+        "LATE_RUNS",
+        "PAUSE_EXPIRATIONS",
+        "REPOSSESSOR",
+        "CANCELLATION_CLEANUP",
+        "DB_VACUUM",
+    )
+}
+TIMINGS: dict[str, float] = {}
+
+
+@pytest.fixture(scope="session")
+def prefect_template(request: pytest.FixtureRequest) -> Path:
+    cache = os.environ.get("IBA_PREFECT_TEMPLATE_CACHE")
+    cache_dir = Path(cache) if cache else request.config.cache.mkdir("prefect-template")
+    started = time.monotonic()
+    path = template_database(cache_dir)
+    TIMINGS["template"] = time.monotonic() - started
+    return path
+
+
+@pytest.fixture(scope="session")
+def prefect_server(
+    prefect_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PrefectServer]:
+    """A running Prefect server; the session's client points at it."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
+
+    workdir = tmp_path_factory.mktemp("prefect-server")
+    started = time.monotonic()
+    server = start_server(workdir, template=prefect_template, extra_env=QUIET_SERVICES)
+    TIMINGS["server_start"] = time.monotonic() - started
+    saved = {k: os.environ.get(k) for k in ("PREFECT_API_URL", "PREFECT_HOME", "DO_NOT_TRACK")}
+    os.environ.update(
+        {"PREFECT_API_URL": server.api_url, "PREFECT_HOME": str(workdir / "client-home")}
+    )
+    os.environ["DO_NOT_TRACK"] = "1"
+    try:
+        with temporary_settings(
+            updates={PREFECT_API_URL: server.api_url, PREFECT_HOME: workdir / "client-home"}
+        ):
+            yield server
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def prefect_timings() -> dict[str, float]:
+    """Named durations in seconds, printed at the end of the session."""
+    return TIMINGS
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if TIMINGS:
+        shown = ", ".join(f"{k} {v:.2f} s" for k, v in TIMINGS.items())
+        terminalreporter.write_line(f"prefect timings: {shown}")
