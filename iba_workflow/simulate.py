@@ -161,8 +161,7 @@ class Simulation:
                     break
                 today = nxt
                 self.clock.set(_at(today))
-            self.clock.advance(dt.timedelta(days=1))  # past any lease left by a crash
-            self._drain(session)
+            self._drain_leftovers(session)
 
     def _setup(self, session: Session) -> None:
         d = self.definition
@@ -316,6 +315,21 @@ class Simulation:
                     days.append(step.escalation_date)
         later = [d for d in days if d > today]
         return min(later) if later else None
+
+    def _drain_leftovers(self, session: Session) -> None:
+        """Send what a crashed run left unsent: move the clock past the latest retry time
+        or lease (a resumed run replays from the beginning, so its clock may be early)."""
+        from iba_workflow.store.tables import OutboxRow
+
+        for _ in range(3):
+            unsent = session.exec(
+                select(OutboxRow).where(col(OutboxRow.status).in_(("pending", "sending", "failed")))
+            ).all()
+            if not unsent:
+                return
+            latest = max(max(r.next_attempt_at, r.lease_until or r.next_attempt_at) for r in unsent)
+            self.clock.set(max(self.clock.now(), latest) + dt.timedelta(seconds=1))
+            self._drain(session)
 
     def _drain(self, session: Session) -> None:
         now = self.clock.now()
