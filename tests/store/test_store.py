@@ -1,0 +1,149 @@
+"""The store on SQLite and PostgreSQL: migrations match the models, the audit log is
+append-only, personal data is read only through an audited accessor, and the outbox is
+claimed under leases with backoff."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import SQLModel, select
+
+from iba_workflow.store import tables as t
+from iba_workflow.store import upgrade
+from iba_workflow.store.db import current_revision
+from iba_workflow.store.outbox import (
+    backoff,
+    claim_outbox_batch,
+    enqueue,
+    mark_failed,
+    mark_sent,
+)
+from iba_workflow.store.records import audit, read_citizen_identity
+
+NOW = dt.datetime(2027, 3, 1, 8, tzinfo=dt.UTC)
+
+
+def test_migrations_create_exactly_the_models(db_engine: Any) -> None:
+    upgrade(db_engine)  # a second upgrade is a no-op
+    assert current_revision(db_engine) == "0001"
+    with db_engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), SQLModel.metadata) == []
+
+
+def test_sqlite_connections_use_wal_and_foreign_keys(db_engine: Any) -> None:
+    if db_engine.dialect.name != "sqlite":
+        pytest.skip("SQLite pragmas")
+    with db_engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+
+
+def test_instants_come_back_timezone_aware_utc(open_session: Any) -> None:
+    local = dt.datetime(2027, 3, 1, 9, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    with open_session() as s:
+        s.add(t.StaffRow(name="A", email="a@x", roles=["iba"], municipality="m", created_at=local))
+        s.commit()
+    with open_session() as s:
+        row = s.exec(select(t.StaffRow)).one()
+        assert row.created_at == local and row.created_at.tzinfo == dt.UTC
+
+
+def test_audit_log_refuses_update_and_delete(open_session: Any) -> None:
+    with open_session() as s:
+        audit(s, at=NOW, actor="test", action="x", entity="y")
+        s.commit()
+        for statement in ("UPDATE audit_log SET actor = 'other'", "DELETE FROM audit_log"):
+            with pytest.raises(DBAPIError, match="append-only"):
+                s.execute(text(statement))
+            s.rollback()
+        assert s.exec(select(t.AuditRow)).one().actor == "test"
+
+
+def test_identity_is_read_only_through_the_audited_accessor(open_session: Any) -> None:
+    with open_session() as s:
+        citizen = t.CitizenRow(ref="B-1", municipality="m", created_at=NOW)
+        s.add(citizen)
+        s.flush()
+        s.add(t.CitizenIdentityRow(citizen_id=citizen.id, name="Amina", cpr="0101901234"))
+        s.commit()
+        who = read_citizen_identity(s, citizen.id, actor="staff:3", purpose="call", at=NOW)
+        s.rollback()  # the read stays on record even if the caller rolls back
+        assert who.name == "Amina" and "Amina" not in repr(who) and "0101" not in repr(who)
+        reads = s.exec(select(t.AuditRow).where(t.AuditRow.action == "read_identity")).all()
+        assert [(r.actor, r.citizen_id, r.details["purpose"]) for r in reads] == [
+            ("staff:3", citizen.id, "call")
+        ]
+
+
+def _outbox(open_session: Any, n: int) -> None:
+    with open_session() as s:
+        staff = t.StaffRow(name="A", email="a@x", roles=["iba"], municipality="m", created_at=NOW)
+        s.add(staff)
+        s.flush()
+        for i in range(n):
+            enqueue(s, message_id=f"m{i}", kind="new_task", recipient_staff_id=staff.id, now=NOW)
+        assert (
+            enqueue(s, message_id="m0", kind="new_task", recipient_staff_id=staff.id, now=NOW)
+            is None
+        )
+        s.commit()
+
+
+def test_concurrent_dispatchers_never_claim_the_same_message(open_session: Any) -> None:
+    _outbox(open_session, 60)
+    claimed: dict[str, list[int]] = {}
+
+    def dispatcher(owner: str) -> None:
+        mine: list[int] = []
+        with open_session() as s:
+            while batch := claim_outbox_batch(s, owner, NOW, limit=7, lease_seconds=60):
+                mine += [r.id for r in batch]
+        claimed[owner] = mine
+
+    threads = [threading.Thread(target=dispatcher, args=(f"d{i}",)) for i in range(3)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    every = [i for ids in claimed.values() for i in ids]
+    assert len(every) == 60 and len(set(every)) == 60
+
+
+def test_expired_lease_is_claimed_again_and_the_old_owner_cannot_finish(open_session: Any) -> None:
+    _outbox(open_session, 1)
+    with open_session() as s:
+        (row,) = claim_outbox_batch(s, "crashed", NOW, lease_seconds=60)
+        assert claim_outbox_batch(s, "other", NOW + dt.timedelta(seconds=30)) == []
+        later = NOW + dt.timedelta(seconds=61)
+        (again,) = claim_outbox_batch(s, "other", later, lease_seconds=60)
+        assert again.id == row.id and again.attempts == 2
+        assert not mark_sent(s, row.id, "crashed", later)
+        assert mark_sent(s, row.id, "other", later)
+        s.expire_all()
+        assert s.get(t.OutboxRow, row.id).status == "sent"
+
+
+def test_failures_back_off_exponentially_then_the_message_is_dead(open_session: Any) -> None:
+    _outbox(open_session, 1)
+    now = NOW
+    statuses = []
+    with open_session() as s:
+        for attempt in range(1, 4):
+            (row,) = claim_outbox_batch(s, "d", now, max_attempts=3)
+            statuses.append(mark_failed(s, row.id, "d", now, "421 try later", max_attempts=3))
+            s.expire_all()
+            waited = s.get(t.OutboxRow, row.id).next_attempt_at - now
+            assert waited == backoff(attempt)
+            assert claim_outbox_batch(s, "d", now + waited - dt.timedelta(seconds=1)) == []
+            now += waited
+        assert statuses == ["failed", "failed", "dead"]
+        assert claim_outbox_batch(s, "d", now + dt.timedelta(days=30)) == []
+    assert [backoff(n).total_seconds() for n in (1, 2, 3, 20)] == [60, 120, 240, 6 * 3600]
