@@ -44,6 +44,7 @@ def replan(
             "give exactly one change",
             hint="--pause FROM..TO, --extend WEEKS, --exit DATE or --start DATE",
         )
+    _change(pause, extend_weeks, exit_on, new_start, dt.date.min)  # bad input first
     with transaction(session):
         enrollment = get_enrollment(session, enrollment_id)
         if enrollment.status != "active":

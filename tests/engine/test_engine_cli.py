@@ -1,0 +1,96 @@
+"""The engine commands as a person types them: a sentence and a hint on bad input,
+never a traceback; the plan, its changes and a simulated timeline on good input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from iba_workflow.cli.app import app
+
+
+@pytest.fixture
+def iba(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_url: str) -> Any:
+    monkeypatch.setenv("IBA_DATABASE_URL", store_url)
+    runner = CliRunner()
+
+    def run(*args: str, ok: bool = True) -> str:
+        result = runner.invoke(app, list(args))
+        text = result.output
+        assert "Traceback" not in text
+        assert (result.exit_code == 0) == ok, text
+        return text
+
+    return run
+
+
+def test_visit_complete_replan_status(iba: Any) -> None:
+    assert "revision 0001" in iba("db", "upgrade")
+    iba(
+        "staff",
+        "add",
+        "--name",
+        "Anna",
+        "--email",
+        "anna@x.dk",
+        "--role",
+        "iba",
+        "--role",
+        "fagmentor",
+    )
+    iba("citizen", "add", "B-1")
+    out = iba("visit", "fagmentor", "--citizen", "B-1", "--accept", "--start", "2030-03-04")
+    assert "enrollment 1, start 2030-03-04" in out and "opstartsmoede" in out
+    status = iba("status", "1")
+    assert "rekruttering" in status and "planned" in status
+    out = iba("replan", "1", "--pause", "2030-04-08..2030-04-12", "--dry-run")
+    assert "moved" in out and "nothing written" in out
+    assert "planned" in iba("status", "1")
+    out = iba("complete", "1")
+    assert "step 1 done" in out
+    assert "already completed" in iba("complete", "1")
+    assert "active" in iba("status")
+
+
+def test_bad_input_is_a_sentence_and_a_hint(iba: Any) -> None:
+    iba("db", "upgrade")
+    out = iba("visit", "fagmentor", "--citizen", "nobody", "--accept", ok=False)
+    assert "error: no citizen with reference 'nobody'" in out and "hint:" in out
+    out = iba("replan", "7", "--pause", "2030-04-12..2030-04-08", ok=False)
+    assert "before it starts" in out
+    out = iba("replan", "7", "--pause", "someday", ok=False)
+    assert "is not FROM..TO" in out
+    out = iba("migrate", "fagmentor", "--to-version", "5", ok=False)
+    assert "is version 1, not 5" in out
+
+
+def test_simulate_prints_a_timeline_without_personal_data(tmp_path: Path) -> None:
+    script = tmp_path / "script.yaml"
+    script.write_text(
+        "outcomes: {evaluering: forlaengelse, 'evaluering@2': loennede_timer}\n"
+        "pauses: [{from: 2027-04-05, to: 2027-04-09}]\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        app, ["simulate", "fagmentor", "--start", "2027-03-01", "--script", str(script)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "completed evaluering → forlaengelse" in result.output
+    assert "completed evaluering@2 → loennede_timer" in result.output
+    assert "replanned pause" in result.output
+    assert "mail meeting_invitation" in result.output
+    bad = CliRunner().invoke(
+        app,
+        [
+            "simulate",
+            "fagmentor",
+            "--start",
+            "2027-03-01",
+            "--script",
+            str(tmp_path / "missing.yaml"),
+        ],
+    )
+    assert bad.exit_code == 1 and "cannot read the script" in bad.output
