@@ -193,3 +193,26 @@ async def wait_for_flow_run(
         if time.monotonic() > deadline:
             raise TimeoutError(f"flow run {flow_run_id} still {run.state_name} after {timeout} s")
         await asyncio.sleep(poll)
+
+
+async def wait_for_log(
+    client: PrefectClient,
+    flow_run_id: UUID,
+    fragment: str,
+    *,
+    timeout: float = 15.0,
+    poll: float = 0.2,
+) -> list[str]:
+    """Poll the logs of a flow run until a line contains ``fragment``.
+
+    A flow run in another process sends its logs in batches and may reach a final state
+    before its last lines arrive.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = await read_logs(client, flow_run_id)
+        if any(fragment in line for line in lines):
+            return lines
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no log line with {fragment!r} for {flow_run_id} in {timeout} s")
+        await asyncio.sleep(poll)

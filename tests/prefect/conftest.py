@@ -15,10 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from iba_workflow.orchestration.server import PrefectServer, start_server, template_database
+from iba_workflow.orchestration.server import (
+    PrefectServer,
+    server_overlay,
+    start_server,
+    template_database,
+)
 
 # Services a test session does not need; switching them off saves ~1.5 s of start-up.
-QUIET_SERVICES = {
+QUIET_SERVICES: dict[str, str] = {
     f"PREFECT_SERVER_SERVICES_{name}_ENABLED": "false"
     for name in (
         "FOREMAN",
@@ -29,29 +34,48 @@ QUIET_SERVICES = {
         "DB_VACUUM",
     )
 }
+# The scheduler looks at newly registered deployments every second (default 5 s).
+FAST_SCHEDULER = {"PREFECT_SERVER_SERVICES_SCHEDULER_RECENT_DEPLOYMENTS_LOOP_SECONDS": "1"}
 TIMINGS: dict[str, float] = {}
 
 
-@pytest.fixture(scope="session")
-def prefect_template(request: pytest.FixtureRequest) -> Path:
+def _cache_dir(request: pytest.FixtureRequest) -> Path:
     cache = os.environ.get("IBA_PREFECT_TEMPLATE_CACHE")
-    cache_dir = Path(cache) if cache else request.config.cache.mkdir("prefect-template")
+    return Path(cache) if cache else request.config.cache.mkdir("prefect-server")
+
+
+@pytest.fixture(scope="session")
+def prefect_overlay(request: pytest.FixtureRequest) -> Path:
+    """SQLAlchemy 2.0 + FastAPI 0.150 for the server process only (see server.py)."""
     started = time.monotonic()
-    path = template_database(cache_dir)
+    path = server_overlay(_cache_dir(request))
+    TIMINGS["overlay"] = time.monotonic() - started
+    return path
+
+
+@pytest.fixture(scope="session")
+def prefect_template(request: pytest.FixtureRequest, prefect_overlay: Path) -> Path:
+    started = time.monotonic()
+    path = template_database(_cache_dir(request), overlay=prefect_overlay)
     TIMINGS["template"] = time.monotonic() - started
     return path
 
 
 @pytest.fixture(scope="session")
 def prefect_server(
-    prefect_template: Path, tmp_path_factory: pytest.TempPathFactory
+    prefect_template: Path, prefect_overlay: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[PrefectServer]:
     """A running Prefect server; the session's client points at it."""
     from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
 
     workdir = tmp_path_factory.mktemp("prefect-server")
     started = time.monotonic()
-    server = start_server(workdir, template=prefect_template, extra_env=QUIET_SERVICES)
+    server = start_server(
+        workdir,
+        template=prefect_template,
+        overlay=prefect_overlay,
+        extra_env={**QUIET_SERVICES, **FAST_SCHEDULER},
+    )
     TIMINGS["server_start"] = time.monotonic() - started
     saved = {k: os.environ.get(k) for k in ("PREFECT_API_URL", "PREFECT_HOME", "DO_NOT_TRACK")}
     os.environ.update(
