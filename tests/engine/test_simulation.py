@@ -96,11 +96,20 @@ def _check_participant(
         assert enrollment.ended_reason == f"{step_id}: {outcome_id}"
         decided = by_key[step_id].due_date
         assert all(s.status == "cancelled" for s in steps if s.due_date > decided), where
+    stopped = {  # recurring steps an outcome stopped stay stopped in an extension
+        sid
+        for key, chosen in outcomes
+        for o in d.step(key.split("@")[0]).outcomes_list
+        if o.id == chosen
+        for sid in o.stops
+    }
     if outcome.extend is not None:
-        for replanned in outcome.extend.replan:
+        for replanned in set(outcome.extend.replan) - stopped:
             again = [k for k in by_key if k.split("#")[0] == f"{replanned}@2"]
             assert again, f"{where}: {replanned} not planned again in the extension"
             assert all(by_key[k].period == 2 for k in again)
+        for held_back in set(outcome.extend.replan) & stopped:
+            assert not [k for k in by_key if k.split("#")[0] == f"{held_back}@2"], where
     for s in d.steps:
         if s.only_after is not None and (s.only_after.step, s.only_after.outcome) == (
             step_id,
