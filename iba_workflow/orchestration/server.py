@@ -234,6 +234,21 @@ def stop_process_group(process: subprocess.Popen[bytes], *, timeout: float = 10.
     return process.returncode
 
 
+def wait_group_gone(pgid: int, *, timeout: float = 5.0) -> bool:
+    """True once no process of the group ``pgid`` is alive; False if some outlive ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            pass
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+
+
 def start_server(
     workdir: Path,
     *,

@@ -15,7 +15,7 @@ from iba_workflow.orchestration.readback import (
     wait_for_flow_run,
     wait_for_log,
 )
-from iba_workflow.orchestration.server import PrefectServer
+from iba_workflow.orchestration.server import PrefectServer, wait_group_gone
 from iba_workflow.orchestration.serving import (
     deployment_runs,
     emit_visitation_created,
@@ -48,10 +48,11 @@ def serve_process(
     try:
         yield
     finally:
+        stopping = time.monotonic()
         returncode = stop_serve_process(process)
-        prefect_timings["serve_returncode"] = float(returncode or 0)
-        if returncode not in (0, None, -2, -15):
-            print(log.read_text(errors="replace")[-4000:])
+        prefect_timings["serve_stop"] = time.monotonic() - stopping
+        assert wait_group_gone(process.pid), "a serve or flow-run process outlived its stop"
+        assert returncode == 0, log.read_text(errors="replace")[-4000:]
 
 
 @pytest.fixture
