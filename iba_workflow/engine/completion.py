@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from iba_workflow.definition import Definition
 from iba_workflow.definition.model import MeasurementStep
 from iba_workflow.errors import ConsentMissing, InvalidInput, InvalidTransition, NotFound
 from iba_workflow.planning import ChosenOutcome
@@ -122,17 +123,31 @@ def complete_step(
             outcome=outcome,
             fields=sorted(data),
         )
-        facts = gather_facts(session, enrollment.id or 0)
-        if outcome is not None and not any(c.step_key == row.key for c in facts.outcomes):
-            facts = Facts(
-                facts.completions, [*facts.outcomes, ChosenOutcome(row.key, outcome, today)]
-            )
-        changes = replan_enrollment(session, ctx, enrollment, facts=facts)
+        changes: list[ImpactLine] = []
+        if outcome is not None or _anchors_on_completion(d, row.step_id):
+            facts = gather_facts(session, enrollment.id or 0)
+            if outcome is not None and not any(c.step_key == row.key for c in facts.outcomes):
+                chosen = ChosenOutcome(row.key, outcome, today)
+                facts = Facts(facts.completions, [*facts.outcomes, chosen])
+            changes = replan_enrollment(session, ctx, enrollment, facts=facts)
         if ended:
             set_status(session, ctx, enrollment, "ended", reason=f"{row.key}: {outcome}")
         else:
             close_if_finished(session, ctx, enrollment)
         return CompletionResult(row.id or 0, enrollment.id or 0, enrollment.status, False, changes)
+
+
+def _anchors_on_completion(d: Definition, step_id: str) -> bool:
+    """Does any date in the plan follow from when ``step_id`` is completed? If not, and
+    no outcome is chosen, completing it cannot change the plan."""
+    anchor = f"completion.{step_id}"
+    for s in d.steps:
+        whens = [s.when] if s.when is not None else []
+        if s.repeat is not None:
+            whens += [w for w in (s.repeat.start, s.repeat.until) if w is not None]
+        if any(w.anchor == anchor for w in whens):
+            return True
+    return False
 
 
 def _check_allowed(session: Session, row: StepInstanceRow, enrollment: EnrollmentRow) -> None:
