@@ -139,7 +139,8 @@ def template_database(
     finished file appears by atomic rename).
     """
     version = metadata.version("prefect")
-    target = cache_dir / f"prefect-{version}" / DATABASE_NAME
+    key = f"prefect-{version}" + (f"-{overlay.name}" if overlay is not None else "")
+    target = cache_dir / key / DATABASE_NAME
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)

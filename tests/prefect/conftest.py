@@ -14,6 +14,7 @@ The whole session — this test process and every subprocess started with
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,7 +48,12 @@ TIMINGS: dict[str, float] = {}
 
 def _cache_dir(request: pytest.FixtureRequest) -> Path:
     cache = os.environ.get("IBA_PREFECT_CACHE")
-    return Path(cache) if cache else request.config.cache.mkdir("prefect-server")
+    if cache:
+        return Path(cache)
+    pytest_cache = getattr(request.config, "cache", None)  # absent with -p no:cacheprovider
+    if pytest_cache is not None:
+        return Path(pytest_cache.mkdir("prefect-server"))
+    return Path(tempfile.gettempdir()) / "iba-prefect-cache"
 
 
 @pytest.fixture(scope="session")
