@@ -142,10 +142,10 @@ def _anchors_on_completion(d: Definition, step_id: str) -> bool:
     no outcome is chosen, completing it cannot change the plan."""
     anchor = f"completion.{step_id}"
     for s in d.steps:
-        whens = [s.when] if s.when is not None else []
+        anchors = [s.when.anchor] if s.when is not None else []
         if s.repeat is not None:
-            whens += [w for w in (s.repeat.start, s.repeat.until) if w is not None]
-        if any(w.anchor == anchor for w in whens):
+            anchors += [b.anchor for b in (s.repeat.start, s.repeat.until) if b is not None]
+        if anchor in anchors:
             return True
     return False
 
