@@ -207,3 +207,25 @@ def test_definition_version_migration_is_previewed_then_applied(session: Any, ct
     tampered = v2.model_copy(update={"name": "Fagmentor (ændret)"})
     with pytest.raises(InvalidInput, match="version 2 of 'fagmentor' is already in use"):
         migrate_enrollments(session, ctx, definition=tampered)
+
+
+def test_a_date_that_follows_a_completion_after_a_pause_is_not_moved_twice(
+    session: Any, ctx: Any, clock: Any
+) -> None:
+    """HOP: the internship starts 5 working days after the interview is completed. The
+    interview moves with a sick leave; the internship then follows its real completion
+    and must not be pushed by the same sick leave a second time."""
+    e = _enroll(session, ctx, name="hop")
+    replan(session, ctx, enrollment_id=e, pause=(dt.date(2027, 3, 3), dt.date(2027, 3, 5)))
+    interview = _plan(session, e)["praktiksamtale"]
+    assert interview.due_date == dt.date(2027, 3, 11)  # start +5 working days, +3 paused
+    clock.set(at(interview.due_date))
+    for row in sorted(_plan(session, e).values(), key=lambda r: (r.due_date, r.id)):
+        if (
+            row.due_date <= interview.due_date
+            and row.status == "planned"
+            and row.key != interview.key
+        ):
+            complete_step(session, ctx, step_instance_id=row.id)
+    complete_step(session, ctx, step_instance_id=interview.id, outcome="udvalgt")
+    assert _plan(session, e)["praktikstart"].due_date == dt.date(2027, 3, 18)
