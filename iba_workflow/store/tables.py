@@ -272,3 +272,35 @@ class OutboxRow(SQLModel, table=True):
     created_at: dt.datetime = Field(sa_type=UTCDateTime)
     sent_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = None
+
+
+class LinkTokenRow(SQLModel, table=True):
+    """A link in a mail: only the SHA-256 of the token is kept (see ``links.store``).
+    Bound to one step instance and one staff member; expires; used once."""
+
+    __tablename__ = "link_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True)
+    step_instance_id: int = _fk("step_instance.id")
+    staff_id: int = _fk("staff.id", index=False)
+    outbox_id: int | None = Field(default=None, index=True)
+    created_at: dt.datetime = Field(sa_type=UTCDateTime)
+    expires_at: dt.datetime = Field(sa_type=UTCDateTime)
+    used_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    used_by_staff_id: int | None = _fk("staff.id", nullable=True, index=False)
+
+
+class MeetingInvitationRow(SQLModel, table=True):
+    """The .ics state of one meeting per recipient: the last SEQUENCE sent, so an update
+    goes out with a higher one and a cancellation with one at least as high."""
+
+    __tablename__ = "meeting_invitation"
+    __table_args__ = (UniqueConstraint("step_instance_id", "staff_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    step_instance_id: int = _fk("step_instance.id", index=False)
+    staff_id: int = _fk("staff.id", index=False)
+    sequence: int = 0
+    method: str = "REQUEST"  # REQUEST / CANCEL, as last sent
+    updated_at: dt.datetime = Field(sa_type=UTCDateTime)
