@@ -8,12 +8,11 @@ Speed trick: migrating an empty SQLite database takes most of a cold start. We m
 into a cache directory keyed by the Prefect version (``template_database``) and copy that
 file for every server (``start_server(template=...)``).
 
-Compatibility overlay: the Prefect 3.8.8 *server* breaks with the project's SQLAlchemy 2.1
-(its scheduler's bulk insert raises "Can't evaluate bulk DML statement") and with FastAPI
->= 0.151 (422 on its own client's explicit nulls; >= 0.155 does not even import). The store
-needs SQLAlchemy 2.1, so the server process alone runs with ``SERVER_OVERLAY_PINS``
-installed into a directory put first on its ``PYTHONPATH`` (``server_overlay``). Clients —
-this process, runners, flow runs — keep the project's versions.
+Versions: the Prefect 3.8.8 server needs SQLAlchemy 2.0 (with 2.1 its scheduler's bulk
+insert raises "Can't evaluate bulk DML statement", so no scheduled run is ever created) and
+FastAPI <= 0.150 (>= 0.151 answers 422 to its own client's explicit nulls; >= 0.155 does not
+import). The project pins those versions for everything, so server and clients share one
+environment (see ``pyproject.toml``).
 
 Offline: every server gets ``DO_NOT_TRACK=1``, ``PREFECT_SERVER_ANALYTICS_ENABLED=false`` and
 its own ``PREFECT_HOME``, so it neither phones home nor reads the user's profiles.
@@ -38,8 +37,6 @@ from importlib import metadata
 from pathlib import Path
 
 DATABASE_NAME = "prefect.db"
-SERVER_OVERLAY_PINS = ("sqlalchemy==2.0.58", "fastapi==0.150.0")
-PIP_INSTALL = (sys.executable, "-m", "pip", "install", "--quiet", "--no-deps")
 
 
 class PrefectServerError(RuntimeError):
@@ -94,52 +91,14 @@ def offline_env(
     return env
 
 
-def server_overlay(cache_dir: Path, *, timeout: float = 300.0) -> Path:
-    """A directory with ``SERVER_OVERLAY_PINS`` installed (``pip install --target``), made once.
-
-    Put it first on the server's ``PYTHONPATH`` (``start_server(overlay=...)``). Safe to call
-    from several processes at once.
-    """
-    key = "-".join(p.replace("==", "_") for p in SERVER_OVERLAY_PINS)
-    target = cache_dir / f"overlay-{key}"
-    if (target / ".complete").exists():
-        return target
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    with open(cache_dir / ".overlay.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if (target / ".complete").exists():
-            return target
-        shutil.rmtree(target, ignore_errors=True)
-        result = subprocess.run(
-            [*PIP_INSTALL, "--target", str(target), *SERVER_OVERLAY_PINS],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise PrefectServerError(f"could not install {SERVER_OVERLAY_PINS}: {result.stderr}")
-        (target / ".complete").write_text("\n".join(SERVER_OVERLAY_PINS))
-    return target
-
-
-def _with_overlay(env: dict[str, str], overlay: Path | None) -> dict[str, str]:
-    if overlay is not None:
-        rest = env.get("PYTHONPATH")
-        env["PYTHONPATH"] = f"{overlay}{os.pathsep}{rest}" if rest else str(overlay)
-    return env
-
-
-def template_database(
-    cache_dir: Path, *, overlay: Path | None = None, timeout: float = 180.0
-) -> Path:
+def template_database(cache_dir: Path, *, timeout: float = 180.0) -> Path:
     """A fully migrated, empty Prefect SQLite database, made once per Prefect version.
 
     Safe to call from several processes at once (a file lock guards the migration; the
     finished file appears by atomic rename).
     """
     version = metadata.version("prefect")
-    key = f"prefect-{version}" + (f"-{overlay.name}" if overlay is not None else "")
+    key = f"prefect-{version}"
     target = cache_dir / key / DATABASE_NAME
     if target.exists():
         return target
@@ -152,7 +111,7 @@ def template_database(
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir()
         database = work / DATABASE_NAME
-        env = _with_overlay(offline_env(home=work / "home", database=database), overlay)
+        env = offline_env(home=work / "home", database=database)
         result = subprocess.run(
             [prefect_executable(), "server", "database", "upgrade", "-y"],
             env=env,
@@ -254,7 +213,6 @@ def start_server(
     workdir: Path,
     *,
     template: Path | None = None,
-    overlay: Path | None = None,
     host: str = "127.0.0.1",
     port: int | None = None,
     ui: bool = False,
@@ -264,8 +222,7 @@ def start_server(
     """Start ``prefect server start`` with SQLite in ``workdir``; return once it is healthy.
 
     With ``template`` (see ``template_database``) the database is a copy of an already
-    migrated one and the server skips migration on start. With ``overlay`` (see
-    ``server_overlay``) the server imports its compatible SQLAlchemy and FastAPI from there.
+    migrated one and the server skips migration on start.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     database = workdir / DATABASE_NAME
@@ -277,7 +234,6 @@ def start_server(
     env = offline_env(home=workdir / "home", database=database, ui=ui, extra=extra)
     client_base_env = offline_env(home=workdir / "client-home", database=database)
     del client_base_env["PREFECT_SERVER_DATABASE_CONNECTION_URL"]
-    env = _with_overlay(env, overlay)
     log_path = workdir / "server.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
@@ -328,12 +284,11 @@ def running_server(
     workdir: Path,
     *,
     template: Path | None = None,
-    overlay: Path | None = None,
     ui: bool = False,
     extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[PrefectServer]:
     """``start_server`` as a context manager that always stops the server."""
-    server = start_server(workdir, template=template, overlay=overlay, ui=ui, extra_env=extra_env)
+    server = start_server(workdir, template=template, ui=ui, extra_env=extra_env)
     try:
         yield server
     finally:

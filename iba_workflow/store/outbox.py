@@ -35,8 +35,11 @@ def enqueue(
     payload: dict[str, Any] | None = None,
 ) -> OutboxRow | None:
     """Add a notification unless one with the same ``message_id`` exists (then None)."""
-    t = OutboxRow.__table__.c  # type: ignore[attr-defined]
-    exists = session.execute(select(t.id).where(t.message_id == message_id)).first()
+    # An ORM select autoflushes rows added earlier in this transaction (a Core select on
+    # the table's columns does not in SQLAlchemy 2.0), so a duplicate is always seen.
+    exists = session.execute(
+        select(OutboxRow.id).where(col(OutboxRow.message_id) == message_id)  # type: ignore[call-overload]
+    ).first()
     if exists is not None:
         return None
     row = OutboxRow(

@@ -3,10 +3,6 @@ temporary directory, started from a pre-migrated template database (cached per P
 version in pytest's cache, or ``IBA_PREFECT_CACHE``), stopped at the end — and checked that
 no process of its group is left.
 
-The server process imports SQLAlchemy 2.0 and FastAPI 0.150 from an overlay directory that
-the first session installs with pip into the same cache (see
-``iba_workflow/orchestration/server.py`` for why).
-
 The whole session — this test process and every subprocess started with
 ``prefect_server.client_env()`` — talks to that server through ``PREFECT_API_URL``.
 """
@@ -23,7 +19,6 @@ import pytest
 
 from iba_workflow.orchestration.server import (
     PrefectServer,
-    server_overlay,
     start_server,
     template_database,
     wait_group_gone,
@@ -57,25 +52,16 @@ def _cache_dir(request: pytest.FixtureRequest) -> Path:
 
 
 @pytest.fixture(scope="session")
-def prefect_overlay(request: pytest.FixtureRequest) -> Path:
-    """SQLAlchemy 2.0 + FastAPI 0.150 for the server process only (see server.py)."""
+def prefect_template(request: pytest.FixtureRequest) -> Path:
     started = time.monotonic()
-    path = server_overlay(_cache_dir(request))
-    TIMINGS["overlay"] = time.monotonic() - started
-    return path
-
-
-@pytest.fixture(scope="session")
-def prefect_template(request: pytest.FixtureRequest, prefect_overlay: Path) -> Path:
-    started = time.monotonic()
-    path = template_database(_cache_dir(request), overlay=prefect_overlay)
+    path = template_database(_cache_dir(request))
     TIMINGS["template"] = time.monotonic() - started
     return path
 
 
 @pytest.fixture(scope="session")
 def prefect_server(
-    prefect_template: Path, prefect_overlay: Path, tmp_path_factory: pytest.TempPathFactory
+    prefect_template: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[PrefectServer]:
     """A running Prefect server; the session's client points at it."""
     from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
@@ -85,7 +71,6 @@ def prefect_server(
     server = start_server(
         workdir,
         template=prefect_template,
-        overlay=prefect_overlay,
         extra_env={**QUIET_SERVICES, **FAST_SCHEDULER},
     )
     TIMINGS["server_start"] = time.monotonic() - started
