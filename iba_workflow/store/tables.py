@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, ForeignKey, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from .requests import VisitationRequestRow  # noqa: F401  (visitation_request: issue 4)
 from .types import UTCDateTime
 
 STEP_STATUSES = ("planned", "due", "notified", "completed", "skipped", "cancelled")

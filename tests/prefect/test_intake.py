@@ -1,0 +1,102 @@
+"""Visitation requests (no Prefect): a door stores the request under an opaque key; the
+processing records the visitation exactly once, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from iba_workflow.clock import FixedClock
+from iba_workflow.engine import EngineContext, calendars_from
+from iba_workflow.errors import InvalidInput
+from iba_workflow.orchestration.intake import (
+    Identity,
+    process_visitation_request,
+    receive_visitation,
+)
+from iba_workflow.orchestration.runtime import load_definitions
+from iba_workflow.store.requests import VisitationRequestRow
+from iba_workflow.store.tables import CitizenIdentityRow, EnrollmentRow, VisitationRow
+
+DEFINITIONS = load_definitions()
+NOW = dt.datetime(2027, 2, 15, 8, tzinfo=dt.UTC)
+
+
+def _ctx() -> EngineContext:
+    return EngineContext(clock=FixedClock(NOW), calendars=calendars_from(None), actor="test")
+
+
+def _receive(open_session: Any, ref: str = "B-7001", **extra: Any) -> str:
+    with open_session() as session:
+        return receive_visitation(
+            session,
+            _ctx(),
+            definition=DEFINITIONS["fagmentor"],
+            citizen_ref=ref,
+            channel="http",
+            accept=True,
+            start=dt.date(2027, 3, 1),
+            municipality="hedensted",
+            **extra,
+        )
+
+
+def test_processing_twice_makes_one_enrollment(open_session: Any) -> None:
+    key = _receive(open_session, identity=Identity(name="Canary Name", cpr="010203-4455"))
+    assert key.startswith("vr-")
+    with open_session() as session:
+        first = process_visitation_request(session, _ctx(), key, definitions=DEFINITIONS)
+        second = process_visitation_request(session, _ctx(), key, definitions=DEFINITIONS)
+        assert first.status == "processed" and not first.already
+        assert first.decision == "accepted" and first.enrollment_id is not None
+        assert second.already and second.enrollment_id == first.enrollment_id
+        assert len(session.exec(select(EnrollmentRow)).all()) == 1
+        assert len(session.exec(select(VisitationRow)).all()) == 1
+        identity = session.exec(select(CitizenIdentityRow)).one()
+        assert identity.cpr == "010203-4455"
+
+
+def test_concurrent_processing_makes_one_enrollment(open_session: Any) -> None:
+    key = _receive(open_session)
+    outcomes: list[Any] = []
+
+    def work() -> None:
+        with open_session() as session:
+            outcomes.append(
+                process_visitation_request(session, _ctx(), key, definitions=DEFINITIONS)
+            )
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(outcomes) == 4
+    assert sum(not o.already for o in outcomes) == 1
+    assert len({o.enrollment_id for o in outcomes}) == 1
+    with open_session() as session:
+        assert len(session.exec(select(EnrollmentRow)).all()) == 1
+
+
+def test_engine_refusal_is_recorded_not_raised(open_session: Any) -> None:
+    first = _receive(open_session)
+    again = _receive(open_session)  # the same citizen into the same intervention
+    with open_session() as session:
+        assert process_visitation_request(session, _ctx(), first, definitions=DEFINITIONS)
+        refused = process_visitation_request(session, _ctx(), again, definitions=DEFINITIONS)
+        assert refused.status == "refused" and "already enrolled" in (refused.error or "")
+        row = session.exec(
+            select(VisitationRequestRow).where(VisitationRequestRow.key == again)
+        ).one()
+        assert row.status == "refused" and row.enrollment_id is None
+
+
+def test_bad_input_is_refused_before_anything_is_stored(open_session: Any) -> None:
+    with pytest.raises(InvalidInput):
+        _receive(open_session, answers={"no_such_criterion": True})
+    with open_session() as session:
+        assert session.exec(select(VisitationRequestRow)).all() == []
