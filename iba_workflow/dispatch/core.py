@@ -1,0 +1,230 @@
+"""The dispatcher's steps: enqueue what is due, claim outbox rows, deliver them, and a
+tick that does all three. Store work is synchronous (short transactions); only SMTP is
+awaited."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+from collections.abc import Sequence
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from iba_workflow import paths
+from iba_workflow.engine import EngineContext, enqueue_due_notifications
+from iba_workflow.errors import IbaError, MailSendError
+from iba_workflow.mail import MailRenderer
+from iba_workflow.mail.smtp import SmtpConfig, send_message
+from iba_workflow.settings import Settings
+from iba_workflow.store.db import SessionFactory
+from iba_workflow.store.outbox import (
+    DEFAULT_MAX_ATTEMPTS,
+    claim_outbox_batch,
+    mark_failed,
+    mark_sent,
+)
+from iba_workflow.store.queries import due_steps
+from iba_workflow.store.tables import EnrollmentRow, OutboxRow
+
+from .compose import Composed, DefinitionCache, compose
+from .reports import DeliveryReport, DueReport, InterventionCounts, TickReport
+
+log = logging.getLogger("iba_workflow.dispatch")
+
+DUE_KINDS = {"new_task": "new_tasks", "reminder": "reminders", "escalation": "escalations"}
+MAX_BATCHES_PER_TICK = 1000
+
+
+def enqueue_due(session_factory: SessionFactory, ctx: EngineContext) -> DueReport:
+    """Mark today's steps due and write new-task, reminder and escalation rows (engine,
+    idempotent), and count them per intervention."""
+    with session_factory() as session:
+        today = ctx.today()
+        report = DueReport()
+        for step in due_steps(session, today):
+            name = _intervention_of(session, step.enrollment_id)
+            report.by_intervention.setdefault(name, InterventionCounts()).due += 1
+        before = session.exec(select(func.max(OutboxRow.id))).one() or 0
+        session.rollback()
+        engine_report = enqueue_due_notifications(session, ctx)
+        report.became_due = engine_report.became_due
+        report.new_tasks = engine_report.new_tasks
+        report.reminders = engine_report.reminders
+        report.escalations = engine_report.escalations
+        rows = session.exec(
+            select(OutboxRow.kind, EnrollmentRow.definition_id)
+            .join(EnrollmentRow, col(EnrollmentRow.id) == OutboxRow.enrollment_id)
+            .where(col(OutboxRow.id) > before, col(OutboxRow.kind).in_(DUE_KINDS))
+        ).all()
+        for (kind, name), n in Counter(rows).items():
+            counts = report.by_intervention.setdefault(name, InterventionCounts())
+            setattr(counts, DUE_KINDS[kind], getattr(counts, DUE_KINDS[kind]) + n)
+    return report
+
+
+def claim(
+    session_factory: SessionFactory,
+    *,
+    owner: str,
+    now: dt.datetime,
+    limit: int = 100,
+    lease_seconds: int = 300,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+) -> list[int]:
+    """Lease up to ``limit`` sendable outbox rows to ``owner``; their ids, oldest first."""
+    with session_factory() as session:
+        rows = claim_outbox_batch(
+            session, owner, now, limit, lease_seconds, max_attempts=max_attempts
+        )
+        return [r.id for r in rows if r.id is not None]
+
+
+async def deliver(
+    outbox_ids: Sequence[int],
+    *,
+    session_factory: SessionFactory,
+    ctx: EngineContext,
+    settings: Settings,
+    owner: str,
+    renderer: MailRenderer | None = None,
+) -> DeliveryReport:
+    """Send each claimed row once; a failure is recorded on its row and never stops the
+    batch (transient: retried with backoff; permanent or too many tries: dead)."""
+    report = DeliveryReport()
+    renderer = renderer or MailRenderer(settings.templates_dir or paths.templates_dir())
+    config = SmtpConfig.from_settings(settings)
+    definitions = DefinitionCache()
+    for outbox_id in outbox_ids:
+        outcome, name = await _deliver_one(
+            outbox_id,
+            session_factory=session_factory,
+            ctx=ctx,
+            settings=settings,
+            owner=owner,
+            renderer=renderer,
+            config=config,
+            definitions=definitions,
+        )
+        report.count(name, outcome)
+    return report
+
+
+async def _deliver_one(
+    outbox_id: int,
+    *,
+    session_factory: SessionFactory,
+    ctx: EngineContext,
+    settings: Settings,
+    owner: str,
+    renderer: MailRenderer,
+    config: SmtpConfig,
+    definitions: DefinitionCache,
+) -> tuple[str, str]:
+    with session_factory() as session:
+        row = session.get(OutboxRow, outbox_id)
+        if row is None or row.lease_owner != owner or row.status != "sending":
+            return "lost_lease", ""
+        name = _intervention_of(session, row.enrollment_id)
+        try:
+            built = compose(
+                session,
+                row,
+                settings=settings,
+                renderer=renderer,
+                clock=ctx.clock,
+                today=ctx.today(),
+                definitions=definitions,
+            )
+        except IbaError as exc:  # a mail that cannot be built will not build next time
+            session.rollback()
+            log.warning("outbox %s cannot be built: %s", outbox_id, exc.message)
+            return _failed(session, outbox_id, owner, ctx, settings, exc.message, True), name
+        except Exception as exc:
+            session.rollback()
+            log.exception("outbox %s: unexpected error while building", outbox_id)
+            error = f"unexpected {type(exc).__name__}"
+            return _failed(session, outbox_id, owner, ctx, settings, error, False), name
+        if not isinstance(built, Composed):
+            mark_sent(session, outbox_id, owner, ctx.now())
+            log.info("outbox %s not sent: %s", outbox_id, built.reason)
+            return "skipped", name
+        try:
+            await send_message(built.message, config=config, recipients=built.recipients)
+        except MailSendError as exc:
+            log.warning("outbox %s not sent: %s", outbox_id, exc.message)
+            return (
+                _failed(session, outbox_id, owner, ctx, settings, exc.message, not exc.transient),
+                name,
+            )
+        done = mark_sent(session, outbox_id, owner, ctx.now())
+        return ("sent" if done else "lost_lease"), name
+
+
+def _failed(
+    session: object,
+    outbox_id: int,
+    owner: str,
+    ctx: EngineContext,
+    settings: Settings,
+    error: str,
+    permanent: bool,
+) -> str:
+    status = mark_failed(
+        session,  # type: ignore[arg-type]
+        outbox_id,
+        owner,
+        ctx.now(),
+        error,
+        max_attempts=settings.mail_max_attempts,
+        permanent=permanent,
+    )
+    return {"dead": "dead", "failed": "failed"}.get(status or "", "lost_lease")
+
+
+def _intervention_of(session: object, enrollment_id: int | None) -> str:
+    if enrollment_id is None:
+        return "-"
+    enrollment = session.get(EnrollmentRow, enrollment_id)  # type: ignore[attr-defined]
+    return enrollment.definition_id if enrollment is not None else "-"
+
+
+async def run_tick(
+    session_factory: SessionFactory,
+    ctx: EngineContext,
+    settings: Settings,
+    *,
+    owner: str,
+    batch_size: int | None = None,
+    lease_seconds: int = 300,
+    renderer: MailRenderer | None = None,
+) -> TickReport:
+    """enqueue_due, then claim and deliver batches until nothing is sendable now."""
+    report = TickReport(due=enqueue_due(session_factory, ctx))
+    renderer = renderer or MailRenderer(settings.templates_dir or paths.templates_dir())
+    limit = batch_size or settings.dispatch_batch_size
+    for _ in range(MAX_BATCHES_PER_TICK):
+        ids = claim(
+            session_factory,
+            owner=owner,
+            now=ctx.now(),
+            limit=limit,
+            lease_seconds=lease_seconds,
+            max_attempts=settings.mail_max_attempts,
+        )
+        if not ids:
+            break
+        report.batches += 1
+        report.delivery.add(
+            await deliver(
+                ids,
+                session_factory=session_factory,
+                ctx=ctx,
+                settings=settings,
+                owner=owner,
+                renderer=renderer,
+            )
+        )
+    log.info("dispatch tick: %s", report.summary())
+    return report

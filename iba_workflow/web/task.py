@@ -1,0 +1,224 @@
+"""The task page behind a mail link: what GET shows (and never changes), what POST does.
+
+States of a link (``links.check_link``): valid → the form; used → who completed it and
+when (a staff name, never the citizen); expired → an explanation and a button that mails
+a fresh link (a new outbox row); unknown/altered → a short neutral refusal (404).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session, select
+
+from iba_workflow.clock import local_today
+from iba_workflow.dispatch.compose import enrollment_ref
+from iba_workflow.engine import EngineContext, calendars_from, complete_step
+from iba_workflow.engine.apply import step_payload
+from iba_workflow.engine.definitions import stored_definition
+from iba_workflow.errors import IbaError
+from iba_workflow.links import LinkState, check_csrf_token, check_link, make_csrf_token
+from iba_workflow.links.store import find_link, mark_link_used
+from iba_workflow.store.db import SessionFactory
+from iba_workflow.store.outbox import enqueue
+from iba_workflow.store.tables import (
+    CitizenRow,
+    CompletionRow,
+    EnrollmentRow,
+    LinkTokenRow,
+    StaffRow,
+    StepInstanceRow,
+)
+
+from .forms import TaskForm, build_form, parse_form
+
+OPEN = ("planned", "due", "notified")
+
+
+@dataclass
+class Page:
+    template: str
+    status: int = 200
+    context: dict[str, Any] = field(default_factory=dict)
+    redirect: str | None = None
+
+
+NOT_FOUND = Page("task_refused.html.j2", 404)
+
+
+class TaskPages:
+    def __init__(
+        self, *, session_factory: SessionFactory, clock: Any, secret: str, calendars: Any
+    ) -> None:
+        self.session_factory = session_factory
+        self.clock = clock
+        self.secret = secret
+        self.calendars = calendars or calendars_from(None)
+
+    # -- reading ---------------------------------------------------------------------------
+    def show(self, token: str, *, done: bool = False) -> Page:
+        """GET: read only. Nothing is written, whatever the state."""
+        with self.session_factory() as session:
+            link = find_link(session, token)
+            state = check_link(token, link, now=self.clock.now())
+            if link is None or state.state is LinkState.UNKNOWN:
+                return NOT_FOUND
+            page = self._page_for(session, token, link, state.state, done=done)
+            session.rollback()
+            return page
+
+    def _page_for(
+        self,
+        session: Session,
+        token: str,
+        link: LinkTokenRow,
+        state: LinkState,
+        *,
+        done: bool = False,
+        error: str | None = None,
+        posted: Mapping[str, Any] | None = None,
+    ) -> Page:
+        step = session.get(StepInstanceRow, link.step_instance_id)
+        if step is None:
+            return NOT_FOUND
+        enrollment = session.get(EnrollmentRow, step.enrollment_id)
+        assert enrollment is not None
+        d = stored_definition(session, enrollment.definition_id, enrollment.definition_version)
+        citizen = session.get(CitizenRow, enrollment.citizen_id)
+        staff = session.get(StaffRow, link.staff_id)
+        ctx: dict[str, Any] = {
+            "token": token,
+            "intervention": d.name,
+            "step": step,
+            "spec": d.step(step.step_id),
+            "ref": enrollment_ref(enrollment.id or 0),
+            "citizen_ref": citizen.ref if citizen else "",
+            "staff_name": staff.name if staff else "",
+            "done": done,
+            "error": error,
+            "posted": posted or {},
+        }
+        now = self.clock.now()
+        if state is LinkState.USED:
+            who = session.get(StaffRow, link.used_by_staff_id) if link.used_by_staff_id else None
+            ctx.update(by=who.name if who else "ukendt", at=link.used_at)
+            return Page("task_used.html.j2", 200, ctx)
+        completion = session.exec(
+            select(CompletionRow).where(CompletionRow.step_instance_id == step.id)
+        ).first()
+        if completion is not None or step.status not in OPEN:
+            who = session.get(StaffRow, completion.by_staff_id) if completion else None
+            ctx.update(
+                by=who.name if who else None,
+                at=completion.completed_at if completion else None,
+                status=step.status,
+            )
+            return Page("task_closed.html.j2", 200, ctx)
+        csrf = make_csrf_token(secret=self.secret, token_hash=link.token_hash, now=now)
+        ctx["csrf"] = csrf
+        if state is LinkState.EXPIRED:
+            ctx["expired_at"] = link.expires_at
+            return Page("task_expired.html.j2", 410, ctx)
+        ctx["form"] = self._form(session, d, step, enrollment)
+        return Page("task_form.html.j2", 422 if error else 200, ctx)
+
+    def _form(self, session: Session, d: Any, step: StepInstanceRow, e: Any) -> TaskForm:
+        today = local_today(self.clock)
+        return build_form(session, d, step, e, today=today, ref_of=enrollment_ref)
+
+    # -- writing ---------------------------------------------------------------------------
+    def complete(self, token: str, posted: Mapping[str, Any]) -> Page:
+        """POST: complete the step through the engine and mark the link used, in one
+        transaction; the next steps' notifications are in the outbox when this returns."""
+        now = self.clock.now()
+        with self.session_factory() as session:
+            link = find_link(session, token)
+            state = check_link(token, link, now=now)
+            if link is None or state.state is LinkState.UNKNOWN:
+                return NOT_FOUND
+            csrf = str(posted.get("csrf", ""))
+            if not check_csrf_token(csrf, secret=self.secret, token_hash=link.token_hash, now=now):
+                return Page("task_refused.html.j2", 400, {"csrf_failed": True})
+            if state.state is not LinkState.VALID:
+                page = self._page_for(session, token, link, state.state)
+                page.status = 409 if state.state is LinkState.USED else page.status
+                return page
+            step = session.get(StepInstanceRow, link.step_instance_id)
+            enrollment = session.get(EnrollmentRow, step.enrollment_id) if step else None
+            if step is None or enrollment is None:
+                return NOT_FOUND
+            d = stored_definition(session, enrollment.definition_id, enrollment.definition_version)
+            try:
+                form = self._form(session, d, step, enrollment)
+                sub = parse_form(form, posted, own_step_id=step.id or 0)
+                ctx = EngineContext(
+                    clock=self.clock,
+                    calendars=self.calendars,
+                    actor=f"staff:{link.staff_id}",
+                    channel="link",
+                    staff_id=link.staff_id,
+                )
+                if not mark_link_used(session, link, staff_id=link.staff_id, now=now):
+                    session.rollback()
+                    return self._replayed(session, token)
+                complete_step(
+                    session, ctx, step_instance_id=step.id or 0, outcome=sub.outcome, data=sub.data
+                )
+                for other_id, data in sub.others.items():  # the rest of an absence list
+                    complete_step(session, ctx, step_instance_id=other_id, data=data)
+            except IbaError as exc:
+                session.rollback()
+                session.expire_all()
+                link = find_link(session, token)
+                assert link is not None
+                again = check_link(token, link, now=now).state
+                return self._page_for(
+                    session, token, link, again, error=_sentence(exc), posted=posted
+                )
+        return Page("", 303, redirect=f"/t/{token}?udfoert=1")
+
+    def _replayed(self, session: Session, token: str) -> Page:
+        session.expire_all()
+        link = find_link(session, token)
+        assert link is not None
+        page = self._page_for(session, token, link, LinkState.USED)
+        page.status = 409
+        return page
+
+    def fresh_link(self, token: str, posted: Mapping[str, Any]) -> Page:
+        """POST from an expired link's page: mail a fresh link (one per expired link)."""
+        now = self.clock.now()
+        with self.session_factory() as session:
+            link = find_link(session, token)
+            state = check_link(token, link, now=now)
+            if link is None or state.state is not LinkState.EXPIRED:
+                return (
+                    NOT_FOUND
+                    if link is None or state.state is LinkState.UNKNOWN
+                    else Page("", 303, redirect=f"/t/{token}")
+                )
+            csrf = str(posted.get("csrf", ""))
+            if not check_csrf_token(csrf, secret=self.secret, token_hash=link.token_hash, now=now):
+                return Page("task_refused.html.j2", 400, {"csrf_failed": True})
+            step = session.get(StepInstanceRow, link.step_instance_id)
+            if step is None or step.status not in OPEN:
+                return Page("", 303, redirect=f"/t/{token}")
+            enqueue(
+                session,
+                message_id=f"fresh_link/{step.id}/{link.id}/{link.staff_id}",
+                kind="fresh_link",
+                recipient_staff_id=link.staff_id,
+                now=now,
+                step_instance_id=step.id,
+                enrollment_id=step.enrollment_id,
+                payload=step_payload(step),
+            )
+            session.commit()
+            staff = session.get(StaffRow, link.staff_id)
+            return Page("task_relinked.html.j2", 202, {"staff_name": staff.name if staff else ""})
+
+
+def _sentence(exc: IbaError) -> str:
+    return exc.message if not exc.hint else f"{exc.message} ({exc.hint})"

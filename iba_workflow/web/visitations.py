@@ -1,0 +1,77 @@
+"""``POST /api/visitations``: the request model and a small handler function that other
+entry points (a Prefect event, a CLI) can call with the same body."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from iba_workflow.catalog import find_definition_file
+from iba_workflow.definition import load_definition
+from iba_workflow.engine import EngineContext, record_visitation
+from iba_workflow.paths import known_templates
+from iba_workflow.store.db import SessionFactory
+
+
+class VisitationIn(BaseModel):
+    """A visitation (visitation) decided for one citizen. No personal data: the citizen
+    is an opaque reference registered beforehand."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    definition_id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    citizen_ref: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+    accept: bool
+    reject_reason: str | None = Field(None, min_length=1, max_length=500)
+    start: dt.date | None = None
+    cohort: str | None = Field(None, pattern=r"^[a-z0-9_-]{1,64}$")
+    answers: dict[str, bool] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _accept_or_reason(self) -> VisitationIn:
+        if self.accept and self.reject_reason is not None:
+            raise ValueError(
+                "an accepted visitation has no reject_reason / en godkendt visitation har "
+                "ingen afvisningsgrund"
+            )
+        if not self.accept and self.reject_reason is None:
+            raise ValueError(
+                "a rejected visitation needs a reject_reason / en afvisning skal have en grund"
+            )
+        return self
+
+
+def handle_visitation(
+    body: VisitationIn,
+    *,
+    session_factory: SessionFactory,
+    ctx: EngineContext,
+    definitions_dir: Path,
+    templates_dir: Path,
+) -> dict[str, Any]:
+    """Record the visitation through the engine (one transaction) and say what happened.
+    Raises :class:`~iba_workflow.errors.IbaError` on input the engine refuses."""
+    path = find_definition_file(body.definition_id, definitions_dir)
+    definition = load_definition(path, known_templates=known_templates(templates_dir))
+    with session_factory() as session:
+        result = record_visitation(
+            session,
+            ctx,
+            citizen_ref=body.citizen_ref,
+            definition=definition,
+            accept=body.accept,
+            reject_reason=body.reject_reason,
+            answers=body.answers,
+            start=body.start,
+            cohort=body.cohort,
+        )
+    return {
+        "visitation_id": result.visitation_id,
+        "decision": result.decision,
+        "enrollment_id": result.enrollment_id,
+        "start": result.start.isoformat() if result.start else None,
+        "steps": len(result.steps),
+    }
