@@ -34,8 +34,10 @@ def fail(exc: IbaError) -> None:
 def _register() -> None:
     from . import (
         definitions_cmd,  # noqa: F401  (registers commands on ``app``)
+        dispatch_cmd,  # noqa: F401  (iba dispatch)
         engine_cmd,  # noqa: F401  (db, staff, citizen, visit, status, complete, replan, ...)
         mail_cmd,  # noqa: F401  (iba mailbox)
+        web_cmd,  # noqa: F401  (iba web)
     )
 
 

@@ -65,9 +65,7 @@ class TaskPages:
             state = check_link(token, link, now=self.clock.now())
             if link is None or state.state is LinkState.UNKNOWN:
                 return NOT_FOUND
-            page = self._page_for(session, token, link, state.state, done=done)
-            session.rollback()
-            return page
+            return self._page_for(session, token, link, state.state, done=done)
 
     def _page_for(
         self,

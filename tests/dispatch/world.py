@@ -180,3 +180,17 @@ def make_world(
 
 def answers(d: Definition) -> dict[str, bool]:
     return {c.id: True for c in d.eligibility}
+
+
+def snapshot(world: World) -> dict[str, list[str]]:
+    """Every row of every table, exactly: to show that nothing changed."""
+    from sqlalchemy import text
+    from sqlmodel import SQLModel
+
+    with world.session() as s:
+        return {
+            table.name: sorted(
+                repr(tuple(r)) for r in s.execute(text(f"SELECT * FROM {table.name}")).all()
+            )
+            for table in SQLModel.metadata.sorted_tables
+        }
