@@ -37,6 +37,7 @@ def _register() -> None:
         dispatch_cmd,  # noqa: F401  (iba dispatch)
         engine_cmd,  # noqa: F401  (db, staff, citizen, visit, status, complete, replan, ...)
         mail_cmd,  # noqa: F401  (iba mailbox)
+        serve_cmd,  # noqa: F401  (iba serve)
         web_cmd,  # noqa: F401  (iba web)
     )
 

@@ -178,12 +178,39 @@ def visit(
     answer: Annotated[
         list[str] | None, typer.Option(help="Eligibility: CRITERION=yes|no (repeatable).")
     ] = None,
+    via: Annotated[
+        str,
+        typer.Option(
+            help="auto: through Prefect when PREFECT_API_URL is set (iba serve processes it), "
+            "else directly; or prefect / direct."
+        ),
+    ] = "auto",
 ) -> None:
     """Record a visitation: accepted (enrollment and plan) or rejected with a reason."""
     from iba_workflow.engine import record_visitation
+    from iba_workflow.orchestration.doors import resolve_via
 
     def act() -> None:
         answers = {k: _yes(v) for k, v in _pairs(answer, "--answer").items()} or None
+        if via not in ("auto", "prefect", "direct"):
+            raise InvalidInput(f"--via {via!r} is not auto, prefect or direct")
+        if resolve_via(via) == "prefect":  # type: ignore[arg-type]
+            from iba_workflow.orchestration.doors import visit_through_prefect
+
+            key, outcome = visit_through_prefect(
+                definition=_definition(definition),
+                citizen_ref=citizen,
+                accept=accept,
+                reject_reason=reject,
+                answers=answers,
+                start=start.date() if start else None,
+                cohort=cohort,
+            )
+            out.print(f"request {key} processed by Prefect")
+            out.print(f"visitation {outcome.visitation_id}: {outcome.decision}")
+            if outcome.enrollment_id is not None:
+                out.print(f"enrollment {outcome.enrollment_id} (see: iba status)")
+            return
         with _store() as (session, ctx):
             result = record_visitation(
                 session,

@@ -221,13 +221,15 @@ def start_server(
 ) -> PrefectServer:
     """Start ``prefect server start`` with SQLite in ``workdir``; return once it is healthy.
 
-    With ``template`` (see ``template_database``) the database is a copy of an already
-    migrated one and the server skips migration on start.
+    With ``template`` (see ``template_database``) a new database is a copy of an already
+    migrated one and the server skips migration on start; an existing database is kept
+    (and migrated on start). ``extra_env`` may point the server at PostgreSQL
+    (``PREFECT_SERVER_DATABASE_CONNECTION_URL``).
     """
     workdir.mkdir(parents=True, exist_ok=True)
     database = workdir / DATABASE_NAME
     extra = {"PREFECT_LOGGING_SERVER_LEVEL": "WARNING", **(extra_env or {})}
-    if template is not None:
+    if template is not None and not database.exists():  # an existing database is kept
         shutil.copyfile(template, database)
         extra.setdefault("PREFECT_SERVER_DATABASE_MIGRATE_ON_START", "false")
     port = port or free_port(host)

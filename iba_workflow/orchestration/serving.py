@@ -73,25 +73,32 @@ def visitation_trigger(definition_id: str) -> DeploymentEventTrigger:
         name=f"{VISITATION_CREATED} · {definition_id}",
         expect={VISITATION_CREATED},
         match={"prefect.resource.id": "iba.visitation.*", "iba.definition.id": definition_id},
-        parameters={
-            "visitation_id": "{{ event.payload.visitation_id }}",
-            "definition_id": "{{ event.payload.definition_id }}",
-        },
+        parameters={"request_id": "{{ event.payload.request_id }}"},
     )
 
 
-def emit_visitation_created(*, visitation_id: str, definition_id: str) -> None:
-    """Emit the event a visitation's door (CLI, HTTP) sends; opaque ids only."""
+def emit_visitation_created(*, request_id: str, definition_id: str) -> None:
+    """Emit the event a visitation's door (CLI, HTTP) sends: the opaque key of the stored
+    request and the definition id, nothing else."""
     from prefect.events import emit_event
 
     emit_event(
         event=VISITATION_CREATED,
         resource={
-            "prefect.resource.id": f"iba.visitation.{visitation_id}",
+            "prefect.resource.id": f"iba.visitation.{request_id}",
             "iba.definition.id": definition_id,
         },
-        payload={"visitation_id": visitation_id, "definition_id": definition_id},
+        payload={"request_id": request_id, "definition_id": definition_id},
     )
+
+
+def flush_events_sync(timeout: float = 10.0) -> None:
+    """``flush_events`` for synchronous code (the CLI)."""
+    from prefect.events.worker import EventsWorker
+
+    result: Any = EventsWorker.drain_all(timeout=timeout)
+    if asyncio.iscoroutine(result):
+        asyncio.run(result)
 
 
 async def flush_events() -> None:

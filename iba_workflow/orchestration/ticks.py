@@ -1,0 +1,194 @@
+"""One dispatcher tick inside one Prefect flow run: what is due becomes outbox rows, then
+the outbox is claimed and sent in batches, each batch split into the send tasks of its
+steps (``fagmentor · opstartsmøde · send``). Prefect runs per tick: one flow run, a few
+task runs per batch — never one per mail.
+
+Safe to run twice at once or again after a crash: rows are leased (``dispatch.claim``;
+``SKIP LOCKED`` on PostgreSQL), a row is sent only under its lease and marked sent right
+after the SMTP server accepted it. A send task that left rows ``failed`` raises, so
+Prefect retries it (visible as *Retrying* in the UI); a retry re-leases exactly those
+rows. The numbers of the tick come from the store (the truth), not from the tasks.
+
+Prefect is imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from iba_workflow.dispatch import DeliveryReport, TickReport, claim, deliver, enqueue_due
+from iba_workflow.store.db import SessionFactory
+from iba_workflow.store.tables import EnrollmentRow, OutboxRow, StepInstanceRow
+
+from .runtime import Runtime
+
+MAX_BATCHES_PER_TICK = 1000
+ARTIFACT_KEY = "dispatch-tick"
+StepKey = tuple[str, str | None]  # (definition id, step id)
+
+
+class SendsFailed(Exception):
+    """Some mails of a send task were not accepted by the SMTP server (retried)."""
+
+
+@dataclass(frozen=True)
+class TickResult:
+    report: TickReport
+    owner: str
+
+    @property
+    def failed(self) -> int:
+        return self.report.totals.failed + self.report.totals.dead
+
+
+def group_by_step(
+    session_factory: SessionFactory, outbox_ids: Sequence[int]
+) -> dict[StepKey, list[int]]:
+    """Claimed outbox ids by (definition id, step id), in id order."""
+    groups: dict[StepKey, list[int]] = {}
+    with session_factory() as session:
+        rows = session.exec(
+            select(OutboxRow.id, EnrollmentRow.definition_id, StepInstanceRow.step_id)
+            .outerjoin(EnrollmentRow, col(EnrollmentRow.id) == OutboxRow.enrollment_id)
+            .outerjoin(StepInstanceRow, col(StepInstanceRow.id) == OutboxRow.step_instance_id)
+            .where(col(OutboxRow.id).in_(list(outbox_ids)))
+            .order_by(col(OutboxRow.id))
+        ).all()
+    for outbox_id, definition_id, step_id in rows:
+        groups.setdefault((definition_id or "-", step_id), []).append(outbox_id)
+    return groups
+
+
+def final_outcomes(session_factory: SessionFactory, outbox_ids: Sequence[int]) -> DeliveryReport:
+    """What became of claimed rows, read from the store."""
+    report = DeliveryReport()
+    with session_factory() as session:
+        rows = session.exec(
+            select(OutboxRow.status, EnrollmentRow.definition_id)
+            .outerjoin(EnrollmentRow, col(EnrollmentRow.id) == OutboxRow.enrollment_id)
+            .where(col(OutboxRow.id).in_(list(outbox_ids)))
+        ).all()
+    for status, definition_id in rows:
+        outcome = status if status in ("sent", "failed", "dead") else "lost_lease"
+        report.count(definition_id or "-", outcome)
+    return report
+
+
+def release_failed(
+    session_factory: SessionFactory,
+    outbox_ids: Sequence[int],
+    *,
+    owner: str,
+    now: dt.datetime,
+    lease_seconds: int,
+) -> list[int]:
+    """Lease again those of ``outbox_ids`` that a send left ``failed`` (a Prefect retry of
+    the send task: its delay stands in for the store's backoff). A conditional UPDATE, so
+    a row another dispatcher took meanwhile is not taken twice."""
+    table = OutboxRow.__table__  # type: ignore[attr-defined]
+    with session_factory() as session:
+        taken = (
+            session.execute(
+                update(table)
+                .where(table.c.id.in_(list(outbox_ids)), table.c.status == "failed")
+                .values(
+                    status="sending",
+                    lease_owner=owner,
+                    lease_until=now + dt.timedelta(seconds=lease_seconds),
+                    attempts=table.c.attempts + 1,
+                )
+                .returning(table.c.id)
+            )
+            .scalars()
+            .all()
+        )
+        session.commit()
+    return sorted(taken)
+
+
+async def send_outbox_rows(outbox_ids: list[int], owner: str, lease_seconds: int) -> dict[str, int]:
+    """Body of every ``… · send`` task: deliver the claimed rows; raise if some failed."""
+    from prefect import get_run_logger
+    from prefect.context import TaskRunContext
+
+    from .runtime import runtime
+
+    rt = runtime()
+    ctx = rt.context(channel="dispatcher", actor="dispatcher")
+    task_run = TaskRunContext.get()
+    attempt = task_run.task_run.run_count if task_run is not None else 1
+    ids = list(outbox_ids)
+    if attempt > 1:
+        ids = release_failed(
+            rt.session_factory, ids, owner=owner, now=ctx.now(), lease_seconds=lease_seconds
+        )
+    report = await deliver(
+        ids, session_factory=rt.session_factory, ctx=ctx, settings=rt.settings, owner=owner
+    )
+    counts = {
+        "sent": report.sent,
+        "failed": report.failed,
+        "dead": report.dead,
+        "skipped": report.skipped,
+        "lost_lease": report.lost_lease,
+    }
+    get_run_logger().info(
+        "attempt %d: %s of %d", attempt, ", ".join(f"{k} {v}" for k, v in counts.items()), len(ids)
+    )
+    if report.failed:
+        raise SendsFailed(f"{report.failed} of {len(ids)} mails not accepted by the SMTP server")
+    return counts
+
+
+async def run_tick(
+    rt: Runtime,
+    *,
+    owner: str,
+    send_task_for: Any,
+    batch_size: int | None = None,
+    lease_seconds: int | None = None,
+) -> TickResult:
+    """Enqueue what is due, then claim and send batches until nothing is sendable.
+    ``send_task_for(definition_id, step_id)`` gives the compiled send task."""
+    from prefect import get_run_logger
+
+    logger = get_run_logger()
+    ctx = rt.context(channel="dispatcher", actor="dispatcher")
+    lease = lease_seconds or rt.orchestration.dispatch_lease_seconds
+    limit = batch_size or rt.settings.dispatch_batch_size
+    report = TickReport(due=enqueue_due(rt.session_factory, ctx))
+    for _ in range(MAX_BATCHES_PER_TICK):
+        ids = claim(
+            rt.session_factory,
+            owner=owner,
+            now=ctx.now(),
+            limit=limit,
+            lease_seconds=lease,
+            max_attempts=rt.settings.mail_max_attempts,
+        )
+        if not ids:
+            break
+        report.batches += 1
+        for (definition_id, step_id), group in group_by_step(rt.session_factory, ids).items():
+            task = send_task_for(definition_id, step_id)
+            await task(outbox_ids=group, owner=owner, lease_seconds=lease, return_state=True)
+        report.delivery.add(final_outcomes(rt.session_factory, ids))
+    logger.info("tick: %s (%d batches)", report.summary(), report.batches)
+    return TickResult(report=report, owner=owner)
+
+
+async def publish_tick(result: TickResult) -> None:
+    """The tick's table artifact (counts per intervention; no personal data)."""
+    from prefect.artifacts import acreate_table_artifact
+
+    await acreate_table_artifact(
+        key=ARTIFACT_KEY,
+        table=result.report.rows(),
+        description=f"Dispatcher tick: {result.report.summary()}",
+    )

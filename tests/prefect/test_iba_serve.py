@@ -1,0 +1,304 @@
+"""End to end against the real Prefect server: ``iba serve`` registers the compiled
+deployments; a visitation (CLI door, HTTP door's function, event) becomes an enrollment;
+a dispatcher tick sends real mail to aiosmtpd; two ticks at once send each mail once;
+SIGKILL of ``iba serve`` mid-tick and a restart deliver every mail; and no personal data
+planted at a door reaches anything the Prefect API shows."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from seeding import context, enrollments_due_now, today
+from sqlmodel import select
+from stack import REPO, Serving, SlowHandler, free_port, serve_env, wait_until
+
+from iba_workflow.orchestration.compiler import (
+    dispatcher_deployment_name,
+    visitation_deployment_name,
+)
+from iba_workflow.orchestration.intake import Identity, receive_visitation, request_outcome
+from iba_workflow.orchestration.readback import (
+    collect_visible_texts,
+    find_canaries,
+    read_artifacts,
+    read_flow_run_record,
+    table_rows,
+    wait_for_flow_run,
+)
+from iba_workflow.orchestration.runtime import load_definitions
+from iba_workflow.orchestration.server import PrefectServer
+from iba_workflow.orchestration.serving import (
+    deployment_runs,
+    emit_visitation_created,
+    flush_events,
+    run_scheduled_now,
+    wait_for_automations,
+    wait_for_deployment,
+    wait_for_scheduled_run,
+)
+from iba_workflow.store import make_engine, session_factory
+from iba_workflow.store.tables import CitizenIdentityRow, EnrollmentRow, OutboxRow
+
+DEFINITIONS = load_definitions()
+CANARY_NAME = "Kanariefugl Testesen"
+CANARY_CPR = "241199-4471"
+
+
+@dataclass
+class Stack:
+    serving: Serving
+    smtp: SlowHandler
+    open_session: Any
+    env: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def stack(
+    prefect_server: PrefectServer,
+    sqlite_template: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    prefect_timings: dict[str, float],
+) -> Iterator[Stack]:
+    tmp = tmp_path_factory.mktemp("iba-serve")
+    database = tmp / "iba.sqlite3"
+    shutil.copyfile(sqlite_template, database)
+    url = f"sqlite:///{database}"
+    handler = SlowHandler()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    env = serve_env(
+        prefect_server, database_url=url, data_dir=tmp / "data", smtp_port=controller.port
+    )
+    serving = Serving(env=env, logdir=tmp)
+    engine = make_engine(url)
+    started = time.monotonic()
+    serving.start()
+    prefect_timings["iba_serve_spawned"] = time.monotonic() - started
+    try:
+        yield Stack(serving, handler, session_factory(engine), env)
+    finally:
+        codes = serving.stop_all()
+        controller.stop()
+        engine.dispose()
+        assert all(code == 0 for code in codes), serving.log()
+
+
+@pytest.fixture
+async def client(stack: Stack) -> AsyncIterator[Any]:
+    from prefect import get_client
+
+    async with get_client() as c:
+        yield c
+
+
+async def _ready(client: Any, definition_id: str) -> Any:
+    deployment = await wait_for_deployment(client, visitation_deployment_name(definition_id))
+    await wait_for_automations(client, deployment.id)
+    return deployment
+
+
+async def _wait_processed(stack: Stack, key: str, timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        with stack.open_session() as session:
+            outcome = request_outcome(session, key)
+        if outcome.status != "received":
+            return outcome
+        assert time.monotonic() < deadline, f"request {key} not processed: {stack.serving.log()}"
+        await asyncio.sleep(0.1)
+
+
+async def test_deployments_are_named_and_tagged(stack: Stack, client: Any) -> None:
+    for d in DEFINITIONS.values():
+        deployment = await _ready(client, d.id)
+        assert set(deployment.tags) == {"iba", f"definition:{d.id}", f"version:{d.version}"}
+    dispatcher = await wait_for_deployment(client, dispatcher_deployment_name())
+    assert dispatcher.schedules and dispatcher.schedules[0].active
+
+
+async def test_http_door_event_makes_an_enrollment(
+    stack: Stack, client: Any, prefect_timings: dict[str, float]
+) -> None:
+    deployment = await _ready(client, "fagmentor")
+    with stack.open_session() as session:  # what POST /api/visitations does, then the event
+        key = receive_visitation(
+            session,
+            context(),
+            definition=DEFINITIONS["fagmentor"],
+            citizen_ref="H-0001",
+            channel="http",
+            accept=True,
+            start=today() + dt.timedelta(days=21),
+            municipality="hedensted",
+            identity=Identity(name=CANARY_NAME, cpr=CANARY_CPR),
+        )
+    emitted = time.monotonic()
+    emit_visitation_created(request_id=key, definition_id="fagmentor")
+    await flush_events()
+    outcome = await _wait_processed(stack, key)
+    prefect_timings["event_to_enrollment"] = time.monotonic() - emitted
+    assert outcome.status == "processed" and outcome.decision == "accepted"
+
+    (run,) = [
+        r for r in await deployment_runs(client, deployment.id) if r.parameters["request_id"] == key
+    ]
+    assert run.parameters == {"request_id": key}
+    finished = await wait_for_flow_run(client, run.id, timeout=30)
+    assert finished.state is not None and finished.state.is_completed()
+    record = await read_flow_run_record(client, run.id)
+    assert record.name == f"fagmentor · visitation · {key}"
+    assert record.flow_name == "fagmentor · visitation"
+    with stack.open_session() as session:
+        enrollment = session.get(EnrollmentRow, outcome.enrollment_id)
+        assert enrollment is not None and enrollment.status == "active"
+        assert session.exec(select(CitizenIdentityRow)).first() is not None
+
+    emit_visitation_created(request_id=key, definition_id="fagmentor")  # replayed event
+    await flush_events()
+    deadline = time.monotonic() + 15
+    while len(runs := await deployment_runs(client, deployment.id)) < 2:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.1)
+    for r in runs:
+        await wait_for_flow_run(client, r.id, timeout=30)
+    with stack.open_session() as session:
+        mine = session.exec(
+            select(EnrollmentRow).where(EnrollmentRow.citizen_id == enrollment.citizen_id)
+        )
+        assert len(mine.all()) == 1, "processing a request twice made a second enrollment"
+
+
+def test_cli_door_goes_through_prefect(stack: Stack, prefect_timings: dict[str, float]) -> None:
+    iba = [sys.executable, "-m", "iba_workflow"]
+    env = dict(stack.env)
+    subprocess.run(
+        [*iba, "citizen", "add", "C-0001"], env=env, cwd=REPO, check=True, capture_output=True
+    )
+    started = time.monotonic()
+    done = subprocess.run(
+        [
+            *iba,
+            "visit",
+            "fagmentor",
+            "--citizen",
+            "C-0001",
+            "--accept",
+            "--start",
+            (today() + dt.timedelta(days=21)).isoformat(),
+        ],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    prefect_timings["cli_visit_via_prefect"] = time.monotonic() - started
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "processed by Prefect" in done.stdout and "accepted" in done.stdout
+
+
+async def test_scheduled_tick_sends_mail_to_smtp(
+    stack: Stack, client: Any, prefect_timings: dict[str, float]
+) -> None:
+    pending = enrollments_due_now(stack.open_session, DEFINITIONS["hop"], count=1, prefix="T")
+    assert pending > 5
+    deployment = await wait_for_deployment(client, dispatcher_deployment_name())
+    scheduled = await wait_for_scheduled_run(client, deployment.id)
+    pulled = time.monotonic()
+    await run_scheduled_now(client, scheduled.id, now=dt.datetime.now(dt.UTC))
+    finished = await wait_for_flow_run(client, scheduled.id, timeout=60)
+    prefect_timings["tick_pulled_to_completed"] = time.monotonic() - pulled
+    assert finished.state is not None and finished.state.is_completed(), stack.serving.log()
+
+    ids = stack.smtp.message_ids()
+    assert len(ids) == len(set(ids)) == pending
+    with stack.open_session() as session:
+        statuses = Counter(r.status for r in session.exec(select(OutboxRow)))
+    assert statuses == {"sent": pending}
+    record = await read_flow_run_record(client, scheduled.id)
+    assert record.name == "iba · dispatcher · tick"
+    (artifact,) = await read_artifacts(client, scheduled.id)
+    rows = {r["intervention"]: r for r in table_rows(artifact)}
+    assert rows["hop"]["sent"] == pending and rows["I alt"]["failed"] == 0
+
+
+async def test_two_concurrent_ticks_send_each_mail_once(stack: Stack, client: Any) -> None:
+    before = len(stack.smtp.received)
+    pending = enrollments_due_now(
+        stack.open_session, DEFINITIONS["motion_sygemeldte"], count=1, prefix="M"
+    )
+    deployment = await wait_for_deployment(client, dispatcher_deployment_name())
+    stack.smtp.delay = 0.02
+    runs = [await client.create_flow_run_from_deployment(deployment.id) for _ in range(2)]
+    for run in runs:
+        finished = await wait_for_flow_run(client, run.id, timeout=90)
+        assert finished.state is not None and finished.state.is_completed(), stack.serving.log()
+    stack.smtp.delay = 0.0
+    new = stack.smtp.message_ids()[before:]
+    assert len(new) == pending and len(set(new)) == pending
+    sent = [table_rows(a)[-1]["sent"] for run in runs for a in await read_artifacts(client, run.id)]
+    assert sum(sent) == pending  # each tick reports what it sent; together: each mail once
+
+
+async def test_kill_serve_mid_tick_then_restart_delivers_every_mail_once(
+    stack: Stack, client: Any, prefect_timings: dict[str, float]
+) -> None:
+    """SIGKILL of the whole ``iba serve`` group while a tick is sending, then a new
+    ``iba serve``: every pending mail is delivered. The one window SMTP cannot close —
+    killed after the server accepted a mail but before ``mark_sent`` — can repeat at most
+    the one mail in flight, with the same Message-ID (receivers drop the copy)."""
+    before = len(stack.smtp.received)
+    pending = enrollments_due_now(stack.open_session, DEFINITIONS["fagmentor"], count=3, prefix="K")
+    assert pending >= 30
+    deployment = await wait_for_deployment(client, dispatcher_deployment_name())
+    stack.smtp.delay = 0.1  # a tick of ~0.1 s per mail: slow enough to kill mid-way
+    await client.create_flow_run_from_deployment(deployment.id)
+    wait_until(lambda: len(stack.smtp.received) - before >= 8, timeout=60, what="first mails")
+    (serve,) = [p for p in stack.serving.processes if p.poll() is None]
+    stack.serving.kill(serve)
+    at_kill = len(stack.smtp.received) - before
+    assert 0 < at_kill < pending, "the tick was not killed mid-way"
+
+    restarted = time.monotonic()
+    stack.serving.start()
+    await asyncio.sleep(6)  # leases of the killed tick expire (IBA_DISPATCH_LEASE_SECONDS)
+    for _ in range(3):
+        run = await client.create_flow_run_from_deployment(deployment.id)
+        finished = await wait_for_flow_run(client, run.id, timeout=90)
+        assert finished.state is not None and finished.state.is_completed(), stack.serving.log()
+        with stack.open_session() as session:
+            left = [r for r in session.exec(select(OutboxRow)) if r.status != "sent"]
+        if not left:
+            break
+    prefect_timings["restart_to_all_sent"] = time.monotonic() - restarted
+    stack.smtp.delay = 0.0
+    assert left == []
+    received = Counter(stack.smtp.message_ids()[before:])
+    assert len(received) == pending, "a mail was lost"
+    repeated = [m for m, n in received.items() if n > 1]
+    assert len(repeated) <= 1, f"more than the one in-flight mail repeated: {repeated}"
+    prefect_timings["kill_repeated_mails"] = len(repeated)
+
+
+async def test_no_personal_data_reaches_prefect(stack: Stack, client: Any) -> None:
+    """Run last: every flow run, parameter, log line, artifact and deployment the API
+    shows, after all the runs above — the canary planted at the HTTP door is in none."""
+    with stack.open_session() as session:
+        identities = session.exec(select(CitizenIdentityRow)).all()
+        assert any(i.cpr == CANARY_CPR and i.name == CANARY_NAME for i in identities)
+    texts = await collect_visible_texts(client)
+    assert len(texts) > 50
+    assert any("fagmentor · visitation" in t for t in texts)
+    assert find_canaries(texts, [CANARY_NAME, CANARY_CPR, CANARY_CPR.replace("-", "")]) == []
