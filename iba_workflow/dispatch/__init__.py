@@ -15,9 +15,13 @@
   recipient, CANCEL when cancelled), sends with aiosmtplib and marks the row sent, or
   failed (transient: retried with backoff) / dead (permanent, or too many tries). One
   message's failure never stops the batch.
+- ``enqueue_digests(session_factory, ctx) -> int``: the weekly overview (``ugeoversigt``)
+  for each IBA, once per ISO week from Monday 08:00 (``dispatch.digest``); delivered like
+  any row (counted under ``ugeoversigt`` in the report).
 - ``await run_tick(session_factory, ctx, settings, *, owner, batch_size) -> TickReport``:
-  ``enqueue_due`` then claim/deliver until nothing is sendable; ``TickReport.rows()`` is
-  a table per intervention (for a Prefect artifact), ``summary()`` one line.
+  ``enqueue_due`` and ``enqueue_digests``, then claim/deliver until nothing is sendable;
+  ``TickReport.rows()`` is a table per intervention (for a Prefect artifact),
+  ``summary()`` one line.
 
 Time comes from ``ctx.clock``; the outbox is the truth, so a tick may run twice (or in two
 processes) without sending a mail twice.
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 from .compose import enrollment_ref, task_url
 from .core import claim, deliver, enqueue_due, run_tick
+from .digest import enqueue_digests
 from .reports import DeliveryReport, DueReport, InterventionCounts, TickReport
 
 __all__ = [
@@ -36,6 +41,7 @@ __all__ = [
     "TickReport",
     "claim",
     "deliver",
+    "enqueue_digests",
     "enqueue_due",
     "enrollment_ref",
     "run_tick",

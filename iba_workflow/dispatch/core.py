@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from iba_workflow import paths
 from iba_workflow.engine import EngineContext, enqueue_due_notifications
 from iba_workflow.errors import IbaError, MailSendError
-from iba_workflow.mail import MailRenderer
+from iba_workflow.mail import DIGEST_TEMPLATE, MailRenderer
 from iba_workflow.mail.smtp import SmtpConfig, send_message
 from iba_workflow.settings import Settings
 from iba_workflow.store.db import SessionFactory
@@ -29,6 +29,7 @@ from iba_workflow.store.queries import due_steps
 from iba_workflow.store.tables import EnrollmentRow, OutboxRow
 
 from .compose import Composed, DefinitionCache, compose
+from .digest import DIGEST_KIND, compose_digest, enqueue_digests
 from .reports import DeliveryReport, DueReport, InterventionCounts, TickReport
 
 log = logging.getLogger("iba_workflow.dispatch")
@@ -126,17 +127,28 @@ async def _deliver_one(
         row = session.get(OutboxRow, outbox_id)
         if row is None or row.lease_owner != owner or row.status != "sending":
             return "lost_lease", ""
-        name = _intervention_of(session, row.enrollment_id)
+        digest = row.kind == DIGEST_KIND
+        name = DIGEST_TEMPLATE if digest else _intervention_of(session, row.enrollment_id)
         try:
-            built = compose(
-                session,
-                row,
-                settings=settings,
-                renderer=renderer,
-                clock=ctx.clock,
-                today=ctx.today(),
-                definitions=definitions,
-            )
+            if digest:
+                built = compose_digest(
+                    session,
+                    row,
+                    settings=settings,
+                    renderer=renderer,
+                    clock=ctx.clock,
+                    definitions=definitions,
+                )
+            else:
+                built = compose(
+                    session,
+                    row,
+                    settings=settings,
+                    renderer=renderer,
+                    clock=ctx.clock,
+                    today=ctx.today(),
+                    definitions=definitions,
+                )
         except IbaError as exc:  # a mail that cannot be built will not build next time
             session.rollback()
             log.warning("outbox %s cannot be built: %s", outbox_id, exc.message)
@@ -200,8 +212,10 @@ async def run_tick(
     lease_seconds: int = 300,
     renderer: MailRenderer | None = None,
 ) -> TickReport:
-    """enqueue_due, then claim and deliver batches until nothing is sendable now."""
+    """enqueue_due and this week's digests, then claim and deliver batches until nothing
+    is sendable now."""
     report = TickReport(due=enqueue_due(session_factory, ctx))
+    report.digests = enqueue_digests(session_factory, ctx)
     renderer = renderer or MailRenderer(settings.templates_dir or paths.templates_dir())
     limit = batch_size or settings.dispatch_batch_size
     for _ in range(MAX_BATCHES_PER_TICK):

@@ -67,6 +67,7 @@ class TickReport:
     due: DueReport = field(default_factory=DueReport)
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
     batches: int = 0
+    digests: int = 0  # weekly overviews written to the outbox (dispatch.digest)
 
     @property
     def by_intervention(self) -> dict[str, InterventionCounts]:
@@ -94,8 +95,9 @@ class TickReport:
 
     def summary(self) -> str:
         t = self.totals
+        digests = f"; weekly digests {self.digests}" if self.digests else ""
         return (
             f"due {t.due}, new tasks {t.new_tasks}, reminders {t.reminders}, escalations "
             f"{t.escalations}; sent {t.sent}, failed {t.failed}, dead {t.dead}, "
-            f"skipped {t.skipped}"
+            f"skipped {t.skipped}{digests}"
         )
