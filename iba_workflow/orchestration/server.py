@@ -233,6 +233,8 @@ def start_server(
         shutil.copyfile(template, database)
         extra.setdefault("PREFECT_SERVER_DATABASE_MIGRATE_ON_START", "false")
     port = port or free_port(host)
+    if ui:  # the UI in the browser asks this URL (default: port 4200)
+        extra.setdefault("PREFECT_UI_API_URL", f"http://{host}:{port}/api")
     env = offline_env(home=workdir / "home", database=database, ui=ui, extra=extra)
     client_base_env = offline_env(home=workdir / "client-home", database=database)
     del client_base_env["PREFECT_SERVER_DATABASE_CONNECTION_URL"]

@@ -43,6 +43,15 @@ class SlowHandler(MAIL.RecordingHandler):  # type: ignore[misc, name-defined]
     """Records every accepted message; ``delay`` seconds before each 250 reply."""
 
     delay: float = 0.0
+    refuse_next: int = 0  # answer this many RCPTs with a transient 451
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if self.refuse_next > 0:
+            self.refuse_next -= 1
+            return "451 4.3.0 try again later"
+        return await super().handle_RCPT(server, session, envelope, address, options)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.delay:

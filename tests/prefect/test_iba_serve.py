@@ -252,6 +252,30 @@ async def test_two_concurrent_ticks_send_each_mail_once(stack: Stack, client: An
     assert sum(sent) == pending  # each tick reports what it sent; together: each mail once
 
 
+async def test_failed_send_is_retried_by_prefect_and_visible(stack: Stack, client: Any) -> None:
+    """SMTP answers 451 to the first two recipients: the send task fails, Prefect retries
+    it (run_count 2 in the API), the retry re-leases the failed rows and sends them."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    before = len(stack.smtp.received)
+    pending = enrollments_due_now(stack.open_session, DEFINITIONS["hop"], count=1, prefix="R")
+    deployment = await wait_for_deployment(client, dispatcher_deployment_name())
+    stack.smtp.refuse_next = 2
+    run = await client.create_flow_run_from_deployment(deployment.id)
+    finished = await wait_for_flow_run(client, run.id, timeout=90)
+    assert finished.state is not None and finished.state.is_completed(), stack.serving.log()
+    ids = stack.smtp.message_ids()[before:]
+    assert len(ids) == len(set(ids)) == pending
+    task_runs = await client.read_task_runs(
+        flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id]))
+    )
+    retried = [t for t in task_runs if t.run_count > 1]
+    assert retried and all(t.name.startswith("hop · ") for t in retried)
+    assert all(t.state is not None and t.state.is_completed() for t in retried)
+    logs = "\n".join((await read_flow_run_record(client, run.id)).logs)
+    assert "failed 1" in logs or "failed 2" in logs
+
+
 async def test_kill_serve_mid_tick_then_restart_delivers_every_mail_once(
     stack: Stack, client: Any, prefect_timings: dict[str, float]
 ) -> None:

@@ -1,0 +1,148 @@
+"""Growing past one machine: a PostgreSQL-backed Prefect server, a PostgreSQL store, and
+two ``iba serve`` processes sharing the work. Four CLI visitations at once each become
+one enrollment; four dispatcher ticks at once send each mail once (outbox leases with
+``SELECT … FOR UPDATE SKIP LOCKED``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from seeding import enrollments_due_now, today
+from sqlalchemy import create_engine, text
+from sqlmodel import select
+from stack import REPO, Serving, SlowHandler, free_port, serve_env
+
+from iba_workflow.orchestration.compiler import dispatcher_deployment_name
+from iba_workflow.orchestration.readback import read_artifacts, table_rows, wait_for_flow_run
+from iba_workflow.orchestration.runtime import load_definitions
+from iba_workflow.orchestration.server import PrefectServer, start_server, wait_group_gone
+from iba_workflow.orchestration.serving import wait_for_deployment
+from iba_workflow.store import make_engine, session_factory
+from iba_workflow.store.requests import VisitationRequestRow
+from iba_workflow.store.tables import EnrollmentRow, OutboxRow
+
+PG_ADMIN_URL = os.environ.get(
+    "IBA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+DEFINITIONS = load_definitions()
+pytestmark = pytest.mark.postgres
+
+
+def _url(database: str, driver: str) -> str:
+    base = PG_ADMIN_URL.rpartition("/")[0].replace("postgresql+psycopg", f"postgresql+{driver}")
+    return f"{base}/{database}"
+
+
+@dataclass
+class PgStack:
+    server: PrefectServer
+    serving: Serving
+    smtp: SlowHandler
+    open_session: Any
+
+
+@pytest.fixture(scope="module")
+def pg_stack(
+    postgres_template: str,
+    prefect_server: PrefectServer,  # the session's server: its settings are restored after
+    tmp_path_factory: pytest.TempPathFactory,
+    prefect_timings: dict[str, float],
+) -> Iterator[PgStack]:
+    tmp = tmp_path_factory.mktemp("pg-serve")
+    name = f"{postgres_template.removesuffix('_template')}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}_prefect"'))
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"'))
+    started = time.monotonic()
+    server = start_server(
+        tmp / "prefect",
+        extra_env={
+            "PREFECT_SERVER_DATABASE_CONNECTION_URL": _url(f"{name}_prefect", "asyncpg"),
+            "PREFECT_SERVER_SERVICES_SCHEDULER_RECENT_DEPLOYMENTS_LOOP_SECONDS": "1",
+        },
+    )
+    prefect_timings["pg_server_start"] = time.monotonic() - started
+    handler = SlowHandler()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    store_url = _url(name, "psycopg")
+    env = serve_env(
+        server, database_url=store_url, data_dir=tmp / "data", smtp_port=controller.port
+    )
+    serving = Serving(env=env, logdir=tmp)
+    serving.start()
+    serving.start()
+    engine = make_engine(store_url)
+    try:
+        yield PgStack(server, serving, handler, session_factory(engine))
+    finally:
+        codes = serving.stop_all()
+        controller.stop()
+        engine.dispose()
+        server.stop()
+        assert wait_group_gone(server.process.pid)
+        with admin.connect() as conn:
+            for db in (name, f"{name}_prefect"):
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+        admin.dispose()
+        assert all(code == 0 for code in codes), serving.log()
+
+
+def test_two_serves_process_concurrent_cli_visitations_once_each(pg_stack: PgStack) -> None:
+    env = pg_stack.serving.env
+    iba = [sys.executable, "-m", "iba_workflow"]
+    refs = [f"P-{n:03d}" for n in range(4)]
+    for ref in refs:
+        subprocess.run([*iba, "citizen", "add", ref], env=env, cwd=REPO, check=True)
+    start = (today() + dt.timedelta(days=21)).isoformat()
+    visits = [
+        subprocess.Popen(
+            [*iba, "visit", "fagmentor", "--citizen", ref, "--accept", "--start", start],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for ref in refs
+    ]
+    outputs = [v.communicate(timeout=120)[0] for v in visits]
+    assert all(v.returncode == 0 for v in visits), outputs
+    with pg_stack.open_session() as session:
+        requests = session.exec(select(VisitationRequestRow)).all()
+        assert [r.status for r in requests] == ["processed"] * 4
+        assert len(session.exec(select(EnrollmentRow)).all()) == 4
+
+
+async def test_four_ticks_on_two_serves_send_each_mail_once(pg_stack: PgStack) -> None:
+    from prefect import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    pending = enrollments_due_now(
+        pg_stack.open_session, DEFINITIONS["motion_sygemeldte"], count=1, prefix="Q"
+    )
+    pg_stack.smtp.delay = 0.01
+    with temporary_settings(updates={PREFECT_API_URL: pg_stack.server.api_url}):
+        async with get_client() as client:
+            deployment = await wait_for_deployment(client, dispatcher_deployment_name())
+            runs = [await client.create_flow_run_from_deployment(deployment.id) for _ in range(4)]
+            sent = 0
+            for run in runs:
+                finished = await wait_for_flow_run(client, run.id, timeout=120)
+                assert finished.state is not None and finished.state.is_completed()
+                sent += sum(table_rows(a)[-1]["sent"] for a in await read_artifacts(client, run.id))
+    ids = pg_stack.smtp.message_ids()
+    assert len(ids) == len(set(ids)) == pending == sent
+    with pg_stack.open_session() as session:
+        assert {r.status for r in session.exec(select(OutboxRow))} == {"sent"}
