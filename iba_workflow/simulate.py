@@ -36,6 +36,7 @@ from iba_workflow.store.outbox import claim_outbox_batch, mark_sent
 from iba_workflow.store.tables import (
     OPEN_STEP_STATUSES,
     CitizenRow,
+    ConsentRow,
     EnrollmentRow,
     StaffRow,
     StepInstanceRow,
@@ -182,9 +183,14 @@ class Simulation:
             citizen = session.exec(select(CitizenRow).where(CitizenRow.ref == ref)).first()
             if citizen is None:
                 register_citizen(session, self.ctx, ref=ref, municipality=d.municipality)
-                if self.script.for_participant(number).consent:
-                    record_consent(session, self.ctx, citizen_ref=ref, given=True)
                 citizen = session.exec(select(CitizenRow).where(CitizenRow.ref == ref)).one()
+            # Each setup action is its own transaction: decide by what the store holds, so
+            # a run that died between two of them does the missing one, and only that.
+            wants_consent = self.script.for_participant(number).consent
+            if wants_consent and not session.exec(
+                select(ConsentRow.id).where(ConsentRow.citizen_id == citizen.id)
+            ).first():
+                record_consent(session, self.ctx, citizen_ref=ref, given=True)
             seen = session.exec(
                 select(VisitationRow).where(
                     VisitationRow.citizen_id == citizen.id, VisitationRow.definition_id == d.id
