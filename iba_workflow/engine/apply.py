@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from iba_workflow.store.outbox import enqueue
+from iba_workflow.store.records import pk
 from iba_workflow.store.tables import (
     EnrollmentRow,
     EnrollmentStaffRow,
@@ -148,8 +149,9 @@ def apply_target(
         row = by_key.get(line.key)
         if line.change == "added":
             if row is None:
-                row = StepInstanceRow(
-                    enrollment_id=enrollment.id, key=line.key, created_at=now, status="planned"
+                # _fill() sets the plan's fields on the next line.
+                row = StepInstanceRow(  # type: ignore[call-arg]
+                    enrollment_id=pk(enrollment), key=line.key, created_at=now, status="planned"
                 )
             else:
                 row.revision += 1

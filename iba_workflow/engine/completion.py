@@ -13,7 +13,7 @@ from iba_workflow.definition import Definition
 from iba_workflow.definition.model import MeasurementStep
 from iba_workflow.errors import ConsentMissing, InvalidInput, InvalidTransition, NotFound
 from iba_workflow.planning import ChosenOutcome
-from iba_workflow.store.records import audit, has_health_consent
+from iba_workflow.store.records import audit, has_health_consent, pk
 from iba_workflow.store.tables import (
     AttendanceRow,
     CompletionRow,
@@ -82,7 +82,7 @@ def complete_step(
         today, now = ctx.today(), ctx.now()
         session.add(
             CompletionRow(
-                step_instance_id=row.id,
+                step_instance_id=pk(row),
                 by_staff_id=ctx.staff_id,
                 channel=ctx.channel,
                 completed_at=now,
@@ -100,8 +100,8 @@ def complete_step(
         if outcome is not None:
             session.add(
                 OutcomeRow(
-                    enrollment_id=enrollment.id,
-                    step_instance_id=row.id,
+                    enrollment_id=pk(enrollment),
+                    step_instance_id=pk(row),
                     step_key=row.key,
                     outcome=outcome,
                     decided_on=today,
@@ -207,8 +207,8 @@ def _record_data(
                 raise InvalidInput(f"'{key}' must lie in {dim.scale.min:g}..{dim.scale.max:g}")
             session.add(
                 MeasurementRow(
-                    enrollment_id=enrollment.id,
-                    step_instance_id=row.id,
+                    enrollment_id=pk(enrollment),
+                    step_instance_id=pk(row),
                     dimension=key,
                     value=value,
                     health=dim.health,
@@ -219,8 +219,8 @@ def _record_data(
         present = str(data.get("present", "yes")).lower() not in ("no", "nej", "false", "0")
         session.add(
             AttendanceRow(
-                enrollment_id=enrollment.id,
-                step_instance_id=row.id,
+                enrollment_id=pk(enrollment),
+                step_instance_id=pk(row),
                 day=row.due_date,
                 present=present,
                 reason=data.get("reason"),

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from iba_workflow.definition import Definition
 from iba_workflow.errors import ConsentMissing, InvalidInput, InvalidTransition, NotFound
-from iba_workflow.store.records import audit, citizen_by_ref, has_health_consent
+from iba_workflow.store.records import audit, citizen_by_ref, has_health_consent, pk
 from iba_workflow.store.tables import (
     CitizenIdentityRow,
     CitizenRow,
@@ -105,7 +105,7 @@ def record_consent(session: Session, ctx: EngineContext, *, citizen_ref: str, gi
         citizen = citizen_by_ref(session, citizen_ref)
         session.add(
             ConsentRow(
-                citizen_id=citizen.id,
+                citizen_id=pk(citizen),
                 scope="health",
                 given=given,
                 by_staff_id=ctx.staff_id,
@@ -188,7 +188,7 @@ def record_visitation(
             )
         digest = register_definition(session, ctx, d)
         visitation = VisitationRow(
-            citizen_id=citizen.id,
+            citizen_id=pk(citizen),
             definition_id=d.id,
             definition_version=d.version,
             held_on=today,
@@ -200,13 +200,13 @@ def record_visitation(
         )
         session.add(visitation)
         session.flush()
-        result = VisitationResult(visitation.id or 0, visitation.decision)
+        result = VisitationResult(pk(visitation), visitation.decision)
         if accept:
-            _refuse_second_enrollment(session, citizen.id or 0, d.id)
+            _refuse_second_enrollment(session, pk(citizen), d.id)
             cohort_row, first_day = _start_of(session, ctx, d, start, cohort)
             enrollment = EnrollmentRow(
-                citizen_id=citizen.id,
-                visitation_id=visitation.id,
+                citizen_id=pk(citizen),
+                visitation_id=pk(visitation),
                 definition_id=d.id,
                 definition_version=d.version,
                 content_hash=digest,

@@ -71,7 +71,7 @@ class ImpactLine:
 
 def gather_facts(session: Session, enrollment_id: int) -> Facts:
     completions = session.exec(
-        select(StepInstanceRow.key, CompletionRow.completed_on)
+        select(col(StepInstanceRow.key), col(CompletionRow.completed_on))
         .join(CompletionRow, col(CompletionRow.step_instance_id) == StepInstanceRow.id)
         .where(StepInstanceRow.enrollment_id == enrollment_id, CompletionRow.skipped == False)  # noqa: E712
     ).all()

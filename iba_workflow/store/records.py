@@ -14,6 +14,15 @@ from iba_workflow.errors import NotFound
 from .tables import AuditRow, CitizenIdentityRow, CitizenRow, ConsentRow
 
 
+def pk(row: Any) -> int:
+    """The primary key of a row that has been flushed. SQLModel types ids as ``int | None``
+    (None until the INSERT); a missing one here is a programming error, not bad input."""
+    value = getattr(row, "id", None)
+    if value is None:
+        raise RuntimeError(f"{type(row).__name__} has no id yet: flush the session first")
+    return int(value)
+
+
 def audit(
     session: Session,
     *,
