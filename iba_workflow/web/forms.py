@@ -87,12 +87,7 @@ def build_form(
         consent = has_health_consent(session, enrollment.citizen_id)
         numbers = [
             NumberField(
-                dim.id,
-                dim.name,
-                dim.scale.min,
-                dim.scale.max,
-                dim.unit,
-                tuple(Choice(k, f"{k} – {v}") for k, v in (dim.scale.labels or {}).items()),
+                dim.id, dim.name, dim.scale.min, dim.scale.max, dim.unit, scale_points(dim.scale)
             )
             for dim in spec.dimensions
             if consent or not dim.health
@@ -116,7 +111,26 @@ def build_form(
     return TaskForm("task")
 
 
+#: A labelled scale with at most this many points is drawn as radio buttons.
+MAX_RADIO_POINTS = 11
+
+
+def scale_points(scale: Any) -> tuple[Choice, ...]:
+    """Every point of a small whole-number scale with words (``1 – ingen``, ``2``, …,
+    ``10 – stærke``), so each value can be chosen; ``()`` for a number input."""
+    labels = scale.labels or {}
+    low, high = scale.min, scale.max
+    whole = float(low).is_integer() and float(high).is_integer()
+    if not labels or not whole or high - low + 1 > MAX_RADIO_POINTS:
+        return ()
+    points = [str(n) for n in range(int(low), int(high) + 1)]
+    return tuple(Choice(p, f"{p} – {labels[p]}" if p in labels else p) for p in points)
+
+
 def _attendees(step: StepInstanceRow, spec: Any, names: Mapping[str, str]) -> list[Choice]:
+    """Who could have attended: only for a meeting (or an evaluation held as one)."""
+    if step.kind != "meeting" and not step.attendee_roles:
+        return []
     roles = list(dict.fromkeys([step.assignee_role, *step.attendee_roles]))
     found = [Choice(r, names.get(r, r)) for r in roles]
     if getattr(spec, "citizen_attends", False):

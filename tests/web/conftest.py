@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -61,3 +61,24 @@ def world(store_url: str, tmp_path: Path, smtp: SmtpServer) -> Iterator[World]:
 def web(world: World) -> Iterator[WebServer]:
     with WebServer(world) as server:
         yield server
+
+
+Site = Callable[..., tuple[World, WebServer]]
+
+
+@pytest.fixture
+def site(store_url: str, tmp_path: Path, smtp: SmtpServer) -> Iterator[Site]:
+    """``site(name, day)``: a world for definition ``name`` on ``day`` and its web app
+    (for tests that need another definition than HOP; one site per test)."""
+    opened: list[tuple[World, WebServer]] = []
+
+    def make(name: str, day: dt.date = MONDAY) -> tuple[World, WebServer]:
+        w = make_world(store_url, tmp_path, smtp_port=smtp.port, name=name, day=day)
+        server = WebServer(w).__enter__()
+        opened.append((w, server))
+        return w, server
+
+    yield make
+    for w, server in opened:
+        server.__exit__(None, None, None)
+        w.engine.dispose()

@@ -1,0 +1,276 @@
+"""Every kind of task page over real HTTP: what the person sees (the form the definition
+asks for) and what the record holds after the POST (completion, outcome, measurements,
+the steps an outcome opens)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import httpx
+import pytest
+from dispatch.world import SmtpServer, World, snapshot
+from kinds import (
+    completion,
+    enroll,
+    fieldset,
+    first,
+    labels_of,
+    link,
+    measurements,
+    open_form,
+    status,
+    steps,
+    submit,
+    without_health,
+)
+from sqlmodel import select
+
+from iba_workflow.dispatch import run_tick
+from iba_workflow.engine import complete_step, record_consent, register_citizen
+from iba_workflow.store import tables as t
+
+START = dt.date(2027, 3, 8)
+DONE = "Opgaven er udført"
+
+
+async def test_meeting_held_records_attendees_and_note(world: World, web) -> None:  # type: ignore[no-untyped-def]
+    enroll(world, start=START)
+    step = first(world, "virksomhedsoplaeg")
+    token = link(world, step, "iba")
+    async with httpx.AsyncClient(base_url=web.url, timeout=10) as client:
+        html, csrf = await open_form(client, token)
+        assert labels_of(fieldset(html, "Hvem deltog?"), "checkbox") == [
+            "Integrations- og beskæftigelsesambassadør (IBA)",
+            "Leder af rengøringsvirksomheden",
+            "Borgeren",
+        ]
+        assert '<label for="note">Note' in html and "Bekræft at mødet er holdt" in html
+        r = await submit(
+            client,
+            token,
+            {"csrf": csrf, "attended": ["iba", "borger", "ukendt"], "note": "Godt oplæg"},
+        )
+    assert r.status_code == 200 and DONE in r.text
+    done = completion(world, step.id or 0)
+    assert done is not None and done.outcome is None
+    assert done.data == {"attended": ["iba", "borger"], "note": "Godt oplæg"}
+    assert (done.channel, done.by_staff_id) == ("link", world.staff["iba"])
+    assert status(world, step.id or 0) == "completed"
+
+
+async def test_evaluation_outcome_is_applied(world: World, web) -> None:  # type: ignore[no-untyped-def]
+    enrollment_id = enroll(world, start=START)
+    step = first(world, "praktiksamtale")
+    assert steps(world, "praktikstart") == []
+    token = link(world, step, "iba")
+    async with httpx.AsyncClient(base_url=web.url, timeout=10) as client:
+        html, csrf = await open_form(client, token)
+        outcomes = fieldset(html, "Resultat")
+        assert labels_of(outcomes, "radio") == [
+            "Udvalgt til praktik",
+            "Ikke udvalgt nu; fortsætter i forløbet",
+        ]
+        assert outcomes.count("required") == 2
+        before = snapshot(world)
+        r = await submit(client, token, {"csrf": csrf, "note": "uden valg"})
+        assert r.status_code == 422 and "vælg et resultat" in r.text and "Traceback" not in r.text
+        assert snapshot(world) == before
+        r = await submit(client, token, {"csrf": csrf, "outcome": "udvalgt", "attended": "leder"})
+    assert r.status_code == 200 and DONE in r.text
+    done = completion(world, step.id or 0)
+    assert done is not None and done.outcome == "udvalgt" and done.data == {"attended": ["leder"]}
+    with world.session() as s:
+        [chosen] = s.exec(select(t.OutcomeRow).where(t.OutcomeRow.enrollment_id == enrollment_id))
+        assert (chosen.step_key, chosen.outcome) == (step.key, "udvalgt")
+    assert [x.status for x in steps(world, "praktikstart")] == ["planned"]
+    assert [x.status for x in steps(world, "praktikvurdering")] == ["planned"]
+    later = [x for x in steps(world, "undervisning") if x.due_date > step.due_date]
+    assert later and {x.status for x in later} == {"cancelled"}, "'udvalgt' stops the teaching"
+
+
+async def test_progress_measurement_stores_each_dimension(world: World, web) -> None:  # type: ignore[no-untyped-def]
+    enroll(world, start=START)
+    step = first(world, "progressionsmaaling_start")
+    token = link(world, step, "iba")
+    dims = {
+        "arbejdsmarkedsforstaaelse": "Forståelse af arbejdsmarkedet og egne muligheder",
+        "fagligt_sprog": "Fagligt sprog i rengøring/køkken",
+        "arbejdsteknik": "Arbejdsopgaver og teknikker",
+        "kropsforstaaelse": "Krops- og sygdomsforståelse",
+        "fremmoede": "Fremmøde og stabilitet",
+    }
+    async with httpx.AsyncClient(base_url=web.url, timeout=10) as client:
+        html, csrf = await open_form(client, token)
+        for name, label in dims.items():
+            assert f'<label for="f-{name}">{label} <span class="hint">1–10</span>' in html
+            assert f'id="f-{name}" type="number"' in html
+        values = {name: str(n + 3) for n, name in enumerate(dims)}
+        before = snapshot(world)
+        r = await submit(client, token, {"csrf": csrf, **values, "fremmoede": "11"})
+        assert r.status_code == 422 and "skal ligge mellem 1 og 10" in r.text
+        assert snapshot(world) == before
+        r = await submit(client, token, {"csrf": csrf, **values, "fremmoede": "7,5"})
+    assert r.status_code == 200 and DONE in r.text
+    expected = {name: (float(v), False) for name, v in values.items()} | {"fremmoede": (7.5, False)}
+    assert measurements(world, step.id or 0) == expected
+    done = completion(world, step.id or 0)
+    assert done is not None and done.data == {k: v for k, (v, _) in expected.items()}
+
+
+async def test_weighing_with_consent_records_the_weight(site) -> None:  # type: ignore[no-untyped-def]
+    world, web = site("sunde_kvinder")
+    with world.session() as s:
+        record_consent(s, world.ctx, citizen_ref=world.citizen_ref, given=True)
+    enroll(world, cohort="hold_2027_foraar")
+    step = first(world, "kostsamtale")
+    token = link(world, step, "diaetist")
+    async with httpx.AsyncClient(base_url=web.url, timeout=10) as client:
+        html, csrf = await open_form(client, token)
+        assert '<label for="f-vaegt">Vægt <span class="hint">30–250 kg</span>' in html
+        assert "samtykke" not in html
+        r = await submit(client, token, {"csrf": csrf, "vaegt": "82,5"})
+    assert r.status_code == 200 and DONE in r.text
+    assert measurements(world, step.id or 0) == {"vaegt": (82.5, True)}
+    assert status(world, step.id or 0) == "completed"
+
+
+async def test_weighing_without_consent_records_nothing(site) -> None:  # type: ignore[no-untyped-def]
+    world, web = site("sunde_kvinder")
+    with world.session() as s:  # consent given, then withdrawn: the latest holds
+        record_consent(s, world.ctx, citizen_ref=world.citizen_ref, given=True)
+        record_consent(s, world.ctx, citizen_ref=world.citizen_ref, given=False)
+    enroll(world, cohort="hold_2027_foraar", checklist=without_health(world))
+    step = first(world, "kostsamtale")
+    token = link(world, step, "diaetist")
+    async with httpx.AsyncClient(base_url=web.url, timeout=10) as client:
+        html, csrf = await open_form(client, token)
+        assert "Der er ikke registreret samtykke til helbredsoplysninger" in html
+        assert "der bliver ikke gemt noget" in html
+        assert 'name="vaegt"' not in html and "<button" not in html
+        before = snapshot(world)
+        r = await submit(client, token, {"csrf": csrf, "vaegt": "80"})  # crafted anyway
+        assert r.status_code == 422 and "intet kan registreres uden samtykke" in r.text
+        assert "Traceback" not in r.text
+    assert snapshot(world) == before, "a POST without consent changed the record"
+    assert measurements(world, step.id or 0) == {}
+    assert completion(world, step.id or 0) is None and status(world, step.id or 0) == "planned"
+
+
+async def test_health_dimension_left_out_without_consent(site) -> None:  # type: ignore[no-untyped-def]
+    world, web = site("sunde_kvinder")
+    enroll(world, cohort="hold_2027_foraar", checklist=without_health(world))
+    step = first(world, "progressionsmaaling_start")
+    token = link(world, step, "iba")
+    async with httpx.AsyncClient(base_url=web.url, timeout=10) as client:
+        html, csrf = await open_form(client, token)
+        assert "Helbredsmålinger er derfor udeladt" in html and 'name="smerter"' not in html
+        energy = labels_of(fieldset(html, "Energi i hverdagen"), "radio")
+        assert energy == ["1 – meget lidt", *map(str, range(2, 10)), "10 – meget"]
+        r = await submit(
+            client,
+            token,
+            {
+                "csrf": csrf,
+                "energi": "4",
+                "kropsforstaaelse": "6",
+                "selvtillid": "5",
+                "smerter": "9",
+            },
+        )
+    assert r.status_code == 200 and DONE in r.text
+    assert measurements(world, step.id or 0) == {
+        "energi": (4.0, False),
+        "kropsforstaaelse": (6.0, False),
+        "selvtillid": (5.0, False),
+    }, "the posted health value was not stored"
+
+
+@pytest.mark.parametrize(
+    ("outcome", "opens", "not_opened"),
+    [
+        ("optaget", "fastholdelse_vuc", "praktiksoegning"),
+        ("ikke_optaget", "praktiksoegning", "fastholdelse_vuc"),
+    ],
+)
+async def test_vuc_admission_result_opens_the_next_step(
+    site, outcome: str, opens: str, not_opened: str
+) -> None:  # type: ignore[no-untyped-def]
+    world, web = site("de_internationale")
+    enroll(world, cohort="hold_2027")
+    midway = first(world, "midtvejsevaluering")
+    with world.session() as s:
+        complete_step(s, world.ctx, step_instance_id=midway.id or 0, data={"note": "ok"})
+    step = first(world, "optagelsesproeve")
+    token = link(world, step, "iba")
+    assert steps(world, opens) == [] and steps(world, not_opened) == []
+    async with httpx.AsyncClient(base_url=web.url, timeout=10) as client:
+        html, csrf = await open_form(client, token)
+        assert labels_of(fieldset(html, "Resultat"), "radio") == ["Optaget på VUC", "Ikke optaget"]
+        assert "Hvem deltog?" not in html, "a test held without a meeting asks no attendees"
+        r = await submit(client, token, {"csrf": csrf, "outcome": outcome})
+    assert r.status_code == 200 and DONE in r.text
+    done = completion(world, step.id or 0)
+    assert done is not None and done.outcome == outcome
+    [opened] = steps(world, opens)
+    assert opened.status == "planned" and opened.branch == f"optagelsesproeve:{outcome}"
+    assert opened.due_date > world.ctx.today()
+    assert steps(world, not_opened) == []
+
+
+async def test_weekly_absence_list_one_row_per_participant(
+    world: World, smtp: SmtpServer, web
+) -> None:  # type: ignore[no-untyped-def]
+    with world.session() as s:
+        register_citizen(s, world.ctx, ref="B-0002", municipality=world.definition.municipality)
+    mine, theirs = enroll(world, start=START), enroll(world, "B-0002", start=START)
+    world.clock.set(dt.datetime(2027, 3, 12, 8, tzinfo=dt.UTC))  # Friday: the lists are due
+    await run_tick(world.open_session, world.ctx, world.settings, owner="kinds")
+    to_school = [
+        m
+        for m in smtp.mails
+        if "Ugentligt fraværsskema" in m.subject and world.staff_email("sprogcenter") in m.rcpt_tos
+    ]
+    assert len(to_school) == 2, "one new task per participant"
+    own, other = first(world, "fravaersskema", mine), first(world, "fravaersskema", theirs)
+    async with httpx.AsyncClient(base_url=web.url, timeout=10) as client:
+        token = to_school[0].token
+        assert token
+        html, csrf = await open_form(client, token)
+        assert html.count('<th scope="row">') == 2
+        for step, ref in ((own, "F-00001"), (other, "F-00002")):
+            assert f'<label for="a-{step.id}" class="hint">Dage for {ref}</label>' in html
+            assert f'<label for="r-{step.id}" class="hint">Årsag for {ref}</label>' in html
+        posted = {"csrf": csrf, f"absent_{own.id}": "2", f"reason_{own.id}": "Syg mandag-tirsdag"}
+        posted[f"absent_{other.id}"] = "0"
+        r = await submit(client, token, posted)
+        assert r.status_code == 200 and DONE in r.text
+        other_token = to_school[1].token
+        closed = await client.get(f"/t/{other_token}")
+        assert (
+            "Opgaven er allerede udført" in closed.text and "Sprogcenter Medarbejder" in closed.text
+        )
+    got = {s.enrollment_id: completion(world, s.id or 0) for s in (own, other)}
+    assert got[mine] is not None and got[mine].data == {
+        "absent_days": 2,
+        "reason": "Syg mandag-tirsdag",
+    }
+    assert got[theirs] is not None and got[theirs].data == {"absent_days": 0}
+    assert {c.by_staff_id for c in got.values() if c} == {world.staff["sprogcenter"]}
+    assert status(world, own.id or 0) == status(world, other.id or 0) == "completed"
+
+
+async def test_plain_task_done_with_a_note(world: World, web) -> None:  # type: ignore[no-untyped-def]
+    enroll(world, start=START)
+    step = first(world, "ugentlig_evaluering")
+    token = link(world, step, "iba")
+    async with httpx.AsyncClient(base_url=web.url, timeout=10) as client:
+        html, csrf = await open_form(client, token)
+        assert "<fieldset>" not in html and 'type="radio"' not in html
+        assert '<textarea id="note" name="note"' in html and "Bekræft: opgaven er udført" in html
+        r = await submit(client, token, {"csrf": csrf, "note": "Talt om fremmøde"})
+        assert r.status_code == 200 and DONE in r.text
+        again = await client.get(f"/t/{token}")
+        assert "Registreret af Integrations- Medarbejder" in again.text
+    done = completion(world, step.id or 0)
+    assert done is not None and done.data == {"note": "Talt om fremmøde"} and done.outcome is None
+    assert status(world, step.id or 0) == "completed"
