@@ -20,7 +20,12 @@ from iba_workflow.definition import Definition
 from iba_workflow.definition.model import MeasurementStep
 from iba_workflow.errors import InvalidInput
 from iba_workflow.store.records import has_health_consent
-from iba_workflow.store.tables import CitizenRow, EnrollmentRow, StepInstanceRow
+from iba_workflow.store.tables import (
+    OPEN_STEP_STATUSES,
+    CitizenRow,
+    EnrollmentRow,
+    StepInstanceRow,
+)
 
 MAX_NOTE = 2000
 CITIZEN = "borger"
@@ -141,7 +146,7 @@ def _attendees(step: StepInstanceRow, spec: Any, names: Mapping[str, str]) -> li
 def absence_rows(
     session: Session, step: StepInstanceRow, today: dt.date, ref_of: Any
 ) -> list[AbsenceRow]:
-    """This step and every other open, due absence task of the same step in active
+    """This step and every other open absence task of the same step whose day has come, in active
     enrollments of the same intervention: one row per participant."""
     own = session.get(EnrollmentRow, step.enrollment_id)
     assert own is not None
@@ -153,7 +158,7 @@ def absence_rows(
             EnrollmentRow.definition_id == own.definition_id,
             EnrollmentRow.status == "active",
             StepInstanceRow.step_id == step.step_id,
-            col(StepInstanceRow.status).in_(("due", "notified")),
+            col(StepInstanceRow.status).in_(OPEN_STEP_STATUSES),  # planned: no tick yet
             col(StepInstanceRow.due_date) <= today,
         )
         .order_by(col(StepInstanceRow.enrollment_id), col(StepInstanceRow.due_date))
