@@ -38,6 +38,7 @@ def _register() -> None:
         engine_cmd,  # noqa: F401  (db, staff, citizen, visit, status, complete, replan, ...)
         mail_cmd,  # noqa: F401  (iba mailbox)
         serve_cmd,  # noqa: F401  (iba serve)
+        up_cmd,  # noqa: F401  (iba up)
         web_cmd,  # noqa: F401  (iba web)
     )
 

@@ -1,0 +1,71 @@
+"""Demo staff for ``iba up``: one fictional person per role of every definition, per
+municipality, with an ``example.org`` address. Loading is idempotent (by e-mail)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, select
+
+from iba_workflow.definition import Definition
+from iba_workflow.engine import EngineContext, add_staff
+from iba_workflow.store.tables import StaffRow
+
+# Fictional names only (no real person is meant).
+FIRST_NAMES = (
+    "Birthe", "Karsten", "Lone", "Mads", "Sanne", "Jesper", "Hanne", "Rasmus", "Pia",
+    "Troels", "Mette", "Anders", "Ulla", "Kim", "Dorte", "Bo", "Vibeke", "Henrik",
+)  # fmt: skip
+SURNAMES = ("Eksempel", "Prøvesen", "Demosen", "Fiktivsen", "Opdigtet", "Testrup")
+
+
+@dataclass(frozen=True)
+class DemoStaff:
+    name: str
+    email: str
+    role: str
+    municipality: str
+
+
+def demo_staff(definitions: Mapping[str, Definition]) -> list[DemoStaff]:
+    """One person per (municipality, role id), in a stable order."""
+    seen: list[tuple[str, str]] = []
+    for d in sorted(definitions.values(), key=lambda d: d.id):
+        for role in d.roles:
+            key = (d.municipality, role.id)
+            if key not in seen:
+                seen.append(key)
+    people = []
+    for n, (municipality, role) in enumerate(seen):
+        first = FIRST_NAMES[n % len(FIRST_NAMES)]
+        last = SURNAMES[(n // len(FIRST_NAMES) + n) % len(SURNAMES)]
+        email = f"{role.replace('_', '-')}.{municipality}@example.org"
+        people.append(DemoStaff(f"{first} {last}", email, role, municipality))
+    return people
+
+
+def load_demo_staff(
+    open_session: Callable[[], Any],
+    ctx: EngineContext,
+    definitions: Mapping[str, Definition],
+) -> int:
+    """Add the demo staff not yet in the store; return how many were added."""
+    added = 0
+    with open_session() as session:
+        assert isinstance(session, Session)
+        have = set(session.exec(select(StaffRow.email)).all())
+        for person in demo_staff(definitions):
+            if person.email in have:
+                continue
+            add_staff(
+                session,
+                ctx,
+                name=person.name,
+                email=person.email,
+                roles=[person.role],
+                municipality=person.municipality,
+            )
+            added += 1
+    return added
