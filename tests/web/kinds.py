@@ -4,6 +4,7 @@ would, open the page and post the form over HTTP, and read back what the record 
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 from typing import Any
 
 import httpx
@@ -64,10 +65,61 @@ def link(world: World, step: t.StepInstanceRow, role: str) -> str:
     return stored.token
 
 
+class _Controls(HTMLParser):
+    """Every form control with whether a label names it, and whether radios sit in a
+    fieldset that has a legend."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.label_depth = 0
+        self.fieldset_legend: list[bool] = []
+        self.labelled_ids: set[str] = set()
+        self.controls: list[dict[str, Any]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "label":
+            self.label_depth += 1
+            if a.get("for"):
+                self.labelled_ids.add(a["for"] or "")
+        elif tag == "fieldset":
+            self.fieldset_legend.append(False)
+        elif tag == "legend" and self.fieldset_legend:
+            self.fieldset_legend[-1] = True
+        elif tag in ("input", "textarea", "select") and a.get("type") != "hidden":
+            self.controls.append(
+                {
+                    "name": a.get("name"),
+                    "id": a.get("id"),
+                    "type": a.get("type", tag),
+                    "wrapped": self.label_depth > 0,
+                    "in_legend_fieldset": bool(self.fieldset_legend and self.fieldset_legend[-1]),
+                }
+            )
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "label":
+            self.label_depth -= 1
+        elif tag == "fieldset" and self.fieldset_legend:
+            self.fieldset_legend.pop()
+
+
+def assert_accessible(html: str) -> None:
+    """Every control has a label; every radio group is a fieldset with a legend."""
+    parser = _Controls()
+    parser.feed(html)
+    for c in parser.controls:
+        assert c["wrapped"] or c["id"] in parser.labelled_ids, f"unlabelled control {c}"
+        if c["type"] == "radio":
+            assert c["in_legend_fieldset"], f"radio outside a fieldset with legend {c}"
+    assert '<html lang="da">' in html and ":focus-visible" in html
+
+
 async def open_form(client: httpx.AsyncClient, token: str) -> tuple[str, str]:
-    """GET the task page: (its HTML, the CSRF token of its form)."""
+    """GET the task page (checked for labels and fieldsets): its HTML and CSRF token."""
     page = await client.get(f"/t/{token}")
     assert page.status_code == 200, page.text
+    assert_accessible(page.text)
     found = CSRF.search(page.text)
     assert found, "the page has no form"
     return page.text, found.group(1)
