@@ -47,11 +47,23 @@ def send_task_for(definition_id: str, step_id: str | None) -> Any:
 @flow(name="iba · dispatcher", flow_run_name="iba · dispatcher · tick", log_prints=False)
 async def dispatcher(batch_size: int | None = None, lease_seconds: int | None = None) -> Any:
     """Enqueue due steps, reminders and escalations; send the outbox in batches."""
-    from iba_workflow.orchestration.runtime import dispatcher_owner, runtime
-    from iba_workflow.orchestration.ticks import publish_tick, run_tick
+    from prefect import get_run_logger
 
+    from iba_workflow.orchestration.runtime import dispatcher_owner, runtime
+    from iba_workflow.orchestration.ticks import (
+        publish_tick,
+        reannounce_stale_requests,
+        run_tick,
+    )
+
+    rt = runtime()
+    stale = reannounce_stale_requests(
+        rt, older_than_seconds=rt.orchestration.reannounce_after_seconds
+    )
+    if stale:
+        get_run_logger().warning("%d visitation request(s) announced again", stale)
     result = await run_tick(
-        runtime(),
+        rt,
         owner=dispatcher_owner(flow_run.get_id()),
         send_task_for=send_task_for,
         batch_size=batch_size,

@@ -40,6 +40,9 @@ class OrchestrationSettings(BaseSettings):
     )
     send_retries: int = Field(2, ge=0, le=10, description="Prefect retries of a send task.")
     send_retry_delay_seconds: float = Field(10.0, ge=0, le=3600)
+    reannounce_after_seconds: float = Field(
+        60.0, ge=0, le=86400, description="A tick re-announces requests unprocessed this long."
+    )
     visit_wait_seconds: float = Field(
         60.0, ge=0, le=3600, description="How long `iba visit` waits for its flow run."
     )

@@ -24,6 +24,7 @@ from sqlmodel import col, select
 
 from iba_workflow.dispatch import DeliveryReport, TickReport, claim, deliver, enqueue_due
 from iba_workflow.store.db import SessionFactory
+from iba_workflow.store.requests import pending_requests
 from iba_workflow.store.tables import EnrollmentRow, OutboxRow, StepInstanceRow
 
 from .runtime import Runtime
@@ -181,6 +182,22 @@ async def run_tick(
         report.delivery.add(final_outcomes(rt.session_factory, ids))
     logger.info("tick: %s (%d batches)", report.summary(), report.batches)
     return TickResult(report=report, owner=owner)
+
+
+def reannounce_stale_requests(rt: Runtime, *, older_than_seconds: float) -> int:
+    """The safety net of the event path: a visitation request still unprocessed after
+    ``older_than_seconds`` (its event was lost, or arrived before ``iba serve`` had
+    registered its trigger) is announced again. Processing is idempotent."""
+    from .serving import emit_visitation_created
+
+    now = rt.context().now()
+    with rt.session_factory() as session:
+        stale = pending_requests(
+            session, received_before=now - dt.timedelta(seconds=older_than_seconds)
+        )
+    for key, definition_id in stale:
+        emit_visitation_created(request_id=key, definition_id=definition_id)
+    return len(stale)
 
 
 async def publish_tick(result: TickResult) -> None:

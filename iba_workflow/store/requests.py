@@ -104,12 +104,18 @@ def record_refusal(session: Session, key: str, *, error: str, now: dt.datetime) 
     return bool(done)
 
 
-def pending_requests(session: Session, *, limit: int = 100) -> list[str]:
-    """Keys of requests still waiting to be processed, oldest first (for a sweep)."""
+def pending_requests(
+    session: Session, *, received_before: dt.datetime, limit: int = 100
+) -> list[tuple[str, str]]:
+    """``(key, definition id)`` of requests received before ``received_before`` and still
+    not processed, oldest first (for a sweep: their event was lost or came too early)."""
     rows = session.exec(
-        select(VisitationRequestRow.key)
-        .where(VisitationRequestRow.status == "received")
+        select(VisitationRequestRow.key, VisitationRequestRow.definition_id)
+        .where(
+            VisitationRequestRow.status == "received",
+            col(VisitationRequestRow.received_at) < received_before,
+        )
         .order_by(col(VisitationRequestRow.id))
         .limit(limit)
     ).all()
-    return list(rows)
+    return [(key, definition_id) for key, definition_id in rows]

@@ -5,6 +5,7 @@ one enrollment; four dispatcher ticks at once send each mail once (outbox leases
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import subprocess
@@ -17,16 +18,20 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from seeding import enrollments_due_now, today
+from seeding import context, enrollments_due_now, today
 from sqlalchemy import create_engine, text
 from sqlmodel import select
 from stack import REPO, Serving, SlowHandler, free_port, serve_env
 
-from iba_workflow.orchestration.compiler import dispatcher_deployment_name
+from iba_workflow.engine import register_citizen
+from iba_workflow.orchestration.compiler import (
+    dispatcher_deployment_name,
+    visitation_deployment_name,
+)
 from iba_workflow.orchestration.readback import read_artifacts, table_rows, wait_for_flow_run
 from iba_workflow.orchestration.runtime import load_definitions
 from iba_workflow.orchestration.server import PrefectServer, start_server, wait_group_gone
-from iba_workflow.orchestration.serving import wait_for_deployment
+from iba_workflow.orchestration.serving import wait_for_automations, wait_for_deployment
 from iba_workflow.store import make_engine, session_factory
 from iba_workflow.store.requests import VisitationRequestRow
 from iba_workflow.store.tables import EnrollmentRow, OutboxRow
@@ -84,6 +89,7 @@ def pg_stack(
     serving.start()
     serving.start()
     engine = make_engine(store_url)
+    asyncio.run(_registered(server.api_url))
     try:
         yield PgStack(server, serving, handler, session_factory(engine))
     finally:
@@ -99,12 +105,25 @@ def pg_stack(
         assert all(code == 0 for code in codes), serving.log()
 
 
+async def _registered(api_url: str) -> None:
+    """Both serves have registered; the visitation triggers exist as automations."""
+    from prefect import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: api_url}):
+        async with get_client() as client:
+            deployment = await wait_for_deployment(client, visitation_deployment_name("fagmentor"))
+            await wait_for_automations(client, deployment.id)
+            await wait_for_deployment(client, dispatcher_deployment_name())
+
+
 def test_two_serves_process_concurrent_cli_visitations_once_each(pg_stack: PgStack) -> None:
     env = pg_stack.serving.env
     iba = [sys.executable, "-m", "iba_workflow"]
     refs = [f"P-{n:03d}" for n in range(4)]
-    for ref in refs:
-        subprocess.run([*iba, "citizen", "add", ref], env=env, cwd=REPO, check=True)
+    with pg_stack.open_session() as session:
+        for ref in refs:
+            register_citizen(session, context(), ref=ref, municipality="hedensted")
     start = (today() + dt.timedelta(days=21)).isoformat()
     visits = [
         subprocess.Popen(
