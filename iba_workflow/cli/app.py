@@ -34,6 +34,7 @@ def fail(exc: IbaError) -> None:
 def _register() -> None:
     from . import (
         definitions_cmd,  # noqa: F401  (registers commands on ``app``)
+        demo_cmd,  # noqa: F401  (iba demo)
         dispatch_cmd,  # noqa: F401  (iba dispatch)
         engine_cmd,  # noqa: F401  (db, staff, citizen, visit, status, complete, replan, ...)
         mail_cmd,  # noqa: F401  (iba mailbox)

@@ -1,0 +1,45 @@
+"""Issue 6: ``iba demo --fast`` plays a whole lifecycle of each of the five interventions in
+simulated time, with the same engine, in under a minute and without servers."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from iba_workflow.demo_fast import FAST_PLAN
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_demo_fast_covers_all_five_interventions(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IBA_", "PREFECT_"))}
+    env["COLUMNS"] = "200"
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "iba_workflow", "demo", "--fast"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    elapsed = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    assert elapsed < 60
+    out = done.stdout
+    assert {d for d, _ in FAST_PLAN} == {
+        "sunde_kvinder", "hop", "fagmentor", "de_internationale", "motion_sygemeldte",
+    }  # fmt: skip
+    sections = re.split(r"^─+ ", out, flags=re.MULTILINE)
+    for definition_id, participants in FAST_PLAN:
+        [section] = [s for s in sections if s.startswith(definition_id + " ")]
+        assert f"visitation: accepted ({definition_id} v1)" in section
+        assert "completed " in section and " mail" in section
+        ended = re.search(r"(\d+) enrollments ended", section)
+        assert ended and int(ended.group(1)) == participants, section[-300:]
+    assert "5 interventions played" in out
+    assert not (tmp_path / "data").exists(), "the fast demo must not touch a data directory"
