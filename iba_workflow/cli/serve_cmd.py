@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -69,9 +70,14 @@ def _own_server(data_dir: Path, port: int) -> object:
     if pg:
         extra["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = pg
     else:
-        template = template_database(workdir / "cache")
+        cache = os.environ.get("IBA_PREFECT_CACHE")  # a migrated empty database to copy
+        template = template_database(Path(cache) if cache else workdir / "cache")
     out.print("starting a Prefect server" + (" (PostgreSQL)" if pg else f" (SQLite in {workdir})"))
     return start_server(workdir, template=template, port=port, ui=True, extra_env=extra)
+
+
+def _terminate(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 @app.command()
@@ -92,6 +98,9 @@ def serve(
 
     settings = Settings()
     server = None
+    # SIGTERM before Prefect's runner has installed its own handler (which stops the runner
+    # and exits 0) must still stop our server: treat it like Ctrl-C.
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         _check_store()
         _flows_importable()

@@ -22,7 +22,14 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from iba_workflow.dispatch import DeliveryReport, TickReport, claim, deliver, enqueue_due
+from iba_workflow.dispatch import (
+    DeliveryReport,
+    TickReport,
+    claim,
+    deliver,
+    enqueue_digests,
+    enqueue_due,
+)
 from iba_workflow.store.db import SessionFactory
 from iba_workflow.store.requests import pending_requests
 from iba_workflow.store.tables import EnrollmentRow, OutboxRow, StepInstanceRow
@@ -155,7 +162,8 @@ async def run_tick(
     batch_size: int | None = None,
     lease_seconds: int | None = None,
 ) -> TickResult:
-    """Enqueue what is due, then claim and send batches until nothing is sendable.
+    """Enqueue what is due (and this week's digests), then claim and send batches until
+    nothing is sendable.
     ``send_task_for(definition_id, step_id)`` gives the compiled send task."""
     from prefect import get_run_logger
 
@@ -164,6 +172,7 @@ async def run_tick(
     lease = lease_seconds or rt.orchestration.dispatch_lease_seconds
     limit = batch_size or rt.settings.dispatch_batch_size
     report = TickReport(due=enqueue_due(rt.session_factory, ctx))
+    report.digests = enqueue_digests(rt.session_factory, ctx)  # weekly, from Monday 08:00
     for _ in range(MAX_BATCHES_PER_TICK):
         ids = claim(
             rt.session_factory,

@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from iba_workflow.clock import COPENHAGEN, FixedClock, SystemClock
 from iba_workflow.definition import Definition
+from iba_workflow.dispatch import enqueue_digests
 from iba_workflow.engine import (
     EngineContext,
     add_staff,
@@ -54,8 +55,8 @@ def enrollments_due_now(
     open_session: Any, d: Definition, *, count: int, days_ago: int = 21, prefix: str = "D"
 ) -> int:
     """``count`` enrollments that started ``days_ago`` days ago, and what is due today
-    enqueued (with the real clock, as the served dispatcher would). Returns the number of
-    pending outbox rows."""
+    enqueued (with the real clock, as the served dispatcher would; on a Monday also the
+    week's digest). Returns the number of pending outbox rows."""
     staff(open_session, d)
     visited = dt.datetime.combine(
         today() - dt.timedelta(days=days_ago + 14), dt.time(9), tzinfo=COPENHAGEN
@@ -74,4 +75,6 @@ def enrollments_due_now(
                 start=today() - dt.timedelta(days=days_ago),
             )
         enqueue_due_notifications(session, context())
+    enqueue_digests(open_session, context())  # on a Monday from 08:00: this week's digest
+    with open_session() as session:
         return len(session.exec(select(OutboxRow).where(OutboxRow.status == "pending")).all())
