@@ -248,12 +248,17 @@ def _hurry_on_signal(supervisor: Supervisor) -> Iterator[None]:
 
 @contextlib.contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (and SIGHUP) raise KeyboardInterrupt, so every way to stop is a Ctrl-C."""
+    """SIGTERM (and SIGHUP) raise KeyboardInterrupt, so every way to stop is a Ctrl-C.
+
+    SIGINT gets Python's handler even if it was ignored (a shell starts background jobs
+    with SIGINT ignored, and an ignored signal stays ignored in every child), so that
+    SIGINT stops ``iba up`` and each part it starts."""
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
     old = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    old[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:

@@ -175,15 +175,22 @@ def _wait_for_mail(mailbox: str, before: int, show: Any, quiet: float = 3.0) -> 
 def _print_summary(
     urls: Any, enrolled: list[Any], run: Any, final: Any, mails: int, *, attached: bool
 ) -> None:
+    from rich import box
     from rich.panel import Panel
     from rich.table import Table
 
-    table = Table(title="Enrolled through POST /api/visitations", title_justify="left")
-    for column in ("citizen ref", "intervention", "intake", "start", "decision", "steps"):
+    table = Table(
+        title="Enrolled through POST /api/visitations",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for column in ("citizen ref", "intervention", "intake", "start", "steps"):
         table.add_column(column, no_wrap=True)
     for enrolment, e in enrolled:
         intake = enrolment.cohort or "rolling"
-        table.add_row(e.ref, e.definition_id, intake, e.start or "-", e.decision, str(e.steps))
+        steps = str(e.steps) if e.decision == "accepted" else e.decision  # waiting list
+        table.add_row(e.ref, e.definition_id, intake, e.start or "-", steps)
     out.print(table)
     state = str(final.get("state_type", "")).lower()
     stops = "the demo" if attached else "the demo and every part"
