@@ -3,8 +3,10 @@ temporary directory, started from a pre-migrated template database (cached per P
 version in pytest's cache, or ``IBA_PREFECT_CACHE``), stopped at the end — and checked that
 no process of its group is left.
 
-The whole session — this test process and every subprocess started with
-``prefect_server.client_env()`` — talks to that server through ``PREFECT_API_URL``.
+This test process talks to that server through Prefect's settings (and, during each test
+that uses it, ``PREFECT_API_URL``); every subprocess started with
+``prefect_server.client_env()`` through ``PREFECT_API_URL``. Nothing is left in
+``os.environ`` for tests collected later.
 """
 
 from __future__ import annotations
@@ -74,10 +76,6 @@ def prefect_server(
         extra_env={**QUIET_SERVICES, **FAST_SCHEDULER},
     )
     TIMINGS["server_start"] = time.monotonic() - started
-    saved = {k: os.environ.get(k) for k in ("PREFECT_API_URL", "PREFECT_HOME", "DO_NOT_TRACK")}
-    os.environ.update(
-        {"PREFECT_API_URL": server.api_url, "PREFECT_HOME": str(workdir / "client-home")}
-    )
     os.environ["DO_NOT_TRACK"] = "1"
     try:
         with temporary_settings(
@@ -85,13 +83,18 @@ def prefect_server(
         ):
             yield server
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
         server.stop()
         assert wait_group_gone(server.process.pid), "a Prefect server process outlived its stop"
+
+
+@pytest.fixture(autouse=True)
+def _prefect_api_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``PREFECT_API_URL`` in the environment during each test here that uses the server,
+    and never after: tests collected later (``iba visit`` in auto mode, the web app) must
+    not find a Prefect API configured."""
+    if "prefect_server" in request.fixturenames:
+        server: PrefectServer = request.getfixturevalue("prefect_server")
+        monkeypatch.setenv("PREFECT_API_URL", server.api_url)
 
 
 @pytest.fixture(scope="session")
