@@ -124,6 +124,15 @@ def serve(
         fail(exc)
     except (KeyboardInterrupt, SystemExit):
         pass
+    except Exception as exc:  # Prefect's own errors: a sentence, never a traceback
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        fail(
+            IbaError(
+                f"serving stopped: {type(exc).__name__}" + (f": {first}" if first else ""),
+                hint="check PREFECT_API_URL (unset: iba serve starts its own server) and "
+                "the log above",
+            )
+        )
     finally:
         if server is not None:
             server.stop()  # type: ignore[attr-defined]

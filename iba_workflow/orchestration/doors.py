@@ -68,10 +68,31 @@ def submit_visitation(
     return Submitted(key, definition_id, route, None)
 
 
+def check_prefect_api(url: str | None, *, key: str, timeout: float = 5.0) -> None:
+    """Refuse early (the request stays stored) when the Prefect API does not answer:
+    ``emit_event`` itself only logs a failed send."""
+    import httpx
+
+    reason = "PREFECT_API_URL is not set"
+    if url:
+        try:
+            if httpx.get(f"{url.rstrip('/')}/health", timeout=timeout).status_code == 200:
+                return
+            reason = f"{url} does not answer as a Prefect API"
+        except httpx.HTTPError as exc:
+            reason = f"{url} cannot be reached ({type(exc).__name__})"
+    raise PrefectUnavailable(
+        f"the visitation was stored as {key}, but {reason}",
+        hint="start `iba serve` (it prints the API URL) and set PREFECT_API_URL to it, "
+        "or use --via direct; the next dispatcher tick announces stored requests again",
+    )
+
+
 def announce(key: str, definition_id: str) -> None:
     """Emit ``iba.visitation.created`` for a stored request and wait until it is sent."""
     from .serving import emit_visitation_created, flush_events_sync
 
+    check_prefect_api(OrchestrationSettings().prefect_api_url, key=key)
     try:
         emit_visitation_created(request_id=key, definition_id=definition_id)
         flush_events_sync()
