@@ -159,11 +159,31 @@ def post_visitation(
 # ---------------------------------------------------------------- Prefect over REST
 
 
+def _call(
+    client: httpx.Client, method: str, url: str, *, attempts: int = 20, **kwargs: Any
+) -> httpx.Response:
+    """One Prefect API call; a 5xx or a dropped connection is retried (the server answers
+    503 while its SQLite database is locked under load)."""
+    for attempt in range(attempts):
+        try:
+            response = client.request(method, url, **kwargs)
+        except httpx.TransportError:
+            if attempt == attempts - 1:
+                raise DemoError(
+                    "the Prefect server does not answer", hint="see its log (prefect/server.log)"
+                ) from None
+        else:
+            if response.status_code < 500 or attempt == attempts - 1:
+                return response
+        time.sleep(0.5)
+    raise AssertionError("unreachable")
+
+
 def dispatcher_deployment_id(client: httpx.Client) -> str:
     from iba_workflow.orchestration.compiler import DISPATCHER_DEPLOYMENT, DISPATCHER_FLOW
 
     flow = urllib.parse.quote(DISPATCHER_FLOW, safe="")
-    response = client.get(f"/deployments/name/{flow}/{DISPATCHER_DEPLOYMENT}")
+    response = _call(client, "GET", f"/deployments/name/{flow}/{DISPATCHER_DEPLOYMENT}")
     if response.status_code != 200:
         raise DemoError(
             "the dispatcher deployment is not registered in Prefect",
@@ -175,8 +195,13 @@ def dispatcher_deployment_id(client: httpx.Client) -> str:
 def start_dispatcher_run(client: httpx.Client) -> dict[str, Any]:
     """Ask Prefect for a dispatcher run now (the runner of ``iba serve`` picks it up)."""
     deployment_id = dispatcher_deployment_id(client)
-    response = client.post(f"/deployments/{deployment_id}/create_flow_run", json={})
-    response.raise_for_status()
+    response = _call(client, "POST", f"/deployments/{deployment_id}/create_flow_run", json={})
+    if response.status_code >= 400:
+        raise DemoError(
+            f"Prefect refused a dispatcher run (HTTP {response.status_code}: "
+            f"{response.text[:200]})",
+            hint="see the Prefect server's log (prefect/server.log)",
+        )
     return dict(response.json())
 
 
@@ -191,7 +216,7 @@ def wait_flow_run(
     deadline = time.monotonic() + timeout
     seen = ""
     while True:
-        run = client.get(f"/flow_runs/{flow_run_id}").json()
+        run = _call(client, "GET", f"/flow_runs/{flow_run_id}").json()
         state = str(run.get("state_type") or (run.get("state") or {}).get("type", ""))
         if state != seen and on_state is not None:
             on_state(state)
