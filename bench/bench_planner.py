@@ -36,16 +36,20 @@ def main() -> None:
         cal.is_working_day(dt.date(2027, 1, 1))  # warm the holiday cache
         load_s = _median(lambda p=path: load_definition(p))
         plan = plan_enrollment(d, calendar=cal, start=dt.date(2027, 3, 1))
-        plan_s = _median(lambda d=d, cal=cal: plan_enrollment(d, calendar=cal,
-                                                              start=dt.date(2027, 3, 1)))
+        plan_s = _median(
+            lambda d=d, cal=cal: plan_enrollment(d, calendar=cal, start=dt.date(2027, 3, 1))
+        )
         rows.append((d.id, len(plan.steps), load_s, plan_s))
     base = min(r[3] / r[1] for r in rows)
-    print(f"{'definition':<20}{'steps':>6}{'load ms':>10}{'plan ms':>10}{'µs/step':>10}"
-          f"{'×best':>7}")
+    print(
+        f"{'definition':<20}{'steps':>6}{'load ms':>10}{'plan ms':>10}{'µs/step':>10}{'×best':>7}"
+    )
     for def_id, steps, load_s, plan_s in rows:
         per_step = plan_s / steps
-        print(f"{def_id:<20}{steps:>6}{load_s * 1e3:>10.2f}{plan_s * 1e3:>10.2f}"
-              f"{per_step * 1e6:>10.1f}{per_step / base:>7.2f}")
+        print(
+            f"{def_id:<20}{steps:>6}{load_s * 1e3:>10.2f}{plan_s * 1e3:>10.2f}"
+            f"{per_step * 1e6:>10.1f}{per_step / base:>7.2f}"
+        )
     total = sum(r[3] for r in rows)
     print(f"all five plans: {total * 1e3:.1f} ms → {len(rows) / total:.0f} plans/s on this machine")
 

@@ -187,9 +187,12 @@ class Simulation:
             # Each setup action is its own transaction: decide by what the store holds, so
             # a run that died between two of them does the missing one, and only that.
             wants_consent = self.script.for_participant(number).consent
-            if wants_consent and not session.exec(
-                select(ConsentRow.id).where(ConsentRow.citizen_id == citizen.id)
-            ).first():
+            if (
+                wants_consent
+                and not session.exec(
+                    select(ConsentRow.id).where(ConsentRow.citizen_id == citizen.id)
+                ).first()
+            ):
                 record_consent(session, self.ctx, citizen_ref=ref, given=True)
             seen = session.exec(
                 select(VisitationRow).where(

@@ -196,8 +196,10 @@ def _parse(text: str, file: str, known_templates: set[str] | None) -> Definition
 
     if not isinstance(doc, CommentedMap):
         kind = (
-            "empty" if doc is None
-            else "a list" if isinstance(doc, CommentedSeq)
+            "empty"
+            if doc is None
+            else "a list"
+            if isinstance(doc, CommentedSeq)
             else f"a single value ({doc!r:.40})"
         )
         raise DefinitionError(

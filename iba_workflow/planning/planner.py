@@ -336,8 +336,12 @@ class _Planner:
             # A reminder goes out on a working day: one that falls on a closed day moves
             # back to the working day before.
             reminders = tuple(
-                sorted({self._working(self._offset(date, Offset(**{o.unit: -o.amount})),
-                                      "previous") for o in offs})
+                sorted(
+                    {
+                        self._working(self._offset(date, Offset(**{o.unit: -o.amount})), "previous")
+                        for o in offs
+                    }
+                )
             )
             own = s.escalation  # type: ignore[attr-defined]
             esc = self.d.defaults.escalation if own is None else own or None
