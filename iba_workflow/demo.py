@@ -149,11 +149,13 @@ def post_visitation(
     if enrolment.cohort:
         body["cohort"] = enrolment.cohort
     response = client.post("/api/visitations", json=body)
-    if response.status_code != 201:
+    if response.status_code not in (201, 202):
         detail = response.json().get("error", response.text[:200])
         raise DemoError(f"the web app refused the visitation of {ref}: {detail}")
     found = response.json()
-    return Enrolled(ref, d.id, found["decision"], found.get("start"), found.get("steps", 0))
+    # Through Prefect (iba up), 202 means announced and not processed yet.
+    decision = found.get("decision") or "announced"
+    return Enrolled(ref, d.id, decision, found.get("start"), found.get("steps", 0))
 
 
 # ---------------------------------------------------------------- Prefect over REST

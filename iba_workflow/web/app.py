@@ -26,7 +26,7 @@ from iba_workflow.settings import Settings
 from iba_workflow.store.db import SessionFactory
 
 from .task import Page, TaskPages
-from .visitations import VisitationIn, handle_visitation
+from .visitations import VisitationIn, handle_visitation, submit_through_prefect
 
 log = logging.getLogger("iba_workflow.web")
 
@@ -133,15 +133,26 @@ def create_app(
 
     @app.post("/api/visitations", status_code=201)
     def visitations(body: VisitationIn) -> Response:
+        """With a Prefect API configured (``PREFECT_API_URL``), the visitation goes through
+        Prefect: stored, announced by event, processed by ``<id> · visitation``. Without
+        one, the engine records it here."""
+        from iba_workflow.orchestration.doors import PrefectUnavailable
+        from iba_workflow.orchestration.runtime import OrchestrationSettings
+
         ctx = EngineContext(clock=clock, calendars=calendars, actor="api", channel="api")
+        where = dict(
+            session_factory=session_factory,
+            ctx=ctx,
+            definitions_dir=Path(settings.definitions_dir or paths.definitions_dir()),
+            templates_dir=folder,
+        )
         try:
-            result = handle_visitation(
-                body,
-                session_factory=session_factory,
-                ctx=ctx,
-                definitions_dir=Path(settings.definitions_dir or paths.definitions_dir()),
-                templates_dir=folder,
-            )
+            if OrchestrationSettings().prefect_api_url:
+                status, answer = submit_through_prefect(body, wait_seconds=20.0, **where)
+                return JSONResponse(answer, status_code=status)
+            result = handle_visitation(body, **where)
+        except PrefectUnavailable as exc:
+            return JSONResponse({"error": exc.message, "hint": exc.hint}, status_code=503)
         except IbaError as exc:
             return JSONResponse({"error": exc.message, "hint": exc.hint}, status_code=422)
         return JSONResponse(result, status_code=201)

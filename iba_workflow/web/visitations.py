@@ -75,3 +75,48 @@ def handle_visitation(
         "start": result.start.isoformat() if result.start else None,
         "steps": len(result.steps),
     }
+
+
+def submit_through_prefect(
+    body: VisitationIn,
+    *,
+    session_factory: SessionFactory,
+    ctx: EngineContext,
+    definitions_dir: Path,
+    templates_dir: Path,
+    wait_seconds: float,
+) -> tuple[int, dict[str, Any]]:
+    """The Prefect door: store the request under an opaque key, announce it
+    (``iba.visitation.created``), and wait up to ``wait_seconds`` for the intervention's
+    flow (``<id> · visitation``) to process it. Returns the HTTP status and the answer:
+    201 processed, 202 stored and announced but not processed yet, 422 refused."""
+    from iba_workflow.orchestration.doors import submit_visitation, wait_for_outcome
+
+    path = find_definition_file(body.definition_id, definitions_dir)
+    definition = load_definition(path, known_templates=known_templates(templates_dir))
+    submitted = submit_visitation(
+        session_factory,
+        ctx,
+        definitions={definition.id: definition},
+        definition_id=definition.id,
+        via="prefect",
+        channel="api",
+        citizen_ref=body.citizen_ref,
+        accept=body.accept,
+        reject_reason=body.reject_reason,
+        answers=body.answers,
+        start=body.start,
+        cohort=body.cohort,
+    )
+    outcome = wait_for_outcome(session_factory, submitted.key, timeout=wait_seconds)
+    answer: dict[str, Any] = {"request": submitted.key, "status": outcome.status}
+    if outcome.status == "refused":
+        return 422, {**answer, "error": outcome.error or "refused by the engine"}
+    if outcome.status != "processed":
+        return 202, answer
+    return 201, {
+        **answer,
+        "visitation_id": outcome.visitation_id,
+        "decision": outcome.decision,
+        "enrollment_id": outcome.enrollment_id,
+    }

@@ -181,6 +181,63 @@ async def test_http_door_event_makes_an_enrollment(
         assert len(mine.all()) == 1, "processing a request twice made a second enrollment"
 
 
+async def test_http_door_over_real_http_goes_through_prefect(
+    stack: Stack, client: Any, tmp_path: Path
+) -> None:
+    """``POST /api/visitations`` on the real ``iba web`` process, with a Prefect API
+    configured: stored, announced, processed by ``hop · visitation``, answered 201."""
+    import httpx
+
+    from iba_workflow.engine import register_citizen
+
+    deployment = await _ready(client, "hop")
+    with stack.open_session() as session:
+        register_citizen(session, context(), ref="W-0001", municipality="hedensted")
+    port = free_port()
+    log = open(tmp_path / "web.log", "wb")  # noqa: SIM115 - closed below
+    web = subprocess.Popen(
+        [sys.executable, "-m", "iba_workflow", "web", "--host", "127.0.0.1", "--port", str(port)],
+        env=stack.env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+
+        def up() -> bool:
+            try:
+                return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(up, timeout=30, what="iba web")
+        body = {
+            "definition_id": "hop",
+            "citizen_ref": "W-0001",
+            "accept": True,
+            "start": (today() + dt.timedelta(days=21)).isoformat(),
+            "answers": {c.id: True for c in DEFINITIONS["hop"].eligibility},
+        }
+        answer = httpx.post(f"{base}/api/visitations", json=body, timeout=40)
+        assert answer.status_code == 201, answer.text
+        found = answer.json()
+        assert found["status"] == "processed" and found["decision"] == "accepted"
+        runs = [
+            r
+            for r in await deployment_runs(client, deployment.id)
+            if r.parameters == {"request_id": found["request"]}
+        ]
+        assert len(runs) == 1, "one flow run of 'hop · visitation' for the request"
+        with stack.open_session() as session:
+            enrollment = session.get(EnrollmentRow, found["enrollment_id"])
+            assert enrollment is not None and enrollment.definition_id == "hop"
+    finally:
+        web.terminate()
+        web.wait(timeout=15)
+        log.close()
+
+
 def test_cli_door_goes_through_prefect(stack: Stack, prefect_timings: dict[str, float]) -> None:
     iba = [sys.executable, "-m", "iba_workflow"]
     env = dict(stack.env)

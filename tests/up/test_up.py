@@ -190,8 +190,10 @@ def test_up_visitation_mail_link_completion_and_clean_stop(up: Up) -> None:
         f"{up.url('web')}/api/visitations",
         json={"definition_id": "hop", "citizen_ref": "UP-0001", "accept": True,
               "start": start.isoformat(), "answers": answers},
+        timeout=60,  # through Prefect: the door waits for 'hop · visitation' to run
     )  # fmt: skip
     assert response.status_code == 201, response.text
+    assert response.json()["status"] == "processed", response.text
 
     # A dispatcher run through Prefect sends the meeting invitations to the mailbox.
     with httpx.Client(base_url=f"{up.url('prefect')}/api", timeout=10) as prefect:
