@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, Column, ForeignKey, Integer, update
+from sqlalchemy import JSON, Column, CursorResult, ForeignKey, Integer, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from .types import UTCDateTime
@@ -83,10 +83,13 @@ def claim_for_processing(session: Session, key: str, *, now: dt.datetime) -> boo
     re-checks the WHERE after the lock; SQLite has one writer at a time).
     """
     table = VisitationRequestRow.__table__  # type: ignore[attr-defined]
-    done = session.execute(
-        update(table)
-        .where(table.c.key == key, table.c.status == "received")
-        .values(status="processed", processed_at=now)
+    done = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(table)
+            .where(table.c.key == key, table.c.status == "received")
+            .values(status="processed", processed_at=now)
+        ),
     ).rowcount
     return bool(done)
 
@@ -95,10 +98,13 @@ def record_refusal(session: Session, key: str, *, error: str, now: dt.datetime) 
     """A request the engine refused: kept with the reason, never retried. True if this
     call recorded it (False: processed or refused already)."""
     table = VisitationRequestRow.__table__  # type: ignore[attr-defined]
-    done = session.execute(
-        update(table)
-        .where(table.c.key == key, table.c.status == "received")
-        .values(status="refused", error=error[:500], processed_at=now)
+    done = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(table)
+            .where(table.c.key == key, table.c.status == "received")
+            .values(status="refused", error=error[:500], processed_at=now)
+        ),
     ).rowcount
     session.commit()
     return bool(done)
