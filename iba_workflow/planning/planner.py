@@ -17,15 +17,14 @@ from iba_workflow.definition.model import Bound, Definition, Escalation, Offset,
 from iba_workflow.errors import PlanError
 
 from .plan import ChosenOutcome, OpenBranch, Period, Plan, PlannedStep, Skipped
+from .recurrence import weekly_occurrences
 
-WEEKDAY_INDEX = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 ANCHOR_DA = {"visitation": "visitation", "start": "start", "midway": "midtvejs", "end": "slut"}
 UNIT_DA = {
     "days": ("dag", "dage"),
     "weeks": ("uge", "uger"),
     "working_days": ("arbejdsdag", "arbejdsdage"),
 }
-MAX_OCCURRENCES = 1000
 
 
 @dataclass(frozen=True)
@@ -265,53 +264,32 @@ class _Planner:
             if rep.until is not None
             else None
         )
-        days = sorted(WEEKDAY_INDEX[w] for w in self.ov.weekdays.get(sid, rep.weekdays))
-        monday = first - dt.timedelta(days=first.weekday())
         base_key = self._claim(sid, period)
         anchor_text = "hver uge" if rep.every_weeks == 1 else f"hver {rep.every_weeks}. uge"
-        n = 0
-        taken: set[dt.date] = set()
-        for week in range(0, MAX_OCCURRENCES):
-            week_start = monday + dt.timedelta(weeks=week * rep.every_weeks)
-            if last is not None and week_start > last:
-                break
-            for wd in days:
-                day = week_start + dt.timedelta(days=wd)
-                if day < first or (last is not None and day > last):
-                    continue
-                if rep.count is not None and n >= rep.count:
-                    break
-                moved = self.cal.shift(day, "next")
-                date, reason = day, None
-                if moved is not None:
-                    if rep.on_closed_day == "skip":
-                        self.skipped.append(Skipped(base_key, day, moved.reason.split(" → ")[0]))
-                        continue
-                    alt = self.cal.shift(day, rep.on_closed_day)
-                    assert alt is not None
-                    date, reason = alt.date, alt.reason
-                if date in taken:  # moved onto a day the step already has
-                    self.skipped.append(Skipped(base_key, day, f"{reason}, allerede planlagt"))
-                    continue
-                taken.add(date)
-                n += 1
-                self._add(
-                    step,
-                    f"{base_key}#{n}",
-                    date,
-                    period,
-                    branch,
-                    anchor_text,
-                    day if date != day else None,
-                    reason,
-                    (),
-                    n,
-                    rep.time,
-                )
-            if rep.count is not None and n >= rep.count:
-                break
-            if last is None and rep.count is None:
-                break
+        held, skipped = weekly_occurrences(
+            first=first,
+            last=last,
+            weekdays=self.ov.weekdays.get(sid, rep.weekdays),
+            every_weeks=rep.every_weeks,
+            count=rep.count,
+            on_closed_day=rep.on_closed_day,
+            calendar=self.cal,
+        )
+        self.skipped.extend(Skipped(base_key, k.date, k.reason) for k in skipped)
+        for o in held:
+            self._add(
+                step,
+                f"{base_key}#{o.number}",
+                o.date,
+                period,
+                branch,
+                anchor_text,
+                o.original if o.date != o.original else None,
+                o.reason,
+                (),
+                o.number,
+                rep.time,
+            )
 
     def _add(
         self,

@@ -1,0 +1,80 @@
+"""Weekly recurrence: the dates of a repeating step between two days, on a calendar.
+
+Pure: dates in, occurrences and skipped days out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from iba_workflow.calendar import WorkingCalendar
+
+WEEKDAY_INDEX = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+MAX_WEEKS = 1000
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    number: int  # 1-based, over the occurrences that are held
+    date: dt.date
+    original: dt.date  # the weekday it was planned on, before any move
+    reason: str | None  # why it moved, if it did
+
+
+@dataclass(frozen=True)
+class SkippedDay:
+    date: dt.date
+    reason: str
+
+
+def weekly_occurrences(
+    *,
+    first: dt.date,
+    last: dt.date | None,
+    weekdays: Sequence[str],
+    every_weeks: int,
+    count: int | None,
+    on_closed_day: str,
+    calendar: WorkingCalendar,
+) -> tuple[list[Occurrence], list[SkippedDay]]:
+    """Occurrences on ``weekdays`` every ``every_weeks`` weeks from ``first`` (inclusive) to
+    ``last`` (inclusive) or until ``count`` are held. A closed day is skipped, or moved by
+    ``on_closed_day``; a move onto a day already held is skipped and says so."""
+    days = sorted(WEEKDAY_INDEX[w] for w in weekdays)
+    monday = first - dt.timedelta(days=first.weekday())
+    held: list[Occurrence] = []
+    skipped: list[SkippedDay] = []
+    taken: set[dt.date] = set()
+
+    def full() -> bool:
+        return count is not None and len(held) >= count
+
+    for week in range(MAX_WEEKS):
+        week_start = monday + dt.timedelta(weeks=week * every_weeks)
+        if (last is not None and week_start > last) or full():
+            break
+        for wd in days:
+            day = week_start + dt.timedelta(days=wd)
+            if day < first or (last is not None and day > last):
+                continue
+            if full():
+                break
+            closed = calendar.shift(day, "next")
+            date, reason = day, None
+            if closed is not None:
+                if on_closed_day == "skip":
+                    skipped.append(SkippedDay(day, closed.reason.split(" → ")[0]))
+                    continue
+                moved = calendar.shift(day, on_closed_day)  # type: ignore[arg-type]
+                assert moved is not None
+                date, reason = moved.date, moved.reason
+            if date in taken:
+                skipped.append(SkippedDay(day, f"{reason}, allerede planlagt"))
+                continue
+            taken.add(date)
+            held.append(Occurrence(len(held) + 1, date, day, reason))
+        if last is None and count is None:
+            break
+    return held, skipped
