@@ -33,7 +33,7 @@ from iba_workflow.orchestration.compiler import (
 from iba_workflow.orchestration.readback import read_artifacts, table_rows, wait_for_flow_run
 from iba_workflow.orchestration.runtime import load_definitions
 from iba_workflow.orchestration.server import PrefectServer, start_server, wait_group_gone
-from iba_workflow.orchestration.serving import wait_for_automations, wait_for_deployment
+from iba_workflow.orchestration.serving import wait_for_deployment
 from iba_workflow.store import make_engine, session_factory
 from iba_workflow.store.requests import VisitationRequestRow
 from iba_workflow.store.tables import EnrollmentRow, OutboxRow
@@ -124,10 +124,14 @@ def pg_stack(
         server, database_url=store_url, data_dir=tmp / "data", smtp_port=controller.port
     )
     serving = Serving(env=env, logdir=tmp)
+    # Each serve replaces the deployments' trigger automations when it registers; an event
+    # in between finds none and is dropped (the next tick re-announces it). So the second
+    # serve starts once the first has registered, and the test waits for its replacement.
     serving.start()
+    first = asyncio.run(_registered(server.api_url, replacing=set()))
     serving.start()
+    asyncio.run(_registered(server.api_url, replacing=first))
     engine = make_engine(store_url)
-    asyncio.run(_registered(server.api_url))
     try:
         yield PgStack(server, serving, handler, session_factory(engine))
     finally:
@@ -143,16 +147,27 @@ def pg_stack(
         assert all(code == 0 for code in codes), serving.log()
 
 
-async def _registered(api_url: str) -> None:
-    """Both serves have registered; the visitation triggers exist as automations."""
+async def _registered(api_url: str, *, replacing: set[Any]) -> set[Any]:
+    """A serve has registered: the fagmentor visitation trigger exists as an automation
+    other than those in ``replacing`` (the ones an earlier serve made). Its ids."""
     from prefect import get_client
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     with temporary_settings(updates={PREFECT_API_URL: api_url}):
         async with get_client() as client:
             deployment = await wait_for_deployment(client, visitation_deployment_name("fagmentor"))
-            await wait_for_automations(client, deployment.id)
+            deadline = time.monotonic() + 60
+            while True:
+                found = await client.read_resource_related_automations(
+                    f"prefect.deployment.{deployment.id}"
+                )
+                ids = {a.id for a in found}
+                if ids and not ids & replacing:
+                    break
+                assert time.monotonic() < deadline, "the serve did not register its triggers"
+                await asyncio.sleep(0.2)
             await wait_for_deployment(client, dispatcher_deployment_name())
+            return ids
 
 
 def test_two_serves_process_concurrent_cli_visitations_once_each(pg_stack: PgStack) -> None:
