@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import event, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from iba_workflow.definition import Definition
@@ -29,6 +30,8 @@ from iba_workflow.store.requests import (
     request_by_key,
 )
 from iba_workflow.store.tables import CitizenRow, EnrollmentRow, VisitationRow
+
+CONFLICT_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,22 @@ def process_visitation_request(
         "weekdays": row.weekdays,
     }
     session.rollback()
+    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        try:
+            return _process_once(session, ctx, key, args)
+        except IntegrityError:
+            # Two first visitations of a definition at once both insert its
+            # definition_version row (engine.register_definition); the loser's whole
+            # transaction, claim included, was rolled back: run it again.
+            session.rollback()
+            if attempt == CONFLICT_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _process_once(
+    session: Session, ctx: EngineContext, key: str, args: dict[str, Any]
+) -> RequestOutcome:
     try:
         with _linked_on_commit(session, key):
             if not claim_for_processing(session, key, now=ctx.now()):

@@ -100,3 +100,27 @@ def test_bad_input_is_refused_before_anything_is_stored(open_session: Any) -> No
         _receive(open_session, answers={"no_such_criterion": True})
     with open_session() as session:
         assert session.exec(select(VisitationRequestRow)).all() == []
+
+
+def test_concurrent_first_visitations_of_a_definition_all_succeed(open_session: Any) -> None:
+    """The first visitations of a definition race to store its definition_version row; the
+    loser's transaction is rolled back whole and run again."""
+    keys = [_receive(open_session, ref=f"B-72{n:02d}") for n in range(4)]
+    outcomes: list[Any] = []
+    barrier = threading.Barrier(len(keys))
+
+    def work(key: str) -> None:
+        with open_session() as session:
+            barrier.wait()
+            outcomes.append(
+                process_visitation_request(session, _ctx(), key, definitions=DEFINITIONS)
+            )
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in keys]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(o.status for o in outcomes) == ["processed"] * 4
+    with open_session() as session:
+        assert len(session.exec(select(EnrollmentRow)).all()) == 4
