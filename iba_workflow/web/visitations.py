@@ -114,9 +114,31 @@ def submit_through_prefect(
         return 422, {**answer, "error": outcome.error or "refused by the engine"}
     if outcome.status != "processed":
         return 202, answer
+    start, steps = _enrollment_summary(session_factory, outcome.enrollment_id)
     return 201, {
         **answer,
         "visitation_id": outcome.visitation_id,
         "decision": outcome.decision,
         "enrollment_id": outcome.enrollment_id,
+        "start": start,
+        "steps": steps,
     }
+
+
+def _enrollment_summary(
+    session_factory: SessionFactory, enrollment_id: int | None
+) -> tuple[str | None, int]:
+    """The start date and number of planned steps, as the direct path answers them."""
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from iba_workflow.store.tables import EnrollmentRow, StepInstanceRow
+
+    if enrollment_id is None:
+        return None, 0
+    with session_factory() as session:
+        enrollment = session.get(EnrollmentRow, enrollment_id)
+        count = session.exec(
+            select(func.count()).where(StepInstanceRow.enrollment_id == enrollment_id)
+        ).one()
+    return (enrollment.start.isoformat() if enrollment else None), int(count)

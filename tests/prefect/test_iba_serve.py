@@ -223,6 +223,7 @@ async def test_http_door_over_real_http_goes_through_prefect(
         assert answer.status_code == 201, answer.text
         found = answer.json()
         assert found["status"] == "processed" and found["decision"] == "accepted"
+        assert found["start"] == body["start"] and found["steps"] > 0
         runs = [
             r
             for r in await deployment_runs(client, deployment.id)
