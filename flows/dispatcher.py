@@ -26,13 +26,12 @@ def send_task_for(definition_id: str, step_id: str | None) -> Any:
             from prefect.cache_policies import NO_CACHE
 
             _send_tasks[key] = task(
-                send_outbox_rows,
                 name="iba · send",
                 retries=rt.orchestration.send_retries,
                 retry_delay_seconds=rt.orchestration.send_retry_delay_seconds,
                 cache_policy=NO_CACHE,
                 persist_result=False,
-            )
+            )(send_outbox_rows)
             return _send_tasks[key]
         _send_tasks[key] = compile_send_tasks(
             rt.definition(key),

@@ -38,11 +38,11 @@ def demo_staff(definitions: Mapping[str, Definition]) -> list[DemoStaff]:
             if key not in seen:
                 seen.append(key)
     people = []
-    for n, (municipality, role) in enumerate(seen):
+    for n, (municipality, role_id) in enumerate(seen):
         first = FIRST_NAMES[n % len(FIRST_NAMES)]
         last = SURNAMES[(n // len(FIRST_NAMES) + n) % len(SURNAMES)]
-        email = f"{role.replace('_', '-')}.{municipality}@example.org"
-        people.append(DemoStaff(f"{first} {last}", email, role, municipality))
+        email = f"{role_id.replace('_', '-')}.{municipality}@example.org"
+        people.append(DemoStaff(f"{first} {last}", email, role_id, municipality))
     return people
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -17,6 +18,9 @@ from sqlmodel import Session, col, select
 from iba_workflow.store.tables import LinkTokenRow, StaffRow
 
 from .tokens import DEFAULT_TTL, hash_token, issue_link, looks_like_token
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
 
 
 @dataclass(frozen=True)
@@ -68,12 +72,12 @@ def mark_link_used(
     session: Session, link: LinkTokenRow, *, staff_id: int, now: dt.datetime
 ) -> bool:
     """Mark ``link`` used in the caller's transaction. False if it was used already."""
-    done = session.execute(
+    result = session.execute(
         update(LinkTokenRow)
         .where(col(LinkTokenRow.id) == link.id, col(LinkTokenRow.used_at).is_(None))
         .values(used_at=now, used_by_staff_id=staff_id)
-    ).rowcount
-    return bool(done)
+    )
+    return bool(cast("CursorResult[Any]", result).rowcount)
 
 
 def used_by(session: Session, link: LinkTokenRow) -> StaffRow | None:

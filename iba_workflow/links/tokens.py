@@ -100,11 +100,17 @@ def issue_link(
 class LinkRow(Protocol):
     """What :func:`check_link` reads from the stored link (a SQLModel row fits)."""
 
-    token_hash: str
-    step_instance_id: str | int
-    staff_id: str | int
-    expires_at: dt.datetime
-    used_at: dt.datetime | None
+    # read-only properties, so that a row whose ids are plain ``int`` fits too
+    @property
+    def token_hash(self) -> str: ...
+    @property
+    def step_instance_id(self) -> str | int: ...
+    @property
+    def staff_id(self) -> str | int: ...
+    @property
+    def expires_at(self) -> dt.datetime: ...
+    @property
+    def used_at(self) -> dt.datetime | None: ...
 
 
 class LinkState(enum.StrEnum):

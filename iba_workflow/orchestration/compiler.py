@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from iba_workflow.definition import Definition
 
@@ -73,12 +73,11 @@ def compile_visitation_flow(d: Definition, body: VisitationBody) -> Flow[..., An
     visitation.__module__ = VISITATION_MODULE
     visitation.__doc__ = f"Process a received visitation into an enrollment: {d.name}."
     return flow(
-        visitation,
         name=visitation_flow_name(definition_id),
         flow_run_name=f"{visitation_flow_name(definition_id)} · {{request_id}}",
         version=str(d.version),
         validate_parameters=True,
-    )
+    )(visitation)
 
 
 @dataclass
@@ -102,14 +101,13 @@ def compile_send_tasks(
     tasks = SendTasks(d.id)
     for step_id, step_name in [(s.id, s.name) for s in d.steps] + [(None, None)]:
         tasks.by_step[step_id] = task(
-            body,
             name=send_task_name(d.id, step_name),
             retries=retries,
             retry_delay_seconds=retry_delay_seconds,
             cache_policy=NO_CACHE,
             persist_result=False,
             tags=tags_for(d),
-        )
+        )(body)
     return tasks
 
 
@@ -144,4 +142,6 @@ def build_deployments(
                 entrypoint_type=EntrypointType.MODULE_PATH,
             )
         )
-    return deployments
+    # to_deployment is sync-compatible: called here, outside an event loop, it returns
+    # the deployment itself, never the coroutine its signature also allows
+    return cast("list[RunnerDeployment]", deployments)

@@ -124,6 +124,7 @@ def receive_visitation(
             email=who.email,
             phone=who.phone,
         )
+    assert citizen.id is not None  # a stored row (found, or flushed when registered)
     with transaction(session):
         row = add_request(
             session,

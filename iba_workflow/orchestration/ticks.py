@@ -69,6 +69,7 @@ def group_by_step(
             .order_by(col(OutboxRow.id))
         ).all()
     for outbox_id, definition_id, step_id in rows:
+        assert outbox_id is not None  # a primary key
         groups.setdefault((definition_id or "-", step_id), []).append(outbox_id)
     return groups
 

@@ -140,7 +140,7 @@ def create_app(
         from iba_workflow.orchestration.runtime import OrchestrationSettings
 
         ctx = EngineContext(clock=clock, calendars=calendars, actor="api", channel="api")
-        where = dict(
+        where: dict[str, Any] = dict(
             session_factory=session_factory,
             ctx=ctx,
             definitions_dir=Path(settings.definitions_dir or paths.definitions_dir()),
