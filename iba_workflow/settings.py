@@ -39,6 +39,25 @@ class Settings(BaseSettings):
     dispatch_interval_seconds: int = Field(60, ge=5, le=3600)
     dispatch_batch_size: int = Field(200, ge=1, le=10000)
 
+    # OpenID Connect sign-in and OAuth 2 access tokens for the API (identity/oidc_*.py)
+    oidc_issuer: str | None = Field(
+        None, description="Issuer URL of the identity provider; unset: no OIDC sign-in."
+    )
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = Field(
+        None, description="Unset for a public client (PKCE only)."
+    )
+    oidc_scopes: str = "openid email profile"
+    oidc_staff_claim: str = Field(
+        "email", description="ID-token claim matched case-insensitively to staff.email."
+    )
+    oidc_provider_name: str = Field(
+        "din arbejdskonto", description="Shown on the sign-in button: 'Log ind med …'."
+    )
+    api_audience: str | None = Field(
+        None, description="The 'aud' an API access token must carry; unset: no JWTs."
+    )
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
