@@ -21,6 +21,8 @@ from iba_workflow import paths
 from iba_workflow.clock import COPENHAGEN, Clock
 from iba_workflow.engine import EngineContext, calendars_from
 from iba_workflow.errors import IbaError
+from iba_workflow.identity.context import IdentityContext
+from iba_workflow.identity.sessions import SIGN_IN_PATH, SignInRequired
 from iba_workflow.mail.render import long_date
 from iba_workflow.settings import Settings
 from iba_workflow.store.db import SessionFactory
@@ -86,6 +88,13 @@ def create_app(
         calendars=calendars,
     )
     app = FastAPI(title="iba-workflow", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.identity = IdentityContext(
+        settings=settings, session_factory=session_factory, clock=clock, secret=pages.secret
+    )
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, exc: SignInRequired) -> Response:
+        return RedirectResponse(SIGN_IN_PATH, status_code=303, headers=SECURITY_HEADERS)
 
     def render(page: Page) -> Response:
         if page.redirect:
