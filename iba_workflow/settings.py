@@ -26,6 +26,24 @@ class Settings(BaseSettings):
     )
     link_ttl_days: int = Field(14, ge=1, le=365)
 
+    # Staff sign-in and sessions (iba_workflow.identity)
+    signin_link_minutes: int = Field(
+        15, ge=1, le=24 * 60, description="Lifetime of an e-mailed sign-in link."
+    )
+    session_idle_minutes: int = Field(
+        30, ge=1, le=24 * 60, description="A session unused this long ends."
+    )
+    session_absolute_hours: int = Field(
+        8, ge=1, le=24 * 7, description="A session ends this long after sign-in, used or not."
+    )
+    signin_limit_per_address: int = Field(
+        5, ge=1, description="Sign-in links asked for one address per 15 minutes."
+    )
+    signin_limit_per_ip: int = Field(
+        20, ge=1, description="Sign-in requests from one client address per 15 minutes."
+    )
+    api_limit_per_minute: int = Field(120, ge=1, description="API requests per key per minute.")
+
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     smtp_username: str | None = None

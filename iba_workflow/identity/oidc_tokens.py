@@ -40,11 +40,11 @@ _providers_lock = threading.Lock()
 
 @dataclass(frozen=True)
 class Principal:
-    """Who calls the API: ``kind`` ``"oauth_client"``, ``name`` the client's id at the
+    """Who calls the API: ``kind`` ``"jwt"``, ``subject`` the client's id at the
     identity provider, ``scopes`` the API scopes its token carries."""
 
     kind: str
-    name: str
+    subject: str
     scopes: frozenset[str]
 
     def has_scope(self, scope: str) -> bool:
@@ -99,6 +99,30 @@ def check_claims(
         raise TokenInvalid("Token holder ikke.", reason=exc.claim) from exc
 
 
+_API_SENTENCES = {
+    "malformed": "the access token is not a JWT",
+    "signature": "the access token's signature does not verify with the issuer's keys",
+    "unknown_key": "the access token is signed with a key the issuer does not publish",
+    "iss": "the access token comes from another issuer (iss)",
+    "aud": "the access token is meant for another API (aud is not IBA_API_AUDIENCE)",
+    "exp": "the access token has expired",
+    "iat": "the access token claims to be issued in the future (iat)",
+    "nbf": "the access token is not valid yet (nbf)",
+    "id_token": "an ID token is not an access token",
+    "no_client": "the access token names no client (client_id, azp, appid or sub)",
+}
+
+
+def _api_sentence(reason: str) -> str:
+    if reason.startswith("missing:"):
+        return f"the access token lacks the claim {reason.removeprefix('missing:')}"
+    if reason in _API_SENTENCES:
+        return _API_SENTENCES[reason]
+    if "unreachable" in reason or "status" in reason:
+        return "the identity provider could not be reached to check the access token"
+    return f"the access token was refused ({reason})"
+
+
 def verify_access_token(token: str, *, settings: Settings, now: dt.datetime) -> Principal:
     """The :class:`Principal` of a valid access token; else :class:`AccessTokenRefused`
     (``reason``: ``not_configured``, ``signature``, ``unknown_key``, ``aud``, ``exp``, …).
@@ -106,13 +130,13 @@ def verify_access_token(token: str, *, settings: Settings, now: dt.datetime) -> 
     issuer, audience = settings.oidc_issuer, settings.api_audience
     if not issuer or not audience:
         raise AccessTokenRefused(
-            "Adgangstokens fra identitetsudbyderen er ikke slået til.",
+            "JWT access tokens are not enabled on this server",
             reason="not_configured",
             hint="Set IBA_OIDC_ISSUER and IBA_API_AUDIENCE, or use an API key.",
         )
     if audience == settings.oidc_client_id:
         raise AccessTokenRefused(
-            "IBA_API_AUDIENCE er den samme som log-ind-klientens id.",
+            "IBA_API_AUDIENCE equals the sign-in client's id (IBA_OIDC_CLIENT_ID)",
             reason="audience_is_sign_in_client",
             hint="Register the API as its own application and use its id as "
             "IBA_API_AUDIENCE, so a user's ID token can never pass as an access token.",
@@ -121,9 +145,9 @@ def verify_access_token(token: str, *, settings: Settings, now: dt.datetime) -> 
         _header, claims = provider_for(issuer).decode_jwt(token)
         check_claims(claims, issuer=issuer, audience=audience, now=now, leeway=LEEWAY_SECONDS)
     except OidcError as exc:
-        raise AccessTokenRefused(exc.message, reason=exc.reason, hint=exc.hint) from exc
+        raise AccessTokenRefused(_api_sentence(exc.reason), reason=exc.reason) from exc
     if "nonce" in claims:
-        raise AccessTokenRefused("Et ID-token er ikke et adgangstoken.", reason="id_token")
+        raise AccessTokenRefused(_api_sentence("id_token"), reason="id_token")
     client = next(
         (
             claims[name]
@@ -133,5 +157,5 @@ def verify_access_token(token: str, *, settings: Settings, now: dt.datetime) -> 
         None,
     )
     if client is None:
-        raise AccessTokenRefused("Token siger ikke, hvilken klient det er.", reason="no_client")
-    return Principal(kind="oauth_client", name=client, scopes=granted_scopes(claims))
+        raise AccessTokenRefused(_api_sentence("no_client"), reason="no_client")
+    return Principal(kind="jwt", subject=client, scopes=granted_scopes(claims))

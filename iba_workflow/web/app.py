@@ -21,6 +21,10 @@ from iba_workflow import paths
 from iba_workflow.clock import COPENHAGEN, Clock
 from iba_workflow.engine import EngineContext, calendars_from
 from iba_workflow.errors import IbaError
+from iba_workflow.identity.context import IdentityContext
+from iba_workflow.identity.oidc_routes import hide_callback_query_in_access_log, oidc_router
+from iba_workflow.identity.oidc_signin import OidcSignIn
+from iba_workflow.identity.sessions import SIGN_IN_PATH, SignInRequired
 from iba_workflow.mail.render import long_date
 from iba_workflow.settings import Settings
 from iba_workflow.store.db import SessionFactory
@@ -86,12 +90,26 @@ def create_app(
         calendars=calendars,
     )
     app = FastAPI(title="iba-workflow", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.identity = IdentityContext(
+        settings=settings, session_factory=session_factory, clock=clock, secret=pages.secret
+    )
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, exc: SignInRequired) -> Response:
+        return RedirectResponse(SIGN_IN_PATH, status_code=303, headers=SECURITY_HEADERS)
 
     def render(page: Page) -> Response:
         if page.redirect:
             return RedirectResponse(page.redirect, status_code=303, headers=SECURITY_HEADERS)
         html = env.get_template(page.template).render(**page.context)
         return HTMLResponse(html, status_code=page.status, headers=SECURITY_HEADERS)
+
+    def render_template(template: str, context: dict[str, Any], status: int) -> Response:
+        html = env.get_template(template).render(**context)
+        return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+    app.include_router(oidc_router(OidcSignIn(settings), render=render_template))
+    hide_callback_query_in_access_log()
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -1,7 +1,7 @@
 """oidc_login: sign-in attempts through the identity provider (state, nonce, PKCE verifier)
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-02
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from iba_workflow.store.types import UTCDateTime
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
