@@ -4,9 +4,10 @@
   ``tests/identity/oidc_provider/server.mjs`` on a free loopback port (``npm ci`` first
   when ``node_modules`` is missing). Without Node the tests are skipped locally and fail
   in CI (``CI`` set).
-- ``key_server``: a tiny issuer of our own (discovery document + JWKS over HTTP) for
-  tokens the test signs itself with a key it controls — for the negatives a
-  standards-conformant provider will not produce (wrong ``aud``, expired, wrong ``nonce``).
+- ``key_server``: a tiny issuer of our own (discovery document, JWKS and a token endpoint
+  that answers what the test sets, over HTTP) for tokens the test signs itself with a key
+  it controls — for the negatives a standards-conformant provider will not produce
+  (wrong ``aud``, expired, wrong ``nonce``).
 - ``serve_app``: a web app served by uvicorn on a free port, its access log captured.
 """
 
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -44,7 +46,8 @@ OTHER_RESOURCE = "urn:other:api"
 
 
 def _tool(name: str) -> str:
-    found = shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else None)
+    fallback = Path("/usr/bin") / name
+    found = shutil.which(name) or (str(fallback) if fallback.exists() else None)
     if found is None:
         message = f"{name} (Node.js 20+) is not installed; the OIDC tests need it"
         if os.environ.get("CI"):
@@ -163,6 +166,8 @@ class KeyServer:
     port: int = field(default_factory=free_port)
     keys: list[RSAKey] = field(default_factory=list)
     jwks_requests: int = 0
+    token_response: dict[str, Any] = field(default_factory=dict)  # what POST /token answers
+    token_requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
     @property
     def issuer(self) -> str:
@@ -206,6 +211,17 @@ def key_server() -> Iterator[KeyServer]:
             body = server_state.document(self.path)
             payload = json.dumps(body).encode()
             self.send_response(200 if body is not None else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            form = dict(parse_qsl(self.rfile.read(length).decode()))
+            server_state.token_requests.append((self.path, form))
+            payload = json.dumps(server_state.token_response).encode()
+            self.send_response(200 if self.path == "/token" else 404)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()

@@ -83,10 +83,8 @@ def test_token_from_another_issuer_is_refused(
     """Signed by a key the configured issuer does not publish (ours, with the provider's
     ``iss`` written in): the signature check fails."""
     now = int(_now().timestamp())
-    forged = key_server.sign(
-        {"iss": oidc_provider.issuer, "aud": AUDIENCE, "exp": now + 300, "iat": now,
-         "client_id": "x", "scope": "visitations:write"}  # fmt: skip
-    )
+    claims = {"iss": oidc_provider.issuer, "aud": AUDIENCE, "exp": now + 300, "iat": now}
+    forged = key_server.sign(claims | {"client_id": "x", "scope": "visitations:write"})
     with pytest.raises(AccessTokenRefused) as refused:
         verify_access_token(forged, settings=_settings(tmp_path, oidc_provider.issuer), now=_now())
     assert refused.value.reason in {"unknown_key", "signature"}
