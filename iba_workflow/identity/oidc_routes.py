@@ -13,38 +13,34 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from . import policy
 from .context import identity_of
 from .oidc_discovery import OidcError, ProviderUnavailable
 from .oidc_signin import CALLBACK_PATH, START_PATH, OidcSignIn
+from .routes import LANDING
 from .sessions import is_secure, set_session_cookie, start_session
 
 log = logging.getLogger("iba_workflow.identity.oidc")
 
 BROWSER_COOKIE = "iba_oidc"
-LANDING = "/min-side"
 START_LIMIT_PER_MINUTE = 30  # per client address: a municipality's staff share one NAT
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
-Render = Callable[[str, dict[str, Any], int], Response]
 
-
-def oidc_router(sign_in: OidcSignIn, *, render: Render) -> APIRouter:
+def oidc_router(sign_in: OidcSignIn) -> APIRouter:
     router = APIRouter()
 
-    def refused(exc: OidcError, status: int) -> Response:
-        response = render(
-            "oidc_refused.html.j2", {"message": exc.message, "hint": exc.hint}, status
-        )
+    def refused(request: Request, exc: OidcError, status: int) -> Response:
+        context = {"message": exc.message, "hint": exc.hint}
+        response: Response = identity_of(request).render("oidc_refused.html.j2", context, status)
         response.delete_cookie(BROWSER_COOKIE, path=START_PATH)
         return response
 
-    @router.get(START_PATH)
+    @router.get(START_PATH, dependencies=[policy.public("OIDC sign-in: start")])
     def oidc_start(request: Request) -> Response:
         ident = identity_of(request)
         if not sign_in.enabled:
@@ -53,7 +49,7 @@ def oidc_router(sign_in: OidcSignIn, *, render: Render) -> APIRouter:
                 reason="off",
                 hint="Brug log ind med e-mail, eller bed administratoren om hjælp.",
             )
-            return refused(off, 404)
+            return refused(request, off, 404)
         now = ident.clock.now()
         client = request.client.host if request.client else "unknown"
         verdict = ident.limiter.hit(
@@ -68,14 +64,14 @@ def oidc_router(sign_in: OidcSignIn, *, render: Render) -> APIRouter:
                 reason="rate_limited",
                 hint=f"Vent {verdict.retry_after_seconds} sekunder, og prøv igen.",
             )
-            return refused(busy, 429)
+            return refused(request, busy, 429)
         try:
             with ident.session_factory() as db:
                 url, browser = sign_in.start(db, now=now)
                 db.commit()
         except OidcError as exc:
             log.warning("oidc sign-in could not start: %s", exc.reason)
-            return refused(exc, 503)
+            return refused(request, exc, 503)
         response = RedirectResponse(url, status_code=303, headers=NO_STORE)
         response.set_cookie(
             BROWSER_COOKIE,
@@ -88,7 +84,7 @@ def oidc_router(sign_in: OidcSignIn, *, render: Render) -> APIRouter:
         )
         return response
 
-    @router.get(CALLBACK_PATH)
+    @router.get(CALLBACK_PATH, dependencies=[policy.public("OIDC sign-in: callback")])
     def oidc_callback(request: Request) -> Response:
         ident = identity_of(request)
         now = ident.clock.now()
@@ -101,10 +97,10 @@ def oidc_router(sign_in: OidcSignIn, *, render: Render) -> APIRouter:
             )
         except ProviderUnavailable as exc:
             log.warning("oidc sign-in failed: %s", exc.reason)
-            return refused(exc, 503)
+            return refused(request, exc, 503)
         except OidcError as exc:
             log.info("oidc sign-in refused: %s", exc.reason)
-            return refused(exc, 403 if exc.reason.startswith("staff_") else 400)
+            return refused(request, exc, 403 if exc.reason.startswith("staff_") else 400)
         with ident.session_factory() as db:
             sid = start_session(
                 db, staff_id=staff_id, now=now, settings=ident.settings, method="oidc"

@@ -103,6 +103,11 @@ class OidcSignIn:
         return bool(self.settings.oidc_issuer and self.settings.oidc_client_id)
 
     @property
+    def button_label(self) -> str | None:
+        """``Log ind med <IBA_OIDC_PROVIDER_NAME>`` for the sign-in page, when enabled."""
+        return f"Log ind med {self.settings.oidc_provider_name}" if self.enabled else None
+
+    @property
     def provider(self) -> OidcProvider:
         if self._provider is None:
             from .oidc_tokens import provider_for

@@ -10,8 +10,8 @@ A machine that calls ``/api/*`` gets a token from the municipality's identity pr
 - ``exp`` lies ahead and ``iat``/``nbf`` not ahead (60 s leeway for clocks);
 - it is not an ID token (no ``nonce``);
 
-and returns the :class:`Principal`: the client and the API scopes it holds, read from
-``scope`` (RFC 9068, a space-separated string), ``scp`` (Microsoft Entra ID, delegated
+and returns the ``bearer.Principal`` (kind ``jwt``): the client and the API scopes it
+holds, read from ``scope`` (RFC 9068, a space-separated string), ``scp`` (Entra ID, delegated
 permissions) or ``roles`` (Entra ID application permissions, what the client-credentials
 grant gives). Scopes the API does not know are dropped; whether the scopes suffice for a
 route is the policy's question (403), not this module's.
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from dataclasses import dataclass
 from typing import Any
 
 from joserfc.errors import ExpiredTokenError, InvalidClaimError, MissingClaimError
@@ -29,26 +28,15 @@ from joserfc.jwt import JWTClaimsRegistry
 
 from iba_workflow.settings import Settings
 
+from .bearer import Principal
 from .oidc_discovery import OidcError, OidcProvider, TokenInvalid
+from .policy import KNOWN_SCOPES
 
 LEEWAY_SECONDS = 60
-API_SCOPES = frozenset({"visitations:write", "visitations:read", "reports:read"})
+API_SCOPES = KNOWN_SCOPES  # the scopes the policy knows (visitations:write, …)
 
 _providers: dict[str, OidcProvider] = {}
 _providers_lock = threading.Lock()
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who calls the API: ``kind`` ``"jwt"``, ``subject`` the client's id at the
-    identity provider, ``scopes`` the API scopes its token carries."""
-
-    kind: str
-    subject: str
-    scopes: frozenset[str]
-
-    def has_scope(self, scope: str) -> bool:
-        return scope in self.scopes
 
 
 class AccessTokenRefused(OidcError):
@@ -158,4 +146,4 @@ def verify_access_token(token: str, *, settings: Settings, now: dt.datetime) -> 
     )
     if client is None:
         raise AccessTokenRefused(_api_sentence("no_client"), reason="no_client")
-    return Principal(kind="jwt", subject=client, scopes=granted_scopes(claims))
+    return Principal("jwt", client, granted_scopes(claims))
