@@ -88,8 +88,8 @@ def site(
 
 
 async def _sign_in_as(page: Any, site: Site, email: str, *, abort: bool = False) -> int:
-    """From our start route through the provider's login page back to our callback;
-    the callback's HTTP status."""
+    """From our sign-in page's button through the provider's login page back to our
+    callback; the callback's HTTP status."""
     answers: list[int] = []
 
     def seen(response: Any) -> None:
@@ -97,7 +97,9 @@ async def _sign_in_as(page: Any, site: Site, email: str, *, abort: bool = False)
             answers.append(response.status)
 
     page.on("response", seen)
-    await page.goto(f"{site.url}/log-ind/oidc")
+    await page.goto(f"{site.url}/log-ind")
+    await page.get_by_role("link", name="Log ind med Testudbyder").click()
+    await page.wait_for_load_state()
     assert await page.title() == "Testudbyder · log ind", "not on the provider's login page"
     if abort:
         await page.get_by_role("button", name="Afbryd").click()
@@ -136,6 +138,7 @@ async def test_staff_member_signs_in_through_the_provider(site: Site) -> None:
                 )
                 assert await _sign_in_as(page, site, "Iba.Hedensted@Example.org") == 303
                 assert page.url == f"{site.url}/min-side"
+                assert "Du er logget ind som Ida Hedensted." in await page.inner_text("main")
                 cookies = {c["name"]: c["value"] for c in await context.cookies(site.url)}
 
                 # the same callback again (browser history, a proxy log): refused
