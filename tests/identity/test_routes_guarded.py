@@ -27,6 +27,8 @@ PUBLIC = {
     ("GET", "/log-ind/sendt"),
     ("GET", "/log-ind/{token}"),
     ("POST", "/log-ind/{token}"),
+    ("GET", "/log-ind/oidc"),
+    ("GET", "/log-ind/oidc/callback"),
 }
 TASK_LINKS = {"/t/{token}", "/l/{token}", "/t/{token}/nyt-link"}
 
