@@ -35,13 +35,18 @@ def oidc_router(sign_in: OidcSignIn) -> APIRouter:
     router = APIRouter()
 
     def refused(request: Request, exc: OidcError, status: int) -> Response:
-        context = {"message": exc.message, "hint": exc.hint}
+        context = {
+            "message": exc.message,
+            "hint": exc.hint,
+            "other_account": exc.reason.startswith(("staff_", "email_")),
+        }
         response: Response = identity_of(request).render("oidc_refused.html.j2", context, status)
         response.delete_cookie(BROWSER_COOKIE, path=START_PATH)
         return response
 
     @router.get(START_PATH, dependencies=[policy.public("OIDC sign-in: start")])
-    def oidc_start(request: Request) -> Response:
+    def oidc_start(request: Request, konto: str = "") -> Response:
+        """``?konto=anden``: sign in afresh at the provider (another account)."""
         ident = identity_of(request)
         if not sign_in.enabled:
             off = OidcError(
@@ -67,7 +72,7 @@ def oidc_router(sign_in: OidcSignIn) -> APIRouter:
             return refused(request, busy, 429)
         try:
             with ident.session_factory() as db:
-                url, browser = sign_in.start(db, now=now)
+                url, browser = sign_in.start(db, now=now, other_account=konto == "anden")
                 db.commit()
         except OidcError as exc:
             log.warning("oidc sign-in could not start: %s", exc.reason)
@@ -100,7 +105,9 @@ def oidc_router(sign_in: OidcSignIn) -> APIRouter:
             return refused(request, exc, 503)
         except OidcError as exc:
             log.info("oidc sign-in refused: %s", exc.reason)
-            return refused(request, exc, 403 if exc.reason.startswith("staff_") else 400)
+            return refused(
+                request, exc, 403 if exc.reason.startswith(("staff_", "email_")) else 400
+            )
         with ident.session_factory() as db:
             sid = start_session(
                 db, staff_id=staff_id, now=now, settings=ident.settings, method="oidc"

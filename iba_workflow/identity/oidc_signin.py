@@ -133,13 +133,22 @@ class OidcSignIn:
             timeout=10.0,
         )
 
-    def start(self, db: Session, *, now: dt.datetime) -> tuple[str, str]:
-        """``(authorization URL, browser-binding cookie value)``; the caller commits."""
+    def start(
+        self, db: Session, *, now: dt.datetime, other_account: bool = False
+    ) -> tuple[str, str]:
+        """``(authorization URL, browser-binding cookie value)``; the caller commits.
+        ``other_account`` asks the provider to let the person sign in afresh
+        (``prompt=login``) instead of reusing whoever is signed in there."""
         endpoint = self.provider.endpoint("authorization_endpoint")
         login = begin_login(db, now=now)
+        extra = {"prompt": "login"} if other_account else {}
         with self._client() as client:
             url, _ = client.create_authorization_url(
-                endpoint, state=login.state, code_verifier=login.code_verifier, nonce=login.nonce
+                endpoint,
+                state=login.state,
+                code_verifier=login.code_verifier,
+                nonce=login.nonce,
+                **extra,
             )
         return url, login.browser
 

@@ -168,6 +168,8 @@ class KeyServer:
     jwks_requests: int = 0
     token_response: dict[str, Any] = field(default_factory=dict)  # what POST /token answers
     token_requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    userinfo: dict[str, Any] = field(default_factory=dict)  # what GET /userinfo answers
+    userinfo_tokens: list[str] = field(default_factory=list)  # bearer tokens it was sent
 
     @property
     def issuer(self) -> str:
@@ -193,8 +195,11 @@ class KeyServer:
                 "authorization_endpoint": f"{self.issuer}/auth",
                 "token_endpoint": f"{self.issuer}/token",
                 "jwks_uri": f"{self.issuer}/jwks",
+                "userinfo_endpoint": f"{self.issuer}/userinfo",
                 "id_token_signing_alg_values_supported": ["RS256"],
             }
+        if path == "/userinfo":
+            return self.userinfo
         if path == "/jwks":
             self.jwks_requests += 1
             return {"keys": [k.as_dict(private=False) for k in self.keys]}
@@ -208,6 +213,8 @@ def key_server() -> Iterator[KeyServer]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            if self.path == "/userinfo":
+                server_state.userinfo_tokens.append(self.headers.get("Authorization", ""))
             body = server_state.document(self.path)
             payload = json.dumps(body).encode()
             self.send_response(200 if body is not None else 404)

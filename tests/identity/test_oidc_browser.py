@@ -167,10 +167,13 @@ async def test_staff_member_signs_in_through_the_provider(site: Site) -> None:
 
 
 async def test_unknown_staff_and_cancelled_sign_in_get_danish_sentences(site: Site) -> None:
+    """Unknown and deactivated staff, and a cancelled sign-in, each get a Danish page;
+    "Log ind med en anden konto" makes the provider ask who is signing in again."""
     _need_chromium()
     from playwright.async_api import async_playwright
 
     site.add_staff("ophoert@example.org", active=False)
+    site.add_staff(STAFF)
     with serve_app(site.app, site.port):
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
@@ -181,6 +184,13 @@ async def test_unknown_staff_and_cancelled_sign_in_get_danish_sentences(site: Si
                 text = await page.inner_text("main")
                 assert "Du er ikke oprettet som medarbejder i iba-workflow." in text
                 assert "Bed administratoren om at oprette dig." in text
+                # signed in at the provider with the wrong account: try another one
+                await page.get_by_role("link", name="Log ind med en anden konto").click()
+                assert await page.title() == "Testudbyder · log ind", "the provider asks again"
+                await page.get_by_label("E-mail").fill(STAFF)
+                await page.get_by_role("button", name="Log ind").click()
+                await page.wait_for_url(f"{site.url}/min-side")
+                assert "Du er logget ind som Ida Hedensted." in await page.inner_text("main")
 
                 page = await (await browser.new_context()).new_page()
                 assert await _sign_in_as(page, site, "ophoert@example.org") == 403
@@ -194,4 +204,5 @@ async def test_unknown_staff_and_cancelled_sign_in_get_danish_sentences(site: Si
             finally:
                 await browser.close()
     with site.open_session() as db:
-        assert db.exec(select(StaffSessionRow)).all() == [], "nobody was signed in"
+        sessions = db.exec(select(StaffSessionRow)).all()
+    assert len(sessions) == 1, "only the known, active staff member was signed in"

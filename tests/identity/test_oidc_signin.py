@@ -23,11 +23,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from oidc_fixtures import KeyServer
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from iba_workflow.identity.oidc_discovery import OidcError, OidcProvider, TokenInvalid
 from iba_workflow.identity.oidc_signin import OidcSignIn
-from iba_workflow.identity.oidc_state import begin_login, spend_login
+from iba_workflow.identity.oidc_state import OidcLoginRow, begin_login, spend_login
 from iba_workflow.settings import Settings
 from iba_workflow.store import make_engine, session_factory
 from iba_workflow.store.tables import StaffRow
@@ -225,6 +225,28 @@ def test_configured_claim_is_matched(key_server: KeyServer, store: Any, tmp_path
     assert found == staff_id
 
 
+@pytest.mark.parametrize(("userinfo_sub", "signed_in"), [("user-1", True), ("user-2", False)])
+def test_claim_missing_from_the_id_token_is_read_from_userinfo_for_the_same_sub(
+    key_server: KeyServer, store: Any, tmp_path: Path, userinfo_sub: str, signed_in: bool
+) -> None:
+    """A provider that keeps ``email`` out of the ID token (OIDC Core's default for
+    scope claims): the userinfo endpoint is asked with the access token, and its answer
+    counts only for the ID token's ``sub``."""
+    staff_id = _staff(store, "iba.hedensted@example.org")
+    key_server.userinfo = {"sub": userinfo_sub, "email": "iba.hedensted@example.org"}
+    sign_in = _sign_in(key_server, tmp_path)
+    query, browser = _start(sign_in, store)
+    _answer(key_server, _id_token(key_server, query["nonce"], {"email": None}))
+    params = {"code": "c", "state": query["state"]}
+    if signed_in:
+        assert sign_in.finish(store, params=params, browser=browser, now=NOW) == staff_id
+    else:
+        with pytest.raises(OidcError) as refused:
+            sign_in.finish(store, params=params, browser=browser, now=NOW)
+        assert refused.value.reason == "staff_claim_missing"
+    assert key_server.userinfo_tokens == ["Bearer at-123"]
+
+
 def test_provider_error_becomes_a_danish_sentence_and_spends_the_attempt(
     key_server: KeyServer, store: Any, tmp_path: Path
 ) -> None:
@@ -267,6 +289,17 @@ def test_state_is_single_use_bound_to_the_browser_and_short_lived(store: Any) ->
         db.commit()
     with store() as db:
         assert spend(db) == "state_replayed"
+
+
+def test_attempts_older_than_a_day_are_forgotten(store: Any) -> None:
+    with store() as db:
+        begin_login(db, now=NOW)
+        db.commit()
+    with store() as db:
+        begin_login(db, now=NOW + dt.timedelta(days=2))
+        db.commit()
+        rows = db.exec(select(OidcLoginRow)).all()
+    assert [r.created_at for r in rows] == [NOW + dt.timedelta(days=2)]
 
 
 def test_state_is_spent_once_under_concurrent_callbacks(open_session: Any) -> None:
