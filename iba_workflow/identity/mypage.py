@@ -17,7 +17,7 @@ from iba_workflow.store.tables import EnrollmentRow, StepInstanceRow
 
 from .policy import Action, Actor, Kind, Resource, decide, read_identity
 
-OPEN_NOW = ("due", "notified")
+OPEN = ("planned", "due", "notified")
 ACTIVE = ("waiting", "active")
 MAX_ROWS = 200
 
@@ -66,7 +66,8 @@ def my_page(session: Session, actor: Actor, *, now: dt.datetime) -> dict[str, An
         select(StepInstanceRow)
         .where(
             col(StepInstanceRow.enrollment_id).in_(list(enrollments)),
-            col(StepInstanceRow.status).in_(OPEN_NOW),
+            col(StepInstanceRow.status).in_(OPEN),
+            StepInstanceRow.kind != "session",  # the weekly lessons are in the schedule
         )
         .order_by(col(StepInstanceRow.due_date), col(StepInstanceRow.id))
     ).all()
