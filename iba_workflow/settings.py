@@ -4,8 +4,9 @@ to anything when this module is imported; the composition root reads Settings on
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -75,6 +76,23 @@ class Settings(BaseSettings):
     api_audience: str | None = Field(
         None, description="The 'aud' an API access token must carry; unset: no JWTs."
     )
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _issuer_over_https(cls, value: str | None) -> str | None:
+        """An issuer's keys decide who may sign in: fetch them over https, or from a
+        provider on this machine."""
+        if not value:
+            return None
+        value = value.strip()
+        parts = urlsplit(value)
+        local = parts.hostname in {"127.0.0.1", "localhost", "::1"}
+        if parts.scheme != "https" and not (parts.scheme == "http" and local):
+            raise ValueError(
+                "IBA_OIDC_ISSUER must be an https URL (http only for a provider on this "
+                "machine), e.g. https://login.microsoftonline.com/<tenant-id>/v2.0"
+            )
+        return value
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -173,3 +173,24 @@ def test_keys_are_fetched_again_when_the_provider_rotates_them(key_server: KeySe
     with pytest.raises(TokenInvalid):
         provider.decode_jwt(key_server.sign(_claims(key_server.issuer), key=stranger))
     assert key_server.jwks_requests == 3
+
+
+@pytest.mark.parametrize(
+    ("issuer", "accepted"),
+    [
+        ("https://login.microsoftonline.com/tenant/v2.0", True),
+        ("http://127.0.0.1:9000", True),
+        ("http://idp.kommune.dk", False),
+        ("ftp://idp.kommune.dk", False),
+    ],
+)
+def test_issuer_must_be_https_unless_on_this_machine(
+    tmp_path: Path, issuer: str, accepted: bool
+) -> None:
+    from pydantic import ValidationError
+
+    if accepted:
+        assert Settings(data_dir=tmp_path, oidc_issuer=issuer).oidc_issuer == issuer
+    else:
+        with pytest.raises(ValidationError, match="must be an https URL"):
+            Settings(data_dir=tmp_path, oidc_issuer=issuer)
