@@ -200,3 +200,17 @@ class OidcProvider:
         except (JoseError, ValueError) as exc:
             raise TokenInvalid("Tokens signatur holder ikke.", reason="signature") from exc
         return dict(decoded.header), dict(decoded.claims)
+
+
+_providers: dict[str, OidcProvider] = {}
+_providers_lock = threading.Lock()
+
+
+def provider_for(issuer: str) -> OidcProvider:
+    """The one cached :class:`OidcProvider` of ``issuer`` in this process (built on first
+    use; building it connects to nothing). Sign-in and API tokens share it."""
+    with _providers_lock:
+        found = _providers.get(issuer)
+        if found is None:
+            found = _providers[issuer] = OidcProvider(issuer)
+        return found

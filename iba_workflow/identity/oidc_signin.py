@@ -39,7 +39,13 @@ from iba_workflow.settings import Settings
 from iba_workflow.store.db import SessionFactory
 from iba_workflow.store.tables import StaffRow
 
-from .oidc_discovery import OidcError, OidcProvider, ProviderUnavailable, TokenInvalid
+from .oidc_discovery import (
+    OidcError,
+    OidcProvider,
+    ProviderUnavailable,
+    TokenInvalid,
+    provider_for,
+)
 from .oidc_state import LOGIN_TTL, begin_login, spend_login
 
 with warnings.catch_warnings():  # Authlib 1.9 prefers the httpx2 fork; httpx works as is
@@ -110,8 +116,6 @@ class OidcSignIn:
     @property
     def provider(self) -> OidcProvider:
         if self._provider is None:
-            from .oidc_tokens import provider_for
-
             if not self.settings.oidc_issuer:
                 raise OidcError("Log ind via identitetsudbyder er ikke slået til.", reason="off")
             self._provider = provider_for(self.settings.oidc_issuer)

@@ -20,7 +20,6 @@ route is the policy's question (403), not this module's.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from typing import Any
 
 from joserfc.errors import ExpiredTokenError, InvalidClaimError, MissingClaimError
@@ -29,28 +28,15 @@ from joserfc.jwt import JWTClaimsRegistry
 from iba_workflow.settings import Settings
 
 from .bearer import Principal
-from .oidc_discovery import OidcError, OidcProvider, TokenInvalid
+from .oidc_discovery import OidcError, TokenInvalid, provider_for
 from .policy import KNOWN_SCOPES
 
 LEEWAY_SECONDS = 60
 API_SCOPES = KNOWN_SCOPES  # the scopes the policy knows (visitations:write, …)
 
-_providers: dict[str, OidcProvider] = {}
-_providers_lock = threading.Lock()
-
 
 class AccessTokenRefused(OidcError):
     """The bearer token is not a valid access token for this API (answer: 401)."""
-
-
-def provider_for(issuer: str) -> OidcProvider:
-    """The one cached :class:`OidcProvider` of ``issuer`` in this process (built on first
-    use; building it connects to nothing)."""
-    with _providers_lock:
-        found = _providers.get(issuer)
-        if found is None:
-            found = _providers[issuer] = OidcProvider(issuer)
-        return found
 
 
 def granted_scopes(claims: dict[str, Any]) -> frozenset[str]:
