@@ -31,6 +31,7 @@ from iba_workflow.web import create_app
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 STAFF = "iba.hedensted@example.org"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 def _need_chromium() -> None:
@@ -98,6 +99,8 @@ async def _sign_in_as(page: Any, site: Site, email: str, *, abort: bool = False)
 
     page.on("response", seen)
     await page.goto(f"{site.url}/log-ind")
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "log-ind-oidc.png"), full_page=True)
     await page.get_by_role("link", name="Log ind med Testudbyder").click()
     await page.wait_for_load_state()
     assert await page.title() == "Testudbyder · log ind", "not on the provider's login page"
@@ -128,7 +131,7 @@ async def test_staff_member_signs_in_through_the_provider(site: Site) -> None:
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
             try:
-                context = await browser.new_context()
+                context = await browser.new_context(viewport={"width": 390, "height": 844})
                 page = await context.new_page()
                 page.on(
                     "request",
