@@ -185,24 +185,25 @@ def test_signature_by_a_stranger_is_refused(
 
 
 @pytest.mark.parametrize(
-    ("email", "active", "reason"),
+    ("claims", "active", "reason"),
     [
-        ("nobody@example.org", True, "staff_unknown"),
-        ("iba.hedensted@example.org", False, "staff_inactive"),
+        ({"email": "nobody@example.org"}, True, "staff_unknown"),
+        ({}, False, "staff_inactive"),
+        ({"email_verified": False}, True, "email_unverified"),
     ],
 )
-def test_unknown_or_deactivated_staff_are_refused(
+def test_unknown_deactivated_or_unverified_staff_are_refused(
     key_server: KeyServer,
     store: Any,
     tmp_path: Path,
-    email: str,
+    claims: dict[str, Any],
     active: bool,
     reason: str,
 ) -> None:
     _staff(store, "iba.hedensted@example.org", active=active)
     sign_in = _sign_in(key_server, tmp_path)
     query, browser = _start(sign_in, store)
-    _answer(key_server, _id_token(key_server, query["nonce"], {"email": email}))
+    _answer(key_server, _id_token(key_server, query["nonce"], claims))
     with pytest.raises(OidcError) as refused:
         sign_in.finish(
             store, params={"code": "c", "state": query["state"]}, browser=browser, now=NOW
