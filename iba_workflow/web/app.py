@@ -24,6 +24,7 @@ from iba_workflow.errors import IbaError
 from iba_workflow.identity import policy
 from iba_workflow.identity.bearer import ApiAuthError
 from iba_workflow.identity.context import IdentityContext
+from iba_workflow.identity.logfilter import install as install_sign_in_log_filter
 from iba_workflow.identity.policy import Action, Kind
 from iba_workflow.identity.routes import router as identity_router
 from iba_workflow.identity.sessions import SIGN_IN_PATH, SignedIn, SignInRequired
@@ -105,6 +106,7 @@ def create_app(
         render=render_template,
     )
     app.include_router(identity_router)
+    install_sign_in_log_filter()
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, exc: SignInRequired) -> Response:
