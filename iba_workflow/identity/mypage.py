@@ -20,6 +20,7 @@ from .policy import Action, Actor, Kind, Resource, decide, read_identity
 OPEN = ("planned", "due", "notified")
 ACTIVE = ("waiting", "active")
 MAX_ROWS = 200
+MAX_TASKS = 25  # the nearest ones; the rest are counted
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,8 @@ def my_page(session: Session, actor: Actor, *, now: dt.datetime) -> dict[str, An
                 )
             )
     return {
-        "tasks": tasks[:MAX_ROWS],
+        "tasks": tasks[:MAX_TASKS],
+        "more_tasks": max(0, len(tasks) - MAX_TASKS),
         "coordinator": actor.is_coordinator,
         "enrollments": _coordinated(session, actor, enrollments.values(), names, now=now),
     }

@@ -24,6 +24,7 @@ from iba_workflow.errors import IbaError
 from iba_workflow.identity import policy
 from iba_workflow.identity.bearer import ApiAuthError
 from iba_workflow.identity.context import IdentityContext
+from iba_workflow.identity.logfilter import install as install_sign_in_log_filter
 from iba_workflow.identity.oidc_routes import hide_callback_query_in_access_log, oidc_router
 from iba_workflow.identity.oidc_signin import OidcSignIn
 from iba_workflow.identity.policy import Action, Kind
@@ -112,6 +113,7 @@ def create_app(
     app.include_router(oidc_router(oidc))
     hide_callback_query_in_access_log()
     app.include_router(identity_router)
+    install_sign_in_log_filter()
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, exc: SignInRequired) -> Response:

@@ -94,3 +94,18 @@ def test_sign_out_everywhere_ends_only_the_owners_sessions(open_session: Any) ->
         assert resume_session(s, a1, now=T0, settings=SETTINGS) is None
         assert resume_session(s, a2, now=T0, settings=SETTINGS) is None
         assert resume_session(s, b1, now=T0, settings=SETTINGS) is not None
+
+
+def test_the_access_log_never_shows_a_sign_in_token() -> None:
+    import logging
+
+    from iba_workflow.identity.logfilter import SignInTokenFilter
+
+    token = "-w1w1jBsk-prqX_YWuBSwEoj11wrWXZFAshZCpo-Rxo"
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:1", "GET", f"/log-ind/{token}?x=1", "1.1", 200), None,
+    )  # fmt: skip
+    assert SignInTokenFilter().filter(record)
+    line = record.getMessage()
+    assert token not in line and "/log-ind/<token>?x=1" in line
