@@ -167,6 +167,20 @@ def test_replayed_id_token_is_refused_by_its_nonce(
     assert refused.value.reason == "nonce"
 
 
+def test_callback_from_another_issuer_is_refused_before_any_exchange(
+    key_server: KeyServer, store: Any, tmp_path: Path
+) -> None:
+    """RFC 9207: an ``iss`` in the callback that is not ours (a mix-up attack) stops the
+    sign-in before the code is sent anywhere."""
+    sign_in = _sign_in(key_server, tmp_path)
+    query, browser = _start(sign_in, store)
+    params = {"code": "c", "state": query["state"], "iss": "https://evil.example.org"}
+    with pytest.raises(OidcError) as refused:
+        sign_in.finish(store, params=params, browser=browser, now=NOW)
+    assert refused.value.reason == "iss_param"
+    assert key_server.token_requests == []
+
+
 def test_signature_by_a_stranger_is_refused(
     key_server: KeyServer, store: Any, tmp_path: Path
 ) -> None:
