@@ -134,6 +134,35 @@ def register_demo_citizens(
     return out
 
 
+def demo_api_key(
+    open_session: Callable[[], Any], ctx: EngineContext, batch: int
+) -> tuple[int, str]:
+    """An API key for this demo run's visitations (``visitations:write``): the demo posts
+    over HTTP like any client. Kept in memory, never printed; revoked after the run's
+    posts (:func:`revoke_demo_api_key`)."""
+    from iba_workflow.identity.apikeys import create_api_key
+    from iba_workflow.identity.policy import SCOPE_VISITATIONS_WRITE
+
+    with open_session() as session:
+        created = create_api_key(
+            session,
+            name=f"iba demo {batch}",
+            scopes=[SCOPE_VISITATIONS_WRITE],
+            now=ctx.now(),
+            created_by=ctx.actor,
+        )
+        session.commit()
+    return created.key_id, created.key
+
+
+def revoke_demo_api_key(open_session: Callable[[], Any], ctx: EngineContext, key_id: int) -> None:
+    from iba_workflow.identity.apikeys import revoke_api_key
+
+    with open_session() as session:
+        revoke_api_key(session, key_id, now=ctx.now(), by=ctx.actor)
+        session.commit()
+
+
 def post_visitation(
     client: httpx.Client, d: Definition, enrolment: Enrolment, ref: str
 ) -> Enrolled:

@@ -1,5 +1,7 @@
 """Demo staff for ``iba up``: one fictional person per role of every definition, per
-municipality, with an ``example.org`` address. Loading is idempotent (by e-mail)."""
+municipality, with an ``example.org`` address; each municipality's IBA coordinates its
+interventions (she signs in at ``/log-ind`` and sees them). Loading is idempotent (by
+e-mail)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ FIRST_NAMES = (
     "Troels", "Mette", "Anders", "Ulla", "Kim", "Dorte", "Bo", "Vibeke", "Henrik",
 )  # fmt: skip
 SURNAMES = ("Eksempel", "Prøvesen", "Demosen", "Fiktivsen", "Opdigtet", "Testrup")
+#: The demo person of this role coordinates her municipality's interventions.
+COORDINATOR_ROLE = "iba"
 
 
 @dataclass(frozen=True)
@@ -68,4 +72,30 @@ def load_demo_staff(
                 municipality=person.municipality,
             )
             added += 1
+        _coordinate(session, ctx, definitions)
+        session.commit()
     return added
+
+
+def demo_coordinator(definitions: Mapping[str, Definition], municipality: str) -> str | None:
+    """The demo IBA's address in ``municipality`` (she coordinates its interventions)."""
+    for person in demo_staff(definitions):
+        if person.role == COORDINATOR_ROLE and person.municipality == municipality:
+            return person.email
+    return None
+
+
+def _coordinate(
+    session: Session, ctx: EngineContext, definitions: Mapping[str, Definition]
+) -> None:
+    """Each municipality's demo IBA coordinates every intervention of her municipality."""
+    from iba_workflow.identity.staff import add_coordinates
+
+    for person in demo_staff(definitions):
+        if person.role != COORDINATOR_ROLE:
+            continue
+        row = session.exec(select(StaffRow).where(StaffRow.email == person.email)).first()
+        if row is None or row.id is None:
+            continue
+        ids = [d.id for d in definitions.values() if d.municipality == person.municipality]
+        add_coordinates(session, row.id, sorted(ids), now=ctx.now(), actor=ctx.actor)

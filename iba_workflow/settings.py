@@ -4,8 +4,9 @@ to anything when this module is imported; the composition root reads Settings on
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,6 +27,24 @@ class Settings(BaseSettings):
     )
     link_ttl_days: int = Field(14, ge=1, le=365)
 
+    # Staff sign-in and sessions (iba_workflow.identity)
+    signin_link_minutes: int = Field(
+        15, ge=1, le=24 * 60, description="Lifetime of an e-mailed sign-in link."
+    )
+    session_idle_minutes: int = Field(
+        30, ge=1, le=24 * 60, description="A session unused this long ends."
+    )
+    session_absolute_hours: int = Field(
+        8, ge=1, le=24 * 7, description="A session ends this long after sign-in, used or not."
+    )
+    signin_limit_per_address: int = Field(
+        5, ge=1, description="Sign-in links asked for one address per 15 minutes."
+    )
+    signin_limit_per_ip: int = Field(
+        20, ge=1, description="Sign-in requests from one client address per 15 minutes."
+    )
+    api_limit_per_minute: int = Field(120, ge=1, description="API requests per key per minute.")
+
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     smtp_username: str | None = None
@@ -38,6 +57,42 @@ class Settings(BaseSettings):
 
     dispatch_interval_seconds: int = Field(60, ge=5, le=3600)
     dispatch_batch_size: int = Field(200, ge=1, le=10000)
+
+    # OpenID Connect sign-in and OAuth 2 access tokens for the API (identity/oidc_*.py)
+    oidc_issuer: str | None = Field(
+        None, description="Issuer URL of the identity provider; unset: no OIDC sign-in."
+    )
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = Field(
+        None, description="Unset for a public client (PKCE only)."
+    )
+    oidc_scopes: str = "openid email profile"
+    oidc_staff_claim: str = Field(
+        "email", description="ID-token claim matched case-insensitively to staff.email."
+    )
+    oidc_provider_name: str = Field(
+        "din arbejdskonto", description="Shown on the sign-in button: 'Log ind med …'."
+    )
+    api_audience: str | None = Field(
+        None, description="The 'aud' an API access token must carry; unset: no JWTs."
+    )
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _issuer_over_https(cls, value: str | None) -> str | None:
+        """An issuer's keys decide who may sign in: fetch them over https, or from a
+        provider on this machine."""
+        if not value:
+            return None
+        value = value.strip()
+        parts = urlsplit(value)
+        local = parts.hostname in {"127.0.0.1", "localhost", "::1"}
+        if parts.scheme != "https" and not (parts.scheme == "http" and local):
+            raise ValueError(
+                "IBA_OIDC_ISSUER must be an https URL (http only for a provider on this "
+                "machine), e.g. https://login.microsoftonline.com/<tenant-id>/v2.0"
+            )
+        return value
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -91,11 +91,13 @@ def play(urls: Any, *, attached: bool = False) -> None:
     from iba_workflow import paths
     from iba_workflow.clock import SystemClock, local_today
     from iba_workflow.demo import (
+        demo_api_key,
         demo_plan,
         mailbox_total,
         next_batch,
         post_visitation,
         register_demo_citizens,
+        revoke_demo_api_key,
         start_dispatcher_run,
         wait_flow_run,
     )
@@ -132,11 +134,16 @@ def play(urls: Any, *, attached: bool = False) -> None:
             )
             batch = next_batch(open_session)
             people = register_demo_citizens(open_session, ctx, definitions, plan, batch)
-            with httpx.Client(base_url=urls.web, timeout=30) as web:
-                for enrolment, ref in people:
-                    d = definitions[enrolment.definition_id]
-                    enrolled.append((enrolment, post_visitation(web, d, enrolment, ref)))
-                    progress.advance(step)
+            key_id, key = demo_api_key(open_session, ctx, batch)
+            bearer = {"Authorization": f"Bearer {key}"}  # in memory only, never printed
+            try:
+                with httpx.Client(base_url=urls.web, timeout=30, headers=bearer) as web:
+                    for enrolment, ref in people:
+                        d = definitions[enrolment.definition_id]
+                        enrolled.append((enrolment, post_visitation(web, d, enrolment, ref)))
+                        progress.advance(step)
+            finally:
+                revoke_demo_api_key(open_session, ctx, key_id)
             tick = progress.add_task("dispatcher run through Prefect: scheduled", total=1)
             with httpx.Client(base_url=urls.prefect_api, timeout=30) as prefect:
                 run = start_dispatcher_run(prefect)
@@ -154,7 +161,10 @@ def play(urls: Any, *, attached: bool = False) -> None:
             progress.update(mails, total=arrived, completed=arrived)
     finally:
         engine.dispose()
-    _print_summary(urls, enrolled, run, final, arrived, attached=attached)
+    from iba_workflow.demo_staff import demo_coordinator
+
+    coordinator = demo_coordinator(definitions, "hedensted") or "iba.hedensted@example.org"
+    _print_summary(urls, enrolled, run, final, arrived, attached=attached, sign_in=coordinator)
 
 
 def _wait_for_mail(mailbox: str, before: int, show: Any, quiet: float = 3.0) -> int:
@@ -173,7 +183,14 @@ def _wait_for_mail(mailbox: str, before: int, show: Any, quiet: float = 3.0) -> 
 
 
 def _print_summary(
-    urls: Any, enrolled: list[Any], run: Any, final: Any, mails: int, *, attached: bool
+    urls: Any,
+    enrolled: list[Any],
+    run: Any,
+    final: Any,
+    mails: int,
+    *,
+    attached: bool,
+    sign_in: str,
 ) -> None:
     from rich import box
     from rich.panel import Panel
@@ -204,6 +221,9 @@ def _print_summary(
             f"[bold]Prefect UI[/bold]  {urls.prefect_ui}/runs\n"
             f"  Dispatcher run '{run['name']}' ({state}); one more every tick.\n"
             f"  Deployments: the dispatcher, one visitation flow per intervention.\n"
+            f"[bold]Sign in[/bold]     {urls.web}/log-ind\n"
+            f"  as the demo IBA {sign_in}: the sign-in link arrives in the\n"
+            f"  mailbox; 'Min side' lists her tasks and the citizens she coordinates.\n"
             f"Citizens' names are fictional, kept only in citizen_identity.\n"
             f"Ctrl-C stops {stops}.",
             title="Where to look",

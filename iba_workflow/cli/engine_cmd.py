@@ -121,16 +121,35 @@ def staff_add(
     email: Annotated[str, typer.Option(help="Work e-mail (notifications go here).")],
     role: Annotated[list[str], typer.Option(help="A role id, e.g. iba (repeatable).")],
     municipality: Annotated[str, typer.Option(help="e.g. hedensted")] = "hedensted",
+    coordinates: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="An intervention (definition id) this person coordinates in her "
+            "municipality: she sees its enrollments and citizens (repeatable)."
+        ),
+    ] = None,
 ) -> None:
-    """Add a staff member with one or more roles."""
+    """Add a staff member with one or more roles (role admin: manages staff and keys)."""
     from iba_workflow.engine import add_staff
+    from iba_workflow.identity.staff import add_coordinates
 
     def act() -> None:
+        for ref in coordinates or []:
+            d = _definition(ref)
+            if d.municipality != municipality:
+                raise InvalidInput(
+                    f"'{d.id}' is run by {d.municipality}, not by {municipality}",
+                    hint=f"coordinate it from {d.municipality}, or leave out --coordinates {ref}",
+                )
         with _store() as (session, ctx):
             row = add_staff(
                 session, ctx, name=name, email=email, roles=role, municipality=municipality
             )
-            out.print(f"staff {row.id} added with roles {', '.join(row.roles)}")
+            ids = [_definition(ref).id for ref in coordinates or []]
+            add_coordinates(session, row.id or 0, ids, now=ctx.now(), actor=ctx.actor)
+            session.commit()
+            what = f"; coordinates {', '.join(ids)}" if ids else ""
+            out.print(f"staff {row.id} added with roles {', '.join(row.roles)}{what}")
 
     _run(act)
 

@@ -98,6 +98,7 @@ def print_urls(urls: object) -> None:
     rows = [
         ("Prefect UI", urls.prefect_ui, "flow runs of the dispatcher and the visitations"),
         ("Task pages", urls.web, "where the links in the mails lead; POST /api/visitations"),
+        ("Sign in", f"{urls.web}/log-ind", "staff sign in by an e-mail link (to the mailbox)"),
         ("Mailbox", urls.mailbox, f"every mail the system sends (SMTP {urls.smtp})"),
         ("Logs", f"{urls.data_dir}/logs/", "one file per part"),
     ]
@@ -105,6 +106,23 @@ def print_urls(urls: object) -> None:
         out.print(f"  {label:<11} [bold]{where}[/bold]  [dim]{what}[/dim]")
     out.print()
     sys.stdout.flush()
+
+
+def print_demo_sign_in() -> None:
+    """Who to sign in as: each municipality's demo IBA (she coordinates its interventions)."""
+    from iba_workflow.demo_staff import demo_coordinator
+    from iba_workflow.orchestration.runtime import load_definitions
+    from iba_workflow.settings import Settings
+
+    definitions = load_definitions(Settings())
+    places = sorted({d.municipality for d in definitions.values()})
+    found = [a for a in (demo_coordinator(definitions, m) for m in places) if a]
+    if found:
+        others = f" (or {', '.join(found[1:])})" if found[1:] else ""
+        out.print(f"  Sign in as the demo IBA [bold]{found[0]}[/bold]{others};")
+        out.print("  the sign-in link arrives in the mailbox.")
+        out.print()
+        sys.stdout.flush()
 
 
 def run_up(config: object, *, on_ready: Callable[[object], None] | None = None) -> int:
@@ -126,6 +144,8 @@ def run_up(config: object, *, on_ready: Callable[[object], None] | None = None) 
                 out.print(f"[green]✓[/green] store at revision {revision}{staff}")
                 urls = start_stack(config, supervisor, say)
                 print_urls(urls)
+                if config.demo_staff:
+                    print_demo_sign_in()
                 if on_ready is not None:
                     on_ready(urls)
                 dead = supervisor.watch()

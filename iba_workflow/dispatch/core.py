@@ -34,6 +34,7 @@ from .reports import DeliveryReport, DueReport, InterventionCounts, TickReport
 
 log = logging.getLogger("iba_workflow.dispatch")
 
+SIGN_IN_KIND = "sign_in"  # identity.signin.SIGN_IN_KIND (not imported: no cycle)
 DUE_KINDS = {"new_task": "new_tasks", "reminder": "reminders", "escalation": "escalations"}
 MAX_BATCHES_PER_TICK = 1000
 
@@ -128,9 +129,16 @@ async def _deliver_one(
         if row is None or row.lease_owner != owner or row.status != "sending":
             return "lost_lease", ""
         digest = row.kind == DIGEST_KIND
+        sign_in = row.kind == SIGN_IN_KIND
         name = DIGEST_TEMPLATE if digest else _intervention_of(session, row.enrollment_id)
         try:
-            if digest:
+            if sign_in:  # a sign-in link (identity); carries no step
+                from iba_workflow.identity.signin import compose_sign_in
+
+                built = compose_sign_in(
+                    session, row, settings=settings, renderer=renderer, clock=ctx.clock
+                )
+            elif digest:
                 built = compose_digest(
                     session,
                     row,

@@ -66,6 +66,8 @@ STEP_TEMPLATES = frozenset(
 )
 #: The weekly digest for the coordinator.
 DIGEST_TEMPLATE = "ugeoversigt"
+#: A sign-in link by e-mail (identity).
+SIGN_IN_TEMPLATE = "log_ind"
 
 #: The template a new step of a kind uses when its definition names none.
 DEFAULT_TEMPLATE_FOR_KIND: Mapping[str, str] = {
@@ -174,6 +176,16 @@ class DigestMail:
         return self.week_start + dt.timedelta(days=4)
 
 
+@dataclass(frozen=True, kw_only=True)
+class SignInMail:
+    """A sign-in link for a staff member (``log_ind``): no name, no personal data."""
+
+    link_url: str
+    valid_minutes: int
+    template: str = field(default=SIGN_IN_TEMPLATE)
+    intervention: str = "iba-workflow"  # the layout's eyebrow
+
+
 @dataclass(frozen=True)
 class RenderedMail:
     subject: str
@@ -226,7 +238,7 @@ class MailRenderer:
             self.folder / f"{name}.html.j2"
         ).is_file()
 
-    def render(self, mail: StepMail | DigestMail) -> RenderedMail:
+    def render(self, mail: StepMail | DigestMail | SignInMail) -> RenderedMail:
         name = mail.template
         if not self.has_template(name):
             raise MailError(
@@ -234,7 +246,7 @@ class MailRenderer:
                 hint=f"add templates/mail/{name}.txt.j2 and {name}.html.j2",
                 template=name,
             )
-        action_url = mail.link_url if isinstance(mail, StepMail) else mail.overview_url
+        action_url = mail.overview_url if isinstance(mail, DigestMail) else mail.link_url
         ctx = {"m": mail, "action_url": action_url}
         try:
             text_t = self.text_env.get_template(f"{name}.txt.j2")

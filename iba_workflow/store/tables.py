@@ -12,6 +12,14 @@ from typing import Any
 from sqlalchemy import JSON, Column, ForeignKey, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from iba_workflow.identity.oidc_state import OidcLoginRow  # noqa: F401  (oidc_login: issue 10)
+
+from .identity import (  # noqa: F401  (sessions, sign-in, API keys: issue 10)
+    ApiKeyRow,
+    SignInTokenRow,
+    StaffCoordinatesRow,
+    StaffSessionRow,
+)
 from .requests import VisitationRequestRow  # noqa: F401  (visitation_request: issue 4)
 from .types import UTCDateTime
 

@@ -21,6 +21,15 @@ from iba_workflow import paths
 from iba_workflow.clock import COPENHAGEN, Clock
 from iba_workflow.engine import EngineContext, calendars_from
 from iba_workflow.errors import IbaError
+from iba_workflow.identity import policy
+from iba_workflow.identity.bearer import ApiAuthError
+from iba_workflow.identity.context import IdentityContext
+from iba_workflow.identity.logfilter import install as install_sign_in_log_filter
+from iba_workflow.identity.oidc_routes import hide_callback_query_in_access_log, oidc_router
+from iba_workflow.identity.oidc_signin import OidcSignIn
+from iba_workflow.identity.policy import Action, Kind
+from iba_workflow.identity.routes import router as identity_router
+from iba_workflow.identity.sessions import SIGN_IN_PATH, SignedIn, SignInRequired
 from iba_workflow.mail.render import long_date
 from iba_workflow.settings import Settings
 from iba_workflow.store.db import SessionFactory
@@ -87,6 +96,38 @@ def create_app(
     )
     app = FastAPI(title="iba-workflow", docs_url=None, redoc_url=None, openapi_url=None)
 
+    def render_template(template: str, context: dict[str, Any], status: int) -> Response:
+        html = env.get_template(template).render(**context)
+        return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+    app.state.identity = IdentityContext(
+        settings=settings,
+        session_factory=session_factory,
+        clock=clock,
+        secret=pages.secret,
+        render=render_template,
+    )
+    # before identity's routes: /log-ind/{token} would otherwise take /log-ind/oidc
+    oidc = OidcSignIn(settings)
+    env.globals["oidc_button"] = oidc.button_label
+    app.include_router(oidc_router(oidc))
+    hide_callback_query_in_access_log()
+    app.include_router(identity_router)
+    install_sign_in_log_filter()
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, exc: SignInRequired) -> Response:
+        return RedirectResponse(SIGN_IN_PATH, status_code=303, headers=SECURITY_HEADERS)
+
+    @app.exception_handler(policy.Denied)
+    async def _denied(request: Request, exc: policy.Denied) -> Response:
+        return render_template("adgang_naegtet.html.j2", {"reason": "policy"}, 403)
+
+    @app.exception_handler(ApiAuthError)
+    async def _api_auth(request: Request, exc: ApiAuthError) -> Response:
+        headers = {**SECURITY_HEADERS, **exc.headers()}
+        return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+
     def render(page: Page) -> Response:
         if page.redirect:
             return RedirectResponse(page.redirect, status_code=303, headers=SECURITY_HEADERS)
@@ -109,7 +150,7 @@ def create_app(
             {"error": "invalid input / ugyldigt input", "problems": problems}, status_code=422
         )
 
-    @app.get("/healthz")
+    @app.get("/healthz", dependencies=[policy.public("health check")])
     def healthz() -> dict[str, str]:
         with session_factory() as session:
             session.execute(text("SELECT 1"))
@@ -117,21 +158,31 @@ def create_app(
 
     @app.api_route("/t/{token}", methods=["GET", "HEAD"])
     @app.api_route("/l/{token}", methods=["GET", "HEAD"])
-    def task_page(token: str, udfoert: int = 0) -> Response:
-        return render(pages.show(token, done=bool(udfoert)))
+    def task_page(
+        token: str, udfoert: int = 0, viewer: SignedIn | None = policy.task_link()
+    ) -> Response:
+        return render(pages.show(token, done=bool(udfoert), viewer=viewer))
 
     @app.post("/t/{token}")
     @app.post("/l/{token}")
-    async def task_submit(token: str, request: Request) -> Response:
+    async def task_submit(
+        token: str, request: Request, viewer: SignedIn | None = policy.task_link()
+    ) -> Response:
         form = await request.form()
-        return render(pages.complete(token, form))
+        return render(pages.complete(token, form, viewer=viewer))
 
     @app.post("/t/{token}/nyt-link")
-    async def task_fresh_link(token: str, request: Request) -> Response:
+    async def task_fresh_link(
+        token: str, request: Request, viewer: SignedIn | None = policy.task_link()
+    ) -> Response:
         form = await request.form()
-        return render(pages.fresh_link(token, form))
+        return render(pages.fresh_link(token, form, viewer=viewer))
 
-    @app.post("/api/visitations", status_code=201)
+    @app.post(
+        "/api/visitations",
+        status_code=201,
+        dependencies=[policy.api(Action.CREATE, Kind.VISITATION)],
+    )
     def visitations(body: VisitationIn) -> Response:
         """With a Prefect API configured (``PREFECT_API_URL``), the visitation goes through
         Prefect: stored, announced by event, processed by ``<id> · visitation``. Without

@@ -19,6 +19,8 @@ from iba_workflow.engine import EngineContext, calendars_from, complete_step
 from iba_workflow.engine.apply import step_payload
 from iba_workflow.engine.definitions import stored_definition
 from iba_workflow.errors import IbaError
+from iba_workflow.identity.policy import may_follow_task_link
+from iba_workflow.identity.sessions import SignedIn
 from iba_workflow.links import LinkState, check_csrf_token, check_link, make_csrf_token
 from iba_workflow.links.store import find_link, mark_link_used
 from iba_workflow.store.db import SessionFactory
@@ -46,6 +48,8 @@ class Page:
 
 
 NOT_FOUND = Page("task_refused.html.j2", 404)
+#: A signed-in person opening a link addressed to someone else (the policy says no).
+FOREIGN_LINK = Page("adgang_naegtet.html.j2", 403, {"reason": "foreign_link"})
 
 
 class TaskPages:
@@ -58,13 +62,15 @@ class TaskPages:
         self.calendars = calendars or calendars_from(None)
 
     # -- reading ---------------------------------------------------------------------------
-    def show(self, token: str, *, done: bool = False) -> Page:
+    def show(self, token: str, *, done: bool = False, viewer: SignedIn | None = None) -> Page:
         """GET: read only. Nothing is written, whatever the state."""
         with self.session_factory() as session:
             link = find_link(session, token)
             state = check_link(token, link, now=self.clock.now())
             if link is None or state.state is LinkState.UNKNOWN:
                 return NOT_FOUND
+            if not may_follow_task_link(viewer, link.staff_id):
+                return FOREIGN_LINK
             return self._page_for(session, token, link, state.state, done=done)
 
     def _page_for(
@@ -127,7 +133,9 @@ class TaskPages:
         return build_form(session, d, step, e, today=today, ref_of=enrollment_ref)
 
     # -- writing ---------------------------------------------------------------------------
-    def complete(self, token: str, posted: Mapping[str, Any]) -> Page:
+    def complete(
+        self, token: str, posted: Mapping[str, Any], *, viewer: SignedIn | None = None
+    ) -> Page:
         """POST: complete the step through the engine and mark the link used, in one
         transaction; the next steps' notifications are in the outbox when this returns."""
         now = self.clock.now()
@@ -136,6 +144,8 @@ class TaskPages:
             state = check_link(token, link, now=now)
             if link is None or state.state is LinkState.UNKNOWN:
                 return NOT_FOUND
+            if not may_follow_task_link(viewer, link.staff_id):
+                return FOREIGN_LINK
             csrf = str(posted.get("csrf", ""))
             if not check_csrf_token(csrf, secret=self.secret, token_hash=link.token_hash, now=now):
                 return Page("task_refused.html.j2", 400, {"csrf_failed": True})
@@ -185,12 +195,16 @@ class TaskPages:
         page.status = 409
         return page
 
-    def fresh_link(self, token: str, posted: Mapping[str, Any]) -> Page:
+    def fresh_link(
+        self, token: str, posted: Mapping[str, Any], *, viewer: SignedIn | None = None
+    ) -> Page:
         """POST from an expired link's page: mail a fresh link (one per expired link)."""
         now = self.clock.now()
         with self.session_factory() as session:
             link = find_link(session, token)
             state = check_link(token, link, now=now)
+            if link is not None and not may_follow_task_link(viewer, link.staff_id):
+                return FOREIGN_LINK
             if link is None or state.state is not LinkState.EXPIRED:
                 return (
                     NOT_FOUND

@@ -189,10 +189,19 @@ async def test_http_door_over_real_http_goes_through_prefect(
     import httpx
 
     from iba_workflow.engine import register_citizen
+    from iba_workflow.identity.apikeys import create_api_key
 
     deployment = await _ready(client, "hop")
     with stack.open_session() as session:
         register_citizen(session, context(), ref="W-0001", municipality="hedensted")
+        key = create_api_key(
+            session,
+            name="test",
+            scopes=["visitations:write"],
+            now=context().now(),
+            created_by="test",
+        ).key
+        session.commit()
     port = free_port()
     log = open(tmp_path / "web.log", "wb")  # noqa: SIM115 - closed below
     web = subprocess.Popen(
@@ -219,7 +228,12 @@ async def test_http_door_over_real_http_goes_through_prefect(
             "start": (today() + dt.timedelta(days=21)).isoformat(),
             "answers": {c.id: True for c in DEFINITIONS["hop"].eligibility},
         }
-        answer = httpx.post(f"{base}/api/visitations", json=body, timeout=40)
+        answer = httpx.post(
+            f"{base}/api/visitations",
+            json=body,
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=40,
+        )
         assert answer.status_code == 201, answer.text
         found = answer.json()
         assert found["status"] == "processed" and found["decision"] == "accepted"

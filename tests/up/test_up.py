@@ -176,6 +176,7 @@ def test_up_visitation_mail_link_completion_and_clean_stop(up: Up) -> None:
 
     # A citizen under an opaque reference, then the visitation through the HTTP door.
     from iba_workflow.engine import EngineContext, calendars_from, register_citizen
+    from iba_workflow.identity.apikeys import create_api_key
     from iba_workflow.orchestration.runtime import load_definitions
 
     hop = load_definitions()["hop"]
@@ -184,12 +185,17 @@ def test_up_visitation_mail_link_completion_and_clean_stop(up: Up) -> None:
     ctx = EngineContext(clock=SystemClock(), calendars=calendars_from(ROOT / "calendars"))
     with open_session() as session:
         register_citizen(session, ctx, ref="UP-0001", municipality="hedensted")
+        key = create_api_key(
+            session, name="test", scopes=["visitations:write"], now=ctx.now(), created_by="test"
+        ).key
+        session.commit()
     start = next_monday(local_today(SystemClock()) + dt.timedelta(days=15))
     answers = {c.id: True for c in hop.eligibility if not c.health}
     response = httpx.post(
         f"{up.url('web')}/api/visitations",
         json={"definition_id": "hop", "citizen_ref": "UP-0001", "accept": True,
               "start": start.isoformat(), "answers": answers},
+        headers={"Authorization": f"Bearer {key}"},
         timeout=60,  # through Prefect: the door waits for 'hop · visitation' to run
     )  # fmt: skip
     assert response.status_code == 201, response.text

@@ -18,12 +18,26 @@ from iba_workflow.web import create_app
 MONDAY = dt.date(2027, 3, 1)
 
 
+def make_api_key(world: World, scope: str = "visitations:write") -> str:
+    """An API key in the world's store (what ``iba apikey create`` does)."""
+    from iba_workflow.identity.apikeys import create_api_key
+
+    with world.session() as s:
+        created = create_api_key(
+            s, name="tests", scopes=[scope], now=world.clock.now(), created_by="tests"
+        )
+        s.commit()
+    return created.key
+
+
 class WebServer:
     def __init__(self, world: World) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         world.settings.base_url = self.url  # links in mails point here
         app = create_app(world.settings, world.open_session, world.clock)
+        self.api_key = make_api_key(world)
+        self.api_headers = {"Authorization": f"Bearer {self.api_key}"}
         config = uvicorn.Config(
             app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
         )

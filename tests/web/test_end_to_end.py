@@ -22,7 +22,7 @@ def mail_about(smtp: SmtpServer, words: str, to: str) -> list:  # type: ignore[t
 
 
 async def test_visitation_mail_link_get_post_next_mail(world: World, smtp: SmtpServer, web) -> None:  # type: ignore[no-untyped-def]
-    async with httpx.AsyncClient(base_url=web.url, timeout=10) as client:
+    async with httpx.AsyncClient(base_url=web.url, timeout=10, headers=web.api_headers) as client:
         r = await client.post(
             "/api/visitations",
             json={

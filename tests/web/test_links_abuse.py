@@ -117,7 +117,7 @@ async def test_expired_link_offers_a_fresh_one(world: World, smtp: SmtpServer, w
 
 
 async def test_visitation_api_refuses_bad_input(world: World, web) -> None:  # type: ignore[no-untyped-def]
-    async with httpx.AsyncClient(base_url=web.url, timeout=10) as client:
+    async with httpx.AsyncClient(base_url=web.url, timeout=10, headers=web.api_headers) as client:
         before = snapshot(world)
         for body in (
             {"definition_id": "hop", "citizen_ref": "B-0001", "accept": True, "reject_reason": "x"},

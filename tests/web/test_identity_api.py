@@ -1,0 +1,128 @@
+"""Bearer credentials on /api/* over real HTTP: 401 without (or with a revoked, unknown
+or malformed one), 403 with a key of the wrong scope, 201 with the right one; the key
+stored only as a hash, its last use recorded; 429 above the rate, with Retry-After; a
+JWT without a configured issuer is told what is missing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import httpx
+from conftest import make_api_key
+from dispatch.world import World, answers
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+from iba_workflow.identity.apikeys import revoke_api_key
+from iba_workflow.store.identity import ApiKeyRow
+
+START = dt.date(2027, 3, 8)
+
+
+def _body(world: World) -> dict[str, Any]:
+    return {
+        "definition_id": "hop",
+        "citizen_ref": world.citizen_ref,
+        "accept": True,
+        "start": START.isoformat(),
+        "answers": answers(world.definition),
+    }
+
+
+def _bearer(value: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {value}"}
+
+
+def _enrollments(world: World) -> int:
+    with world.session() as s:
+        return int(s.execute(text("SELECT count(*) FROM enrollment")).scalar_one())
+
+
+def test_no_credential_401_wrong_scope_403_right_scope_201(world: World, web: Any) -> None:
+    with world.session() as s:  # a key for something else (a scope no route grants)
+        s.add(ApiKeyRow(key_hash=_hash(wrong := _new_key()), label=wrong[:11], name="other",
+                        scopes=["reports:read"], created_at=world.clock.now(),
+                        created_by="tests"))  # fmt: skip
+        s.commit()
+    with httpx.Client(base_url=web.url, timeout=20) as client:
+        r = client.post("/api/visitations", json=_body(world))
+        assert r.status_code == 401
+        assert "Bearer" in r.json()["error"] and "iba apikey create" in r.json()["hint"]
+        assert r.headers["www-authenticate"].startswith('Bearer realm="iba-workflow"')
+        assert r.headers["content-type"] == "application/json"
+        for bad in ("Basic dXNlcjpwdw==", "Bearer", "Bearer nonsense", "Bearer ibak_short"):
+            r = client.post("/api/visitations", json=_body(world), headers={"Authorization": bad})
+            assert r.status_code == 401, bad
+        r = client.post("/api/visitations", json=_body(world), headers=_bearer(wrong))
+        assert r.status_code == 403
+        assert r.json()["required_scope"] == "visitations:write"
+        assert 'error="insufficient_scope"' in r.headers["www-authenticate"]
+        assert _enrollments(world) == 0
+        r = client.post("/api/visitations", json=_body(world), headers=web.api_headers)
+        assert r.status_code == 201, r.text
+        assert _enrollments(world) == 1
+
+
+def test_a_key_is_stored_only_as_a_hash_and_its_last_use_recorded(world: World, web: Any) -> None:
+    key = web.api_key
+    with httpx.Client(base_url=web.url, timeout=20) as client:
+        client.post("/api/visitations", json=_body(world), headers=_bearer(key))
+    with world.session() as s:
+        rows = s.execute(text("SELECT * FROM api_key")).all()
+        everything = [
+            repr(s.execute(text(f"SELECT * FROM {table}")).all())
+            for table in (t.name for t in SQLModel.metadata.sorted_tables)
+        ]
+        used = s.execute(text("SELECT last_used_at FROM api_key")).scalar_one()
+    assert len(rows) == 1 and _hash(key) in repr(rows)
+    assert not [dump for dump in everything if key in dump or key[5:] in dump]
+    assert used is not None
+
+
+def test_a_revoked_key_is_refused(world: World, web: Any) -> None:
+    with world.session() as s:
+        revoke_api_key(s, 1, now=world.clock.now(), by="tests")
+        s.commit()
+    with httpx.Client(base_url=web.url, timeout=20) as client:
+        r = client.post("/api/visitations", json=_body(world), headers=web.api_headers)
+    assert r.status_code == 401 and "revoked" in r.json()["error"]
+
+
+def test_above_the_rate_429_with_retry_after(world: World, web: Any) -> None:
+    world.settings.api_limit_per_minute = 3
+    other = make_api_key(world)
+    bad = {"definition_id": "hop"}  # refused (422) after the credential is checked
+    with httpx.Client(base_url=web.url, timeout=20) as client:
+        codes = [
+            client.post("/api/visitations", json=bad, headers=web.api_headers).status_code
+            for _ in range(4)
+        ]
+        assert codes == [422, 422, 422, 429]
+        r = client.post("/api/visitations", json=bad, headers=web.api_headers)
+        assert r.status_code == 429 and r.headers["retry-after"] == "60"
+        assert "too many" in r.json()["error"]
+        # per key: another key still gets through
+        assert client.post("/api/visitations", json=bad, headers=_bearer(other)).status_code == 422
+        world.clock.advance(dt.timedelta(seconds=61))
+        assert client.post("/api/visitations", json=bad, headers=web.api_headers).status_code == 422
+
+
+def test_a_jwt_without_an_issuer_is_told_what_is_missing(world: World, web: Any) -> None:
+    jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+    with httpx.Client(base_url=web.url, timeout=20) as client:
+        r = client.post("/api/visitations", json=_body(world), headers=_bearer(jwt))
+    assert r.status_code == 401 and "IBA_OIDC_ISSUER" in r.json()["error"]
+    assert 'error="invalid_token"' in r.headers["www-authenticate"]
+
+
+def _new_key() -> str:
+    from iba_workflow.identity.bearer import new_api_key
+
+    return new_api_key()
+
+
+def _hash(key: str) -> str:
+    from iba_workflow.identity.bearer import hash_api_key
+
+    return hash_api_key(key)
