@@ -42,7 +42,7 @@ def invitation(step: StepRef, sequence: int) -> Invitation:
         enrollment_ref="F-7Q2K",
         organizer="iba@hedensted.dk",
         attendees=("mentor@hedensted.dk", "konsulent@hedensted.dk"),
-        link_url="http://127.0.0.1:8000/l/abc",
+        workspace_url="http://127.0.0.1:8000/",
     )
 
 

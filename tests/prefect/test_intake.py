@@ -21,6 +21,7 @@ from iba_workflow.orchestration.intake import (
 from iba_workflow.orchestration.runtime import load_definitions
 from iba_workflow.store.requests import VisitationRequestRow
 from iba_workflow.store.tables import CitizenIdentityRow, EnrollmentRow, VisitationRow
+from iba_workflow.store.work import unit_of_work
 
 DEFINITIONS = load_definitions()
 NOW = dt.datetime(2027, 2, 15, 8, tzinfo=dt.UTC)
@@ -31,7 +32,8 @@ def _ctx() -> EngineContext:
 
 
 def _receive(open_session: Any, ref: str = "B-7001", **extra: Any) -> str:
-    with open_session() as session:
+    extra.setdefault("answers", {c.id: True for c in DEFINITIONS["fagmentor"].eligibility})
+    with unit_of_work(open_session) as session:
         return receive_visitation(
             session,
             _ctx(),

@@ -184,6 +184,7 @@ def test_up_visitation_mail_link_completion_and_clean_stop(up: Up) -> None:
     ctx = EngineContext(clock=SystemClock(), calendars=calendars_from(ROOT / "calendars"))
     with open_session() as session:
         register_citizen(session, ctx, ref="UP-0001", municipality="hedensted")
+        session.commit()
     start = next_monday(local_today(SystemClock()) + dt.timedelta(days=15))
     answers = {c.id: True for c in hop.eligibility if not c.health}
     response = httpx.post(
