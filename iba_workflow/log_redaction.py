@@ -40,7 +40,11 @@ class RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
-        if record.name == "uvicorn.access" and isinstance(args, tuple) and len(args) == 5:
+        if (
+            record.name == "uvicorn.access"
+            and isinstance(args, tuple)
+            and len(args) == _ACCESS_ARGS
+        ):
             record.args = tuple(redact(a) if isinstance(a, str) else a for a in args)
         else:
             message = record.getMessage()
