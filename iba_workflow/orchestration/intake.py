@@ -175,7 +175,10 @@ def process_visitation_request(
 ) -> RequestOutcome:
     """Record the visitation a request asks for, once. A second call (or a concurrent
     one) returns the first call's outcome with ``already=True``; a refusal by the engine
-    is recorded on the request and returned (not raised)."""
+    is recorded on the request and returned (not raised).
+
+    This is a caller of the engine (the body of the visitation flow, or the direct door):
+    it owns its transactions and commits them; ``session`` is used for nothing else."""
     found = request_outcome(session, key)
     session.rollback()
     if found.already:

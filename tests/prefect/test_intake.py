@@ -33,6 +33,7 @@ def _ctx() -> EngineContext:
 
 def _receive(open_session: Any, ref: str = "B-7001", **extra: Any) -> str:
     extra.setdefault("answers", {c.id: True for c in DEFINITIONS["fagmentor"].eligibility})
+    extra.setdefault("start", dt.date(2027, 3, 1))
     with unit_of_work(open_session) as session:
         return receive_visitation(
             session,
@@ -41,7 +42,6 @@ def _receive(open_session: Any, ref: str = "B-7001", **extra: Any) -> str:
             citizen_ref=ref,
             channel="http",
             accept=True,
-            start=dt.date(2027, 3, 1),
             municipality="hedensted",
             **extra,
         )
@@ -100,6 +100,12 @@ def test_engine_refusal_is_recorded_not_raised(open_session: Any) -> None:
 def test_bad_input_is_refused_before_anything_is_stored(open_session: Any) -> None:
     with pytest.raises(InvalidInput):
         _receive(open_session, answers={"no_such_criterion": True})
+    with pytest.raises(InvalidInput, match="not answered: moedestabilitet"):
+        _receive(open_session, answers={"opkvalificering_gennemfoert": True})
+    with pytest.raises(InvalidInput, match="looks like a CPR number"):
+        _receive(open_session, ref="010190-1234")
+    with pytest.raises(InvalidInput, match="start 9999-12-31 lies outside"):
+        _receive(open_session, start=dt.date(9999, 12, 31))
     with open_session() as session:
         assert session.exec(select(VisitationRequestRow)).all() == []
 

@@ -7,7 +7,6 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import WebServer
 from dispatch.world import World, answers
 from sqlmodel import select
 
@@ -37,7 +36,7 @@ def assert_json_error(r: httpx.Response, status: int) -> dict[str, Any]:
     return body
 
 
-def test_a_far_date_is_a_json_422_not_a_500_page(world: World, web: WebServer) -> None:
+def test_a_far_date_is_a_json_422_not_a_500_page(world: World, web: Any) -> None:
     r = httpx.post(f"{web.url}/api/visitations", json=visitation(world, start="9999-12-31"))
     body = assert_json_error(r, 422)
     assert "start 9999-12-31 lies outside" in body["error"] and "days ahead" in body["hint"]
@@ -45,7 +44,7 @@ def test_a_far_date_is_a_json_422_not_a_500_page(world: World, web: WebServer) -
     assert "lies outside" in assert_json_error(r, 422)["error"]
 
 
-def test_an_unknown_definition_names_no_server_path(world: World, web: WebServer) -> None:
+def test_an_unknown_definition_names_no_server_path(world: World, web: Any) -> None:
     r = httpx.post(f"{web.url}/api/visitations", json=visitation(world, definition_id="nope"))
     body = assert_json_error(r, 422)
     assert body["error"] == "no definition 'nope'" and "hop" in body["hint"]
@@ -61,7 +60,7 @@ def test_an_unknown_definition_names_no_server_path(world: World, web: WebServer
     ],
 )
 def test_a_cpr_shaped_reference_is_refused_with_a_hint(
-    world: World, web: WebServer, field: str, value: str, says: str
+    world: World, web: Any, field: str, value: str, says: str
 ) -> None:
     r = httpx.post(f"{web.url}/api/visitations", json=visitation(world, **{field: value}))
     body = assert_json_error(r, 422)
@@ -70,14 +69,14 @@ def test_a_cpr_shaped_reference_is_refused_with_a_hint(
     assert "reference" in problem["message"]  # the hint
 
 
-def test_cpr_in_a_reject_reason_is_refused(world: World, web: WebServer) -> None:
+def test_cpr_in_a_reject_reason_is_refused(world: World, web: Any) -> None:
     body = visitation(world, accept=False, reject_reason="ring 010190-1234 først")
     body.pop("start")
     problem = assert_json_error(httpx.post(f"{web.url}/api/visitations", json=body), 422)
     assert "reject_reason contains a number" in problem["problems"][0]["message"]
 
 
-def test_every_criterion_must_be_answered(world: World, web: WebServer) -> None:
+def test_every_criterion_must_be_answered(world: World, web: Any) -> None:
     partial = dict(list(answers(world.definition).items())[:1])
     r = httpx.post(f"{web.url}/api/visitations", json=visitation(world, answers=partial))
     body = assert_json_error(r, 422)
@@ -87,7 +86,7 @@ def test_every_criterion_must_be_answered(world: World, web: WebServer) -> None:
         assert s.exec(select(t.VisitationRow)).all() == []
 
 
-def test_free_text_stays_on_its_row_and_out_of_the_audit(world: World, web: WebServer) -> None:
+def test_free_text_stays_on_its_row_and_out_of_the_audit(world: World, web: Any) -> None:
     reason = "Kanarie-grund: ønsker først sprogskole"
     body = visitation(world, accept=False, reject_reason=reason, answers={})
     body.pop("start")
@@ -102,7 +101,7 @@ def test_free_text_stays_on_its_row_and_out_of_the_audit(world: World, web: WebS
         assert not any("Kanarie" in repr(a.details) for a in audits)
 
 
-def test_every_response_carries_the_security_headers(world: World, web: WebServer) -> None:
+def test_every_response_carries_the_security_headers(world: World, web: Any) -> None:
     for r in (
         httpx.get(f"{web.url}/healthz"),
         httpx.get(f"{web.url}/no-such-page"),
@@ -115,14 +114,14 @@ def test_every_response_carries_the_security_headers(world: World, web: WebServe
     assert httpx.get(f"{web.url}/healthz").json() == {"status": "ok"}
 
 
-def test_an_unexpected_error_on_the_api_is_json(world: World) -> None:
+def test_an_unexpected_error_on_the_api_is_json(world: World, web_server: Any) -> None:
     """The store is gone: the API still answers JSON (500), a page a Danish sentence."""
 
     def broken() -> Any:
         raise RuntimeError("/srv/secret/path/iba.sqlite3 is unreachable")
 
     world.open_session = broken  # type: ignore[method-assign]
-    with WebServer(world) as web:
+    with web_server(world) as web:
         r = httpx.post(f"{web.url}/api/visitations", json=visitation(world))
         body = assert_json_error(r, 500)
         assert "internal error" in body["error"] and "/srv" not in r.text
@@ -131,7 +130,7 @@ def test_an_unexpected_error_on_the_api_is_json(world: World) -> None:
         assert page.headers["cache-control"] == "no-store"
 
 
-def test_start_today_plus_window_is_still_accepted(world: World, web: WebServer) -> None:
+def test_start_today_plus_window_is_still_accepted(world: World, web: Any) -> None:
     """The window is the setting's: two years ahead by default, inside is fine."""
     inside = world.ctx.today() + dt.timedelta(days=700)
     r = httpx.post(f"{web.url}/api/visitations", json=visitation(world, start=inside.isoformat()))
