@@ -24,7 +24,8 @@ def find_definition_file(ref: str, folder: Path) -> Path:
         if path.is_file():
             return path
     known = [p.stem for p in iter_definition_files(folder)] if folder.is_dir() else []
-    raise IbaError(
-        f"no definition '{ref}' in {folder}",
+    raise IbaError(  # no server path in the message: it may reach a client
+        f"no definition '{ref}'",
         hint="known definitions: " + (", ".join(known) or "(none)"),
+        folder=str(folder),
     )

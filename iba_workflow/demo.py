@@ -23,6 +23,7 @@ from iba_workflow.definition import Definition
 from iba_workflow.engine import EngineContext, record_consent, register_citizen
 from iba_workflow.errors import IbaError
 from iba_workflow.store.tables import CitizenRow
+from iba_workflow.store.work import unit_of_work
 
 # Fictional names only; they go to citizen_identity and nowhere else.
 CITIZEN_NAMES = (
@@ -121,7 +122,7 @@ def register_demo_citizens(
     health data, which Sunde kvinder's eligibility asks about). Returns (intake, ref)."""
     out: list[tuple[Enrolment, str]] = []
     n = 0
-    with open_session() as session:
+    with unit_of_work(open_session) as session:
         for e in plan:
             municipality = definitions[e.definition_id].municipality
             for i in range(1, e.count + 1):

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from iba_workflow.definition import Definition
 from iba_workflow.engine import EngineContext, add_staff
 from iba_workflow.store.tables import StaffRow
+from iba_workflow.store.work import unit_of_work
 
 # Fictional names only (no real person is meant).
 FIRST_NAMES = (
@@ -57,7 +58,7 @@ def load_demo_staff(
 ) -> int:
     """Add the demo staff not yet in the store; return how many were added."""
     added = 0
-    with open_session() as session:
+    with unit_of_work(open_session) as session:
         assert isinstance(session, Session)
         have = set(session.exec(select(StaffRow.email)).all())
         for person in demo_staff(definitions):

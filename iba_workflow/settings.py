@@ -55,6 +55,13 @@ class Settings(BaseSettings):
     mail_from: str = "iba-workflow <noreply@example.org>"
     mail_max_attempts: int = Field(8, ge=1, le=50)
 
+    date_window_back_days: int = Field(
+        365, ge=0, le=3650, description="How far back a start, pause or exit date may lie."
+    )
+    date_window_ahead_days: int = Field(
+        730, ge=1, le=3650, description="How far ahead a start, pause or exit date may lie."
+    )
+
     dispatch_interval_seconds: int = Field(60, ge=5, le=3600)
     dispatch_batch_size: int = Field(200, ge=1, le=10000)
 
@@ -93,6 +100,9 @@ class Settings(BaseSettings):
                 "machine), e.g. https://login.microsoftonline.com/<tenant-id>/v2.0"
             )
         return value
+    @property
+    def date_window(self) -> tuple[int, int]:
+        return (self.date_window_back_days, self.date_window_ahead_days)
 
     def resolved_database_url(self) -> str:
         if self.database_url:

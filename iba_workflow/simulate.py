@@ -42,6 +42,7 @@ from iba_workflow.store.tables import (
     StepInstanceRow,
     VisitationRow,
 )
+from iba_workflow.store.work import committed
 
 DAY_TIME = dt.time(8, 0)  # the day begins: due steps are announced
 STEP_TIME = dt.timedelta(minutes=1)  # each completion a minute after the one before
@@ -148,6 +149,12 @@ class Simulation:
     def ref(self, number: int) -> str:
         return f"{self.prefix or 'SIM-' + self.definition.id}-{number:03d}"
 
+    def _engine(self, operation: Any, session: Session, **arguments: Any) -> Any:
+        """One engine operation, one transaction: the simulator is the caller, so it
+        commits (a resumed run continues from the last committed operation)."""
+        with committed(session):
+            return operation(session, self.ctx, **arguments)
+
     # ------------------------------------------------------------------ run
 
     def run(self) -> None:
@@ -170,9 +177,9 @@ class Simulation:
         for role in d.roles:
             email = f"{role.id}@{d.municipality}.sim.invalid"
             if not role.external and email not in have:
-                add_staff(
+                self._engine(
+                    add_staff,
                     session,
-                    self.ctx,
                     name=f"Sim {role.name}",
                     email=email,
                     roles=[role.id],
@@ -182,7 +189,7 @@ class Simulation:
             ref = self.ref(number)
             citizen = session.exec(select(CitizenRow).where(CitizenRow.ref == ref)).first()
             if citizen is None:
-                register_citizen(session, self.ctx, ref=ref, municipality=d.municipality)
+                self._engine(register_citizen, session, ref=ref, municipality=d.municipality)
                 citizen = session.exec(select(CitizenRow).where(CitizenRow.ref == ref)).one()
             # Each setup action is its own transaction: decide by what the store holds, so
             # a run that died between two of them does the missing one, and only that.
@@ -193,19 +200,20 @@ class Simulation:
                     select(ConsentRow.id).where(ConsentRow.citizen_id == citizen.id)
                 ).first()
             ):
-                record_consent(session, self.ctx, citizen_ref=ref, given=True)
+                self._engine(record_consent, session, citizen_ref=ref, given=True)
             seen = session.exec(
                 select(VisitationRow).where(
                     VisitationRow.citizen_id == citizen.id, VisitationRow.definition_id == d.id
                 )
             ).first()
             if seen is None:
-                record_visitation(
+                self._engine(
+                    record_visitation,
                     session,
-                    self.ctx,
                     citizen_ref=ref,
                     definition=d,
                     accept=True,
+                    answers={c.id: True for c in d.eligibility if wants_consent or not c.health},
                     start=None if self.cohort else self.first_day,
                     cohort=self.cohort,
                 )
@@ -234,15 +242,15 @@ class Simulation:
                     "to": pause.last.isoformat(),
                 }
                 if pause.first == today and change not in enrollment.adjustments:
-                    replan(
+                    self._engine(
+                        replan,
                         session,
-                        self.ctx,
                         enrollment_id=enrollment.id or 0,
                         pause=(pause.first, pause.last),
                     )
             if script.exit == today:
-                replan(session, self.ctx, enrollment_id=enrollment.id or 0, exit_on=today)
-        enqueue_due_notifications(session, self.ctx)
+                self._engine(replan, session, enrollment_id=enrollment.id or 0, exit_on=today)
+        self._engine(enqueue_due_notifications, session)
         for enrollment, script in self._participants(session):
             self._complete_due(session, enrollment, script, today)
         self._drain(session)
@@ -268,9 +276,9 @@ class Simulation:
             if not ready:
                 return
             self.clock.advance(STEP_TIME)
-            complete_step(
+            self._engine(
+                complete_step,
                 session,
-                self.ctx,
                 step_instance_id=ready[0].id or 0,
                 **self._answer(session, ready[0], script),
             )

@@ -17,7 +17,9 @@ from rich.console import Console
 from sqlmodel import Session
 
 from iba_workflow import paths
+from iba_workflow.cpr_guard import refuse_cpr
 from iba_workflow.errors import IbaError, InvalidInput, StoreError
+from iba_workflow.store.work import unit_of_work
 
 from .app import app, fail
 from .engine_render import print_impact, print_status, print_steps, print_timeline
@@ -44,7 +46,8 @@ def _engine(url: str | None = None) -> Any:
 
 @contextmanager
 def _store() -> Iterator[tuple[Session, Any]]:
-    """A session on a migrated store, and the engine context (SystemClock)."""
+    """A session on a migrated store, and the engine context (SystemClock). The command
+    is one unit of work: committed when it ends normally, rolled back on any error."""
     from iba_workflow.clock import SystemClock
     from iba_workflow.engine import EngineContext, calendars_from
     from iba_workflow.store.db import current_revision
@@ -59,12 +62,19 @@ def _store() -> Iterator[tuple[Session, Any]]:
         ) from None
     if revision is None:
         raise StoreError("the database has no tables yet", hint="run: iba db upgrade")
+    from iba_workflow.settings import Settings
+
     ctx = EngineContext(
-        clock=SystemClock(), calendars=calendars_from(paths.calendars_dir()), actor="cli"
+        clock=SystemClock(),
+        calendars=calendars_from(paths.calendars_dir()),
+        actor="cli",
+        date_window=Settings().date_window,
     )
-    with Session(engine, expire_on_commit=False) as session:
-        yield session, ctx
-    engine.dispose()
+    try:
+        with unit_of_work(lambda: Session(engine, expire_on_commit=False)) as session:
+            yield session, ctx
+    finally:
+        engine.dispose()
 
 
 def _run(action: Callable[[], None]) -> None:
@@ -163,6 +173,7 @@ def citizen_add(
     from iba_workflow.engine import register_citizen
 
     def act() -> None:
+        refuse_cpr(ref, where="reference", field="REF")
         with _store() as (session, ctx):
             row = register_citizen(session, ctx, ref=ref, municipality=municipality)
             out.print(f"citizen {row.ref} registered (id {row.id})")
@@ -195,7 +206,8 @@ def visit(
     start: DateOpt = None,
     cohort: Annotated[str | None, typer.Option(help="Cohort id (fælles start).")] = None,
     answer: Annotated[
-        list[str] | None, typer.Option(help="Eligibility: CRITERION=yes|no (repeatable).")
+        list[str] | None,
+        typer.Option(help="Eligibility: CRITERION=yes|no, every criterion to accept."),
     ] = None,
     via: Annotated[
         str,
@@ -210,6 +222,9 @@ def visit(
     from iba_workflow.orchestration.doors import resolve_via
 
     def act() -> None:
+        refuse_cpr(citizen, where="reference", field="--citizen")
+        if reject is not None:
+            refuse_cpr(reject, where="text", field="--reject")
         answers = {k: _yes(v) for k, v in _pairs(answer, "--answer").items()} or None
         if via not in ("auto", "prefect", "direct"):
             raise InvalidInput(f"--via {via!r} is not auto, prefect or direct")

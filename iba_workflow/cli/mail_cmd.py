@@ -21,10 +21,25 @@ out = Console(highlight=False)
 def mailbox(
     smtp_port: Annotated[int, typer.Option(help="Port for SMTP (set IBA_SMTP_PORT to it).")] = 1025,
     http_port: Annotated[int, typer.Option(help="Port for the web page.")] = 8025,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback only).")] = "127.0.0.1",
+    allow_remote: Annotated[
+        bool,
+        typer.Option(
+            "--allow-remote",
+            envvar="IBA_MAILBOX_ALLOW_REMOTE",
+            help="Listen on an address other than loopback (anyone reaching it reads the mail).",
+        ),
+    ] = False,
 ) -> None:
     """Run a dev mailbox: receive mail by SMTP and show it on a web page. Ctrl-C stops."""
     from iba_workflow.mailbox import run_mailbox
+    from iba_workflow.mailbox.server import refuse_remote_bind
+
+    try:
+        refuse_remote_bind(host, allow_remote=allow_remote)
+    except IbaError as exc:
+        fail(exc)
+        return
 
     out.print(f"SMTP:  {host}:{smtp_port}   (IBA_SMTP_HOST={host} IBA_SMTP_PORT={smtp_port})")
     out.print(f"Web:   http://{host}:{http_port}/   (JSON: /api/messages)")
@@ -37,6 +52,7 @@ def mailbox(
                     smtp_port=smtp_port,
                     http_port=http_port,
                     templates_dir=paths.templates_dir(),
+                    allow_remote=allow_remote,
                 )
             )
     except IbaError as exc:

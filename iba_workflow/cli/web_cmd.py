@@ -23,6 +23,7 @@ def web(
     import uvicorn
 
     from iba_workflow.clock import SystemClock
+    from iba_workflow.log_redaction import web_log_config
     from iba_workflow.settings import Settings
     from iba_workflow.store import engine_from_settings, session_factory
     from iba_workflow.web import create_app
@@ -36,6 +37,9 @@ def web(
         return
     out.print(f"Opgavesider: http://{host}:{port}/t/<token>   (IBA_BASE_URL={settings.base_url})")
     try:
-        uvicorn.run(application, host=host, port=port, log_level="info")
+        # Access log on, but through the redacting filter: no token or CPR in any line.
+        uvicorn.run(
+            application, host=host, port=port, log_level="info", log_config=web_log_config()
+        )
     finally:
         engine.dispose()

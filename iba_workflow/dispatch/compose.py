@@ -202,7 +202,7 @@ def compose(
             enrollment_ref=enrollment_ref(enrollment.id or 0),
             organizer=organizer,
             attendees=(staff.email,),
-            link_url=url or None,
+            workspace_url=settings.base_url,  # never the task link: calendars are shared
         )
         make = request_attachment if method == "REQUEST" else cancel_attachment
         calendar = make(invitation, stamp=now)

@@ -51,6 +51,7 @@ def enqueue_due(session_factory: SessionFactory, ctx: EngineContext) -> DueRepor
         before = session.exec(select(func.max(OutboxRow.id))).one() or 0
         session.rollback()
         engine_report = enqueue_due_notifications(session, ctx)
+        session.commit()  # the dispatcher is the caller: it owns this transaction
         report.became_due = engine_report.became_due
         report.new_tasks = engine_report.new_tasks
         report.reminders = engine_report.reminders

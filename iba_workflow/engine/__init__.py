@@ -1,5 +1,6 @@
-"""The lifecycle engine: transitions over the record, each one transaction, time from a
-Clock. Used by every entry point (CLI, web, flows, the simulator)."""
+"""The lifecycle engine: transitions over the record, time from a Clock. Used by every
+entry point (CLI, web, flows, the simulator). Every function takes a session, flushes and
+never commits: the caller owns the transaction (``store.work.unit_of_work``)."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from iba_workflow.cpr_guard import refuse_cpr_in_values
 from iba_workflow.definition import Definition
 from iba_workflow.definition.model import MeasurementStep
 from iba_workflow.errors import ConsentMissing, InvalidInput, InvalidTransition, NotFound
@@ -47,8 +48,10 @@ def complete_step(
     data: Mapping[str, Any] | None = None,
     skip: bool = False,
 ) -> CompletionResult:
-    """Complete (or skip) one step instance, in one transaction."""
+    """Complete (or skip) one step instance, in the caller's transaction. Free text in
+    ``data`` (a note, a reason) stays on the completion row; the audit names its fields."""
     data = dict(data or {})
+    refuse_cpr_in_values(data, field="data")
     with transaction(session):
         row = session.get(StepInstanceRow, step_instance_id)
         if row is None:
@@ -223,7 +226,7 @@ def _record_data(
                 step_instance_id=pk(row),
                 day=row.due_date,
                 present=present,
-                reason=data.get("reason"),
+                reason=None,  # free text stays in one place: the completion's data
                 recorded_at=ctx.now(),
             )
         )

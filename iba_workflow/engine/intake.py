@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
+from iba_workflow.cpr_guard import refuse_cpr
 from iba_workflow.definition import Definition
 from iba_workflow.errors import ConsentMissing, InvalidInput, InvalidTransition, NotFound
 from iba_workflow.store.records import audit, citizen_by_ref, has_health_consent, pk
@@ -75,7 +76,9 @@ def register_citizen(
     email: str | None = None,
     phone: str | None = None,
 ) -> CitizenRow:
-    """A citizen under an opaque reference; identity details go to their own table."""
+    """A citizen under an opaque reference (never CPR-shaped); identity details go to
+    their own table."""
+    refuse_cpr(ref, where="reference", field="citizen_ref")
     with transaction(session):
         if session.exec(select(CitizenRow).where(CitizenRow.ref == ref)).first():
             raise InvalidInput(f"citizen '{ref}' is registered already")
@@ -175,7 +178,15 @@ def record_visitation(
     weekdays: Mapping[str, list[str]] | None = None,
 ) -> VisitationResult:
     """Record a visitation with its eligibility checklist. Accepted: an enrollment whose
-    plan is persisted as step instances (or a place on the waiting list when full)."""
+    plan is persisted as step instances (or a place on the waiting list when full).
+
+    An accepted visitation answers every criterion (health ones only with consent); the
+    reject reason is free text: it stays on the visitation row, the audit refers to it."""
+    refuse_cpr(citizen_ref, where="reference", field="citizen_ref")
+    if reject_reason is not None:
+        refuse_cpr(reject_reason, where="text", field="reject_reason")
+    if start is not None:
+        ctx.check_date(start, field="start")
     with transaction(session):
         d = definition
         citizen = citizen_by_ref(session, citizen_ref)
@@ -241,7 +252,7 @@ def record_visitation(
             definition=d.id,
             version=d.version,
             decision=result.decision,
-            reason=reject_reason,
+            free_text=["reason"] if reject_reason is not None else [],  # on the visitation
         )
     return result
 
@@ -255,8 +266,7 @@ def _check_answers(
 ) -> dict[str, bool]:
     criteria = {c.id: c for c in d.eligibility}
     consent = has_health_consent(session, citizen_id)
-    if answers is None:  # accepting without a checklist confirms every criterion
-        return {c.id: True for c in d.eligibility if accept and (consent or not c.health)}
+    answers = dict(answers or {})
     unknown = sorted(set(answers) - set(criteria))
     if unknown:
         raise InvalidInput(
@@ -270,6 +280,7 @@ def _check_answers(
                 hint="record consent first (iba consent REF --given), or leave it out",
             )
     if accept:
+        require_every_answer(d, answers, consent=consent)
         unmet = [c.id for c in d.eligibility if c.required and answers.get(c.id) is False]
         if unmet:
             raise InvalidInput(
@@ -277,6 +288,20 @@ def _check_answers(
                 hint="reject with a reason instead",
             )
     return dict(answers)
+
+
+def require_every_answer(d: Definition, answers: Mapping[str, bool], *, consent: bool) -> None:
+    """An accepted visitation answers every criterion of ``d``; refuse it, naming the
+    missing ones. A health criterion counts only when the citizen has consented (without
+    consent it cannot be recorded at all)."""
+    missing = [c.id for c in d.eligibility if c.id not in answers and (consent or not c.health)]
+    if missing:
+        raise InvalidInput(
+            f"cannot accept: eligibility criteria not answered: {', '.join(missing)} / "
+            f"kriterier uden svar: {', '.join(missing)}",
+            hint="answer every criterion yes or no (answers, or --answer CRITERION=yes)",
+            missing=missing,
+        )
 
 
 def _refuse_second_enrollment(session: Session, citizen_id: int, definition_id: str) -> None:

@@ -95,7 +95,4 @@ def migrate_enrollments(
                 to_version=d.version,
                 impact={line.key: line.change for line in preview.lines},
             )
-        if not apply:
-            session.rollback()  # a preview keeps nothing but the new version itself
-            register_definition(session, ctx, d)
     return previews

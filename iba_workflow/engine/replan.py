@@ -45,6 +45,14 @@ def replan(
             hint="--pause FROM..TO, --extend WEEKS, --exit DATE or --start DATE",
         )
     _change(pause, extend_weeks, exit_on, new_start, dt.date.min)  # bad input first
+    for name, day in (
+        ("pause", pause[0] if pause else None),
+        ("pause", pause[1] if pause else None),
+        ("exit", exit_on),
+        ("start", new_start),
+    ):
+        if day is not None:
+            ctx.check_date(day, field=name)
     with transaction(session):
         enrollment = get_enrollment(session, enrollment_id)
         if enrollment.status != "active":
@@ -58,8 +66,7 @@ def replan(
             session, ctx, enrollment, adjustments=adjustments, write=not dry_run
         )
         result = ReplanResult(enrollment_id, change, lines, not dry_run)
-        if dry_run:
-            session.rollback()
+        if dry_run:  # nothing was written: replan_enrollment(write=False) only compares
             return result
         enrollment.adjustments = adjustments
         if new_start is not None:

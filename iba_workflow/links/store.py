@@ -2,8 +2,8 @@
 
 Only the SHA-256 of a token is stored; :func:`issue_step_link` returns the plain token
 once, for the mail. :func:`mark_link_used` changes the row in the caller's transaction,
-so the web layer calls it and then ``engine.complete_step`` (which commits both, or
-neither). A conditional UPDATE makes a second, concurrent use lose.
+so the web layer calls it and then ``engine.complete_step`` in one unit of work (the
+request commits both, or neither). A conditional UPDATE makes a second, concurrent use lose.
 """
 
 from __future__ import annotations

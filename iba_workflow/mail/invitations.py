@@ -34,6 +34,7 @@ Method = Literal["REQUEST", "CANCEL"]
 
 _EMAIL = re.compile(r"^[^@\s<>\"',;:()\[\]]+@[^@\s<>\"',;:()\[\]]+\.[^@\s<>\"',;:()\[\]]+$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_TOKEN_PATH = re.compile(r"/(?:t|l)/[^/\s]+")
 
 
 @dataclass(frozen=True)
@@ -54,11 +55,19 @@ class Invitation:
     enrollment_ref: str
     organizer: str  # staff e-mail address
     attendees: tuple[str, ...] = ()  # staff e-mail addresses
-    link_url: str | None = None
+    #: Where the workspace is (``IBA_BASE_URL``), never a task link: a calendar entry is
+    #: shared, synced and kept for years, and a single-use token in it is a capability
+    #: for whoever reads the calendar. The link is in the mail's body only.
+    workspace_url: str | None = None
 
     def __post_init__(self) -> None:
         if self.sequence < 0:
             raise MailError("an invitation's SEQUENCE cannot be negative", sequence=self.sequence)
+        if self.workspace_url and _TOKEN_PATH.search(self.workspace_url):
+            raise MailError(
+                "a calendar invitation may not carry a task link",
+                hint="give the workspace's address; the link belongs in the mail's body",
+            )
         for address in (self.organizer, *self.attendees):
             check_address(address)
         clean_id(self.step_instance_id)
@@ -121,8 +130,10 @@ def invitation_ics(
     lines = [f"Forløb {inv.enrollment_ref}."]
     if inv.step.attendee_roles:
         lines.append("Deltagere (roller): " + ", ".join(inv.step.attendee_roles) + ".")
-    if inv.link_url:
-        lines.append(f"Åbn: {inv.link_url}")
+    if method == "REQUEST":
+        lines.append("Linket til opgaven står i mailen.")
+    if inv.workspace_url:
+        lines.append(f"iba-workflow: {inv.workspace_url}")
     ev.add("description", "\n".join(lines))
     ev.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
     ev.add("transp", "TRANSPARENT" if method == "CANCEL" else "OPAQUE")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +67,29 @@ async def start_smtp(store: MessageStore, *, host: str, port: int) -> asyncio.Se
         ) from exc
 
 
+def is_loopback(host: str) -> bool:
+    """``localhost``, 127.0.0.0/8 or ::1."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def refuse_remote_bind(host: str, *, allow_remote: bool) -> None:
+    """The dev mailbox shows every mail it receives — task links included — to anyone
+    who can open its page, so it listens on loopback only unless told otherwise."""
+    if allow_remote or is_loopback(host):
+        return
+    raise MailError(
+        f"the dev mailbox listens only on loopback (127.0.0.1, ::1, localhost), not on "
+        f"{host}: its page shows every mail, task links included, to anyone who can reach it",
+        hint="use --host 127.0.0.1, or --allow-remote (IBA_MAILBOX_ALLOW_REMOTE=true) if "
+        "every machine that can reach it may read the mail",
+    )
+
+
 @contextlib.asynccontextmanager
 async def running_mailbox(
     *,
@@ -75,7 +99,9 @@ async def running_mailbox(
     templates_dir: Path,
     clock: Clock | None = None,
     limit: int = 500,
+    allow_remote: bool = False,
 ) -> AsyncIterator[Mailbox]:
+    refuse_remote_bind(host, allow_remote=allow_remote)
     store = MessageStore(clock=clock or SystemClock(), limit=limit)
     smtp = await start_smtp(store, host=host, port=smtp_port)
     app = create_mailbox_app(store, templates_dir=templates_dir)
@@ -109,9 +135,11 @@ async def run_mailbox(
     templates_dir: Path,
     clock: Clock | None = None,
     limit: int = 500,
+    allow_remote: bool = False,
 ) -> None:
     """Run until cancelled or until the HTTP server exits (Ctrl-C); then stop both."""
     async with running_mailbox(
+        allow_remote=allow_remote,
         host=host,
         smtp_port=smtp_port,
         http_port=http_port,

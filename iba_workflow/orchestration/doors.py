@@ -16,6 +16,7 @@ from typing import Any
 from iba_workflow.engine import EngineContext
 from iba_workflow.errors import IbaError
 from iba_workflow.store.db import SessionFactory
+from iba_workflow.store.work import unit_of_work
 
 from .intake import RequestOutcome, process_visitation_request, receive_visitation, request_outcome
 from .runtime import OrchestrationSettings, Via
@@ -57,7 +58,7 @@ def submit_visitation(
             f"no definition '{definition_id}'",
             hint="known definitions: " + ", ".join(sorted(definitions)),
         )
-    with session_factory() as session:
+    with unit_of_work(session_factory) as session:
         key = receive_visitation(session, ctx, definition=d, **request)
     route = resolve_via(via)
     if route == "direct":

@@ -8,28 +8,28 @@ visit`` both call ``process_visitation_request``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import event, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from iba_workflow.cpr_guard import refuse_cpr
 from iba_workflow.definition import Definition
 from iba_workflow.engine import EngineContext, record_visitation, register_citizen
-from iba_workflow.engine.context import transaction
+from iba_workflow.engine.intake import require_every_answer
 from iba_workflow.errors import EngineError, InvalidInput, NotFound
-from iba_workflow.store.records import citizen_by_ref
+from iba_workflow.store.records import citizen_by_ref, has_health_consent
 from iba_workflow.store.requests import (
     VisitationRequestRow,
     add_request,
     claim_for_processing,
+    link_request,
     record_refusal,
     request_by_key,
 )
-from iba_workflow.store.tables import CitizenRow, EnrollmentRow, VisitationRow
+from iba_workflow.store.tables import CitizenRow
 
 CONFLICT_ATTEMPTS = 3
 
@@ -91,7 +91,8 @@ def receive_visitation(
     municipality: str | None = None,
     identity: Identity | None = None,
 ) -> str:
-    """Store a visitation request and return its opaque key.
+    """Store a visitation request and return its opaque key (in the caller's
+    transaction: the caller commits, e.g. ``store.work.unit_of_work``).
 
     A citizen not yet registered is registered (with ``identity`` in its own table) when
     ``municipality`` is given. Input that can never be processed is refused here, before
@@ -102,6 +103,11 @@ def receive_visitation(
             "a visitation is either accepted or rejected with a reason",
             hint="give accept, or a reject reason",
         )
+    refuse_cpr(citizen_ref, where="reference", field="citizen_ref")
+    if reject_reason is not None:
+        refuse_cpr(reject_reason, where="text", field="reject_reason")
+    if start is not None:
+        ctx.check_date(start, field="start")
     unknown = sorted(set(answers or {}) - {c.id for c in definition.eligibility})
     if unknown:
         raise InvalidInput(
@@ -125,24 +131,26 @@ def receive_visitation(
             phone=who.phone,
         )
     assert citizen.id is not None  # a stored row (found, or flushed when registered)
-    with transaction(session):
-        row = add_request(
-            session,
-            VisitationRequestRow(
-                key="",
-                definition_id=definition.id,
-                citizen_id=citizen.id,
-                channel=channel,
-                accept=accept,
-                reject_reason=reject_reason,
-                answers=dict(answers) if answers is not None else None,
-                start=start,
-                cohort=cohort,
-                duration_weeks=duration_weeks,
-                weekdays={k: list(v) for k, v in weekdays.items()} if weekdays else None,
-                received_at=ctx.now(),
-            ),
-        )
+    if accept:
+        consent = has_health_consent(session, citizen.id)
+        require_every_answer(definition, answers or {}, consent=consent)
+    row = add_request(
+        session,
+        VisitationRequestRow(
+            key="",
+            definition_id=definition.id,
+            citizen_id=citizen.id,
+            channel=channel,
+            accept=accept,
+            reject_reason=reject_reason,
+            answers=dict(answers) if answers is not None else None,
+            start=start,
+            cohort=cohort,
+            duration_weeks=duration_weeks,
+            weekdays={k: list(v) for k, v in weekdays.items()} if weekdays else None,
+            received_at=ctx.now(),
+        ),
+    )
     return row.key
 
 
@@ -167,7 +175,10 @@ def process_visitation_request(
 ) -> RequestOutcome:
     """Record the visitation a request asks for, once. A second call (or a concurrent
     one) returns the first call's outcome with ``already=True``; a refusal by the engine
-    is recorded on the request and returned (not raised)."""
+    is recorded on the request and returned (not raised).
+
+    This is a caller of the engine (the body of the visitation flow, or the direct door):
+    it owns its transactions and commits them; ``session`` is used for nothing else."""
     found = request_outcome(session, key)
     session.rollback()
     if found.already:
@@ -207,54 +218,29 @@ def process_visitation_request(
 def _process_once(
     session: Session, ctx: EngineContext, key: str, args: dict[str, Any]
 ) -> RequestOutcome:
+    """One transaction: claim the request, let the engine record the visitation, write
+    its ids onto the request, commit. A refusal rolls all of it back and is recorded."""
     try:
-        with _linked_on_commit(session, key):
-            if not claim_for_processing(session, key, now=ctx.now()):
-                session.rollback()
-                return request_outcome(session, key)
-            record_visitation(session, ctx, **args)
+        if not claim_for_processing(session, key, now=ctx.now()):
+            session.rollback()
+            return request_outcome(session, key)
+        result = record_visitation(session, ctx, **args)
+        link_request(
+            session,
+            key,
+            visitation_id=result.visitation_id,
+            enrollment_id=result.enrollment_id,
+            decision=result.decision,
+        )
+        session.commit()
     except EngineError as exc:
         session.rollback()
         mine = record_refusal(session, key, error=exc.message, now=ctx.now())
+        session.commit()
         return replace(request_outcome(session, key), already=not mine)
+    except BaseException:
+        session.rollback()
+        raise
     outcome = replace(request_outcome(session, key), already=False)
     session.rollback()
     return outcome
-
-
-@contextmanager
-def _linked_on_commit(session: Session, key: str) -> Iterator[None]:
-    """While the engine works in ``session``, note the visitation and enrollment it
-    creates, and write their ids onto the request in the same commit."""
-    created: dict[str, Any] = {}
-
-    def after_flush(sess: Session, _context: Any) -> None:
-        for obj in sess.new:
-            if isinstance(obj, VisitationRow):
-                created["visitation"] = obj
-            elif isinstance(obj, EnrollmentRow):
-                created["enrollment"] = obj
-
-    def before_commit(sess: Session) -> None:
-        visitation = created.get("visitation")
-        if visitation is None:
-            return
-        enrollment = created.get("enrollment")
-        table = VisitationRequestRow.__table__  # type: ignore[attr-defined]
-        sess.execute(
-            update(table)
-            .where(table.c.key == key)
-            .values(
-                visitation_id=visitation.id,
-                enrollment_id=enrollment.id if enrollment is not None else None,
-                decision=visitation.decision,
-            )
-        )
-
-    event.listen(session, "after_flush", after_flush)
-    event.listen(session, "before_commit", before_commit)
-    try:
-        yield
-    finally:
-        event.remove(session, "after_flush", after_flush)
-        event.remove(session, "before_commit", before_commit)

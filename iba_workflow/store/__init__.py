@@ -5,7 +5,7 @@ outbox rows (new_task, reminder, escalation; idempotent); the read-only question
 it are in ``store.queries`` (``due_steps``, ``reminders_due``, ``escalations_due``);
 sending is ``store.outbox.claim_outbox_batch`` → ``mark_sent`` / ``mark_failed``
 (``permanent=True`` for a 5xx). Engine changes write meeting_invitation, change and
-cancellation rows in their own transaction.
+cancellation rows in the caller's transaction (``store.work.unit_of_work``).
 """
 
 from __future__ import annotations

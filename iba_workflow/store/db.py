@@ -26,6 +26,7 @@ SessionFactory = Callable[[], Session]
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """A SQLAlchemy engine for ``url``; SQLite files get their folder created."""
     parsed = make_url(url)
+    kwargs.setdefault("hide_parameters", True)  # no personal data in an error's text or log
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

@@ -75,8 +75,9 @@ class CitizenIdentity:
 def read_citizen_identity(
     session: Session, citizen_id: int, *, actor: str, purpose: str, at: dt.datetime
 ) -> CitizenIdentity:
-    """The only way to read who a citizen is. Every read is written to the audit log
-    and committed, even if the caller later rolls back its own work."""
+    """The only way to read who a citizen is. Every read adds a row to the audit log in
+    the caller's transaction (never committed here): a request that reads commits at its
+    end (``store.work.unit_of_work``), so the read and its audit row are kept together."""
     row = session.get(CitizenIdentityRow, citizen_id)
     if row is None:
         raise NotFound(f"no identity on file for citizen {citizen_id}")
@@ -90,7 +91,7 @@ def read_citizen_identity(
         citizen_id=citizen_id,
         purpose=purpose,
     )
-    session.commit()
+    session.flush()
     return CitizenIdentity(citizen_id, row.name, row.cpr, row.email, row.phone)
 
 

@@ -95,8 +95,8 @@ def claim_for_processing(session: Session, key: str, *, now: dt.datetime) -> boo
 
 
 def record_refusal(session: Session, key: str, *, error: str, now: dt.datetime) -> bool:
-    """A request the engine refused: kept with the reason, never retried. True if this
-    call recorded it (False: processed or refused already)."""
+    """A request the engine refused: kept with the reason, never retried (the caller
+    commits). True if this call recorded it (False: processed or refused already)."""
     table = VisitationRequestRow.__table__  # type: ignore[attr-defined]
     done = cast(
         "CursorResult[Any]",
@@ -106,8 +106,24 @@ def record_refusal(session: Session, key: str, *, error: str, now: dt.datetime) 
             .values(status="refused", error=error[:500], processed_at=now)
         ),
     ).rowcount
-    session.commit()
     return bool(done)
+
+
+def link_request(
+    session: Session,
+    key: str,
+    *,
+    visitation_id: int,
+    enrollment_id: int | None,
+    decision: str,
+) -> None:
+    """Write what the engine made of a request onto it, in the caller's transaction."""
+    table = VisitationRequestRow.__table__  # type: ignore[attr-defined]
+    session.execute(
+        update(table)
+        .where(table.c.key == key)
+        .values(visitation_id=visitation_id, enrollment_id=enrollment_id, decision=decision)
+    )
 
 
 def pending_requests(

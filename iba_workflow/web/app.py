@@ -7,7 +7,6 @@ A page never shows a traceback: an unexpected error is a short Danish sentence a
 from __future__ import annotations
 
 import logging
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -34,32 +33,19 @@ from iba_workflow.mail.render import long_date
 from iba_workflow.settings import Settings
 from iba_workflow.store.db import SessionFactory
 
+from .guard import SECURITY_HEADERS, PostedForm, api_error, install_guards
+from .secret_file import read_or_create_secret
 from .task import Page, TaskPages
 from .visitations import VisitationIn, handle_visitation, submit_through_prefect
 
 log = logging.getLogger("iba_workflow.web")
 
-SECURITY_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",  # the token is in the URL
-    "X-Robots-Tag": "noindex, nofollow",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'self'; style-src 'unsafe-inline'; "
-    "form-action 'self'; frame-ancestors 'none'",
-}
-
 
 def secret_key(settings: Settings) -> str:
-    """``IBA_SECRET_KEY``, else a key generated once under ``data_dir``."""
+    """``IBA_SECRET_KEY``, else a key generated once under ``data_dir`` (0600, atomic)."""
     if settings.secret_key is not None:
         return settings.secret_key.get_secret_value()
-    path = Path(settings.data_dir) / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(32), encoding="ascii")
-        path.chmod(0o600)
-    return path.read_text(encoding="ascii").strip()
+    return read_or_create_secret(Path(settings.data_dir) / "secret_key")
 
 
 def _local(value: Any) -> str:
@@ -134,11 +120,7 @@ def create_app(
         html = env.get_template(page.template).render(**page.context)
         return HTMLResponse(html, status_code=page.status, headers=SECURITY_HEADERS)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unexpected error on %s %s", request.method, request.url.path.split("/")[1])
-        html = env.get_template("task_error.html.j2").render()
-        return HTMLResponse(html, status_code=500, headers=SECURITY_HEADERS)
+    install_guards(app, html_error=env.get_template("task_error.html.j2").render)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -147,7 +129,9 @@ def create_app(
             for e in exc.errors()
         ]
         return JSONResponse(
-            {"error": "invalid input / ugyldigt input", "problems": problems}, status_code=422
+            {"error": "invalid input / ugyldigt input", "problems": problems},
+            status_code=422,
+            headers=SECURITY_HEADERS,
         )
 
     @app.get("/healthz", dependencies=[policy.public("health check")])
@@ -163,19 +147,19 @@ def create_app(
     ) -> Response:
         return render(pages.show(token, done=bool(udfoert), viewer=viewer))
 
+    # Plain ``def``: FastAPI runs them in its thread pool, so the engine's synchronous
+    # database work never blocks the event loop (the form is read by ``posted_form``).
     @app.post("/t/{token}")
     @app.post("/l/{token}")
-    async def task_submit(
-        token: str, request: Request, viewer: SignedIn | None = policy.task_link()
+    def task_submit(
+        token: str, form: PostedForm, viewer: SignedIn | None = policy.task_link()
     ) -> Response:
-        form = await request.form()
         return render(pages.complete(token, form, viewer=viewer))
 
     @app.post("/t/{token}/nyt-link")
-    async def task_fresh_link(
-        token: str, request: Request, viewer: SignedIn | None = policy.task_link()
+    def task_fresh_link(
+        token: str, form: PostedForm, viewer: SignedIn | None = policy.task_link()
     ) -> Response:
-        form = await request.form()
         return render(pages.fresh_link(token, form, viewer=viewer))
 
     @app.post(
@@ -190,7 +174,13 @@ def create_app(
         from iba_workflow.orchestration.doors import PrefectUnavailable
         from iba_workflow.orchestration.runtime import OrchestrationSettings
 
-        ctx = EngineContext(clock=clock, calendars=calendars, actor="api", channel="api")
+        ctx = EngineContext(
+            clock=clock,
+            calendars=calendars,
+            actor="api",
+            channel="api",
+            date_window=settings.date_window,
+        )
         where: dict[str, Any] = dict(
             session_factory=session_factory,
             ctx=ctx,
@@ -203,9 +193,9 @@ def create_app(
                 return JSONResponse(answer, status_code=status)
             result = handle_visitation(body, **where)
         except PrefectUnavailable as exc:
-            return JSONResponse({"error": exc.message, "hint": exc.hint}, status_code=503)
+            return api_error(exc, 503)
         except IbaError as exc:
-            return JSONResponse({"error": exc.message, "hint": exc.hint}, status_code=422)
+            return api_error(exc)
         return JSONResponse(result, status_code=201)
 
     return app

@@ -33,6 +33,7 @@ from iba_workflow.store.tables import (
     StaffRow,
     StepInstanceRow,
 )
+from iba_workflow.store.work import committed, unit_of_work
 
 from .forms import TaskForm, build_form, parse_form
 
@@ -63,8 +64,9 @@ class TaskPages:
 
     # -- reading ---------------------------------------------------------------------------
     def show(self, token: str, *, done: bool = False, viewer: SignedIn | None = None) -> Page:
-        """GET: read only. Nothing is written, whatever the state."""
-        with self.session_factory() as session:
+        """GET: read only. Nothing is written, whatever the state (but an audited read
+        would be kept: the request is one unit of work)."""
+        with unit_of_work(self.session_factory) as session:
             link = find_link(session, token)
             state = check_link(token, link, now=self.clock.now())
             if link is None or state.state is LinkState.UNKNOWN:
@@ -158,26 +160,33 @@ class TaskPages:
             if step is None or enrollment is None:
                 return NOT_FOUND
             d = stored_definition(session, enrollment.definition_id, enrollment.definition_version)
+            ctx = EngineContext(
+                clock=self.clock,
+                calendars=self.calendars,
+                actor=f"staff:{link.staff_id}",
+                channel="link",
+                staff_id=link.staff_id,
+            )
             try:
-                form = self._form(session, d, step, enrollment)
-                sub = parse_form(form, posted, own_step_id=step.id or 0)
-                ctx = EngineContext(
-                    clock=self.clock,
-                    calendars=self.calendars,
-                    actor=f"staff:{link.staff_id}",
-                    channel="link",
-                    staff_id=link.staff_id,
-                )
-                if not mark_link_used(session, link, staff_id=link.staff_id, now=now):
-                    session.rollback()
-                    return self._replayed(session, token)
-                complete_step(
-                    session, ctx, step_instance_id=step.id or 0, outcome=sub.outcome, data=sub.data
-                )
-                for other_id, data in sub.others.items():  # the rest of an absence list
-                    complete_step(session, ctx, step_instance_id=other_id, data=data)
+                # One unit of work: the link is spent and every row of the form is saved,
+                # or (any row refused) none of it is.
+                with committed(session):
+                    form = self._form(session, d, step, enrollment)
+                    sub = parse_form(form, posted, own_step_id=step.id or 0)
+                    if not mark_link_used(session, link, staff_id=link.staff_id, now=now):
+                        raise _SpentMeanwhile
+                    complete_step(
+                        session,
+                        ctx,
+                        step_instance_id=step.id or 0,
+                        outcome=sub.outcome,
+                        data=sub.data,
+                    )
+                    for other_id, data in sub.others.items():  # the rest of an absence list
+                        complete_step(session, ctx, step_instance_id=other_id, data=data)
+            except _SpentMeanwhile:
+                return self._replayed(session, token)
             except IbaError as exc:
-                session.rollback()
                 session.expire_all()
                 link = find_link(session, token)
                 assert link is not None
@@ -230,6 +239,10 @@ class TaskPages:
             session.commit()
             staff = session.get(StaffRow, link.staff_id)
             return Page("task_relinked.html.j2", 202, {"staff_name": staff.name if staff else ""})
+
+
+class _SpentMeanwhile(Exception):
+    """Another request used the link between our check and our UPDATE."""
 
 
 def _sentence(exc: IbaError) -> str:

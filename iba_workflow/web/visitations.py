@@ -7,13 +7,16 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from iba_workflow.catalog import find_definition_file
+from iba_workflow.cpr_guard import Where, refuse_cpr
 from iba_workflow.definition import load_definition
 from iba_workflow.engine import EngineContext, record_visitation
+from iba_workflow.errors import InvalidInput
 from iba_workflow.paths import known_templates
 from iba_workflow.store.db import SessionFactory
+from iba_workflow.store.work import unit_of_work
 
 
 class VisitationIn(BaseModel):
@@ -30,6 +33,16 @@ class VisitationIn(BaseModel):
     cohort: str | None = Field(None, pattern=r"^[a-z0-9_-]{1,64}$")
     answers: dict[str, bool] = Field(default_factory=dict)
 
+    @field_validator("citizen_ref")
+    @classmethod
+    def _not_a_cpr_number(cls, value: str) -> str:
+        return _no_cpr(value, where="reference", field="citizen_ref")
+
+    @field_validator("reject_reason")
+    @classmethod
+    def _no_cpr_in_reason(cls, value: str | None) -> str | None:
+        return None if value is None else _no_cpr(value, where="text", field="reject_reason")
+
     @model_validator(mode="after")
     def _accept_or_reason(self) -> VisitationIn:
         if self.accept and self.reject_reason is not None:
@@ -44,6 +57,15 @@ class VisitationIn(BaseModel):
         return self
 
 
+def _no_cpr(value: str, *, where: Where, field: str) -> str:
+    """The shared validator (``cpr_guard.refuse_cpr``) as pydantic wants it: a 422
+    whose message carries the sentence and the hint."""
+    try:
+        return refuse_cpr(value, where=where, field=field)
+    except InvalidInput as exc:
+        raise ValueError(f"{exc.message} ({exc.hint})") from None
+
+
 def handle_visitation(
     body: VisitationIn,
     *,
@@ -56,7 +78,7 @@ def handle_visitation(
     Raises :class:`~iba_workflow.errors.IbaError` on input the engine refuses."""
     path = find_definition_file(body.definition_id, definitions_dir)
     definition = load_definition(path, known_templates=known_templates(templates_dir))
-    with session_factory() as session:
+    with unit_of_work(session_factory) as session:
         result = record_visitation(
             session,
             ctx,

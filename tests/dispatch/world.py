@@ -11,6 +11,7 @@ import re
 import socket
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from iba_workflow.engine import EngineContext, add_staff, calendars_from, regist
 from iba_workflow.settings import Settings
 from iba_workflow.store import make_engine, session_factory
 from iba_workflow.store import tables as t
+from iba_workflow.store.work import unit_of_work
 
 CPR = "010203-4567"
 NAME = "Fatima Kanarie"
@@ -134,8 +136,9 @@ class World:
     def ctx(self) -> EngineContext:
         return EngineContext(clock=self.clock, calendars=calendars_from(paths.calendars_dir()))
 
-    def session(self) -> Session:
-        return self.open_session()
+    def session(self) -> AbstractContextManager[Session]:
+        """The test is the caller: one unit of work, committed when the block ends."""
+        return unit_of_work(self.open_session)
 
     def staff_email(self, role: str) -> str:
         return f"{role}@jobcenter.test"

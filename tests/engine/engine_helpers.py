@@ -28,6 +28,12 @@ def definition(name_or_path: str | Path) -> Definition:
     return load_definition(path, known_templates=paths.known_templates())
 
 
+def yes_to_all(d: Definition, *, health: bool = False) -> dict[str, bool]:
+    """Every eligibility criterion of ``d`` answered yes (health ones only with
+    ``health``: they need the citizen's consent)."""
+    return {c.id: True for c in d.eligibility if health or not c.health}
+
+
 def at(day: dt.date, hour: int = 8) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour), tzinfo=COPENHAGEN).astimezone(dt.UTC)
 

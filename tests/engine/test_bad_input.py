@@ -7,13 +7,14 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from engine_helpers import at, citizen, definition, snapshot, staff_for
+from engine_helpers import at, citizen, definition, snapshot, staff_for, yes_to_all
 from sqlmodel import select
 
 from iba_workflow.engine import (
     complete_step,
     record_consent,
     record_visitation,
+    register_citizen,
     replan,
 )
 from iba_workflow.errors import (
@@ -34,7 +35,13 @@ def enrolled(session: Any, ctx: Any) -> int:
     staff_for(session, ctx, d)
     citizen(session, ctx, "B-1")
     result = record_visitation(
-        session, ctx, citizen_ref="B-1", definition=d, accept=True, start=dt.date(2027, 3, 1)
+        session,
+        ctx,
+        citizen_ref="B-1",
+        definition=d,
+        accept=True,
+        answers=yes_to_all(d),
+        start=dt.date(2027, 3, 1),
     )
     assert result.enrollment_id is not None
     return result.enrollment_id
@@ -49,6 +56,7 @@ def _step(session: Any, enrollment_id: int, key: str) -> t.StepInstanceRow:
 
 
 def _refused(session: Any, error: type[IbaError], match: str, action: Any) -> IbaError:
+    session.commit()  # the test is the caller: what it did so far is one unit of work
     before = snapshot(session)
     with pytest.raises(error, match=match) as caught:
         action()
@@ -63,7 +71,12 @@ def test_unknown_citizen(session: Any, ctx: Any, enrolled: int) -> None:
         NotFound,
         "no citizen with reference 'B-404'",
         lambda: record_visitation(
-            session, ctx, citizen_ref="B-404", definition=definition("fagmentor"), accept=True
+            session,
+            ctx,
+            citizen_ref="B-404",
+            definition=definition("fagmentor"),
+            accept=True,
+            answers=yes_to_all(definition("fagmentor")),
         ),
     )
     assert exc.hint and "iba citizen add" in exc.hint
@@ -162,7 +175,12 @@ def test_a_second_enrollment_in_the_same_intervention(
         InvalidTransition,
         "already enrolled",
         lambda: record_visitation(
-            session, ctx, citizen_ref="B-1", definition=definition("fagmentor"), accept=True
+            session,
+            ctx,
+            citizen_ref="B-1",
+            definition=definition("fagmentor"),
+            accept=True,
+            answers=yes_to_all(definition("fagmentor")),
         ),
     )
 
@@ -179,7 +197,124 @@ def test_accepting_when_a_required_criterion_is_not_met(session: Any, ctx: Any) 
             citizen_ref="B-2",
             definition=definition("fagmentor"),
             accept=True,
-            answers={"opkvalificering_gennemfoert": True, "moedestabilitet": False},
+            answers={
+                "opkvalificering_gennemfoert": True,
+                "moedestabilitet": False,
+                "virksomhed_oensker_mentor": True,
+            },
+        ),
+    )
+
+
+def test_accepting_without_answering_every_criterion(session: Any, ctx: Any) -> None:
+    """An accepted visitation answers every criterion; the refusal names the missing ones
+    (the CLI, the API and the Prefect door all end here)."""
+    citizen(session, ctx, "B-2")
+    exc = _refused(
+        session,
+        InvalidInput,
+        "not answered: moedestabilitet, virksomhed_oensker_mentor",
+        lambda: record_visitation(
+            session,
+            ctx,
+            citizen_ref="B-2",
+            definition=definition("fagmentor"),
+            accept=True,
+            answers={"opkvalificering_gennemfoert": True},
+        ),
+    )
+    assert exc.context["missing"] == ["moedestabilitet", "virksomhed_oensker_mentor"]
+    _refused(
+        session,
+        InvalidInput,
+        "not answered: opkvalificering_gennemfoert, moedestabilitet",
+        lambda: record_visitation(
+            session, ctx, citizen_ref="B-2", definition=definition("fagmentor"), accept=True
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    "ref", ["0101901234", "010190-1234", "B-0101901234", "x010190 1234y", "borger2912874417"]
+)
+def test_a_cpr_shaped_reference_is_refused(session: Any, ctx: Any, ref: str) -> None:
+    exc = _refused(
+        session,
+        InvalidInput,
+        "citizen_ref looks like a CPR number",
+        lambda: register_citizen(session, ctx, ref=ref, municipality="hedensted"),
+    )
+    assert exc.hint and "reference" in exc.hint
+    _refused(
+        session,
+        InvalidInput,
+        "looks like a CPR number",
+        lambda: record_visitation(
+            session, ctx, citizen_ref=ref, definition=definition("fagmentor"), accept=True
+        ),
+    )
+
+
+def test_cpr_shaped_free_text_is_refused(session: Any, ctx: Any, enrolled: int) -> None:
+    citizen(session, ctx, "B-2")
+    _refused(
+        session,
+        InvalidInput,
+        "reject_reason contains a number that looks like a CPR number",
+        lambda: record_visitation(
+            session,
+            ctx,
+            citizen_ref="B-2",
+            definition=definition("fagmentor"),
+            accept=False,
+            reject_reason="borgeren (010190-1234) ønsker ikke",
+        ),
+    )
+    step = _step(session, enrolled, "opstartsmoede")
+    _refused(
+        session,
+        InvalidInput,
+        "data.note contains a number",
+        lambda: complete_step(
+            session, ctx, step_instance_id=step.id, data={"note": "ring 0101901234"}
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"new_start": dt.date(9999, 12, 31)},
+        {"exit_on": dt.date(1900, 1, 1)},
+        {"pause": (dt.date(2027, 4, 1), dt.date(9999, 12, 31))},
+    ],
+)
+def test_dates_outside_the_window_are_refused(
+    session: Any, ctx: Any, enrolled: int, change: dict[str, Any]
+) -> None:
+    _refused(
+        session,
+        InvalidInput,
+        "lies outside 2026-02-15..2029-02-14",
+        lambda: replan(session, ctx, enrollment_id=enrolled, **change),
+    )
+
+
+def test_a_start_outside_the_window_is_refused(session: Any, ctx: Any) -> None:
+    d = definition("fagmentor")
+    citizen(session, ctx, "B-2")
+    _refused(
+        session,
+        InvalidInput,
+        "start 9999-12-31 lies outside",
+        lambda: record_visitation(
+            session,
+            ctx,
+            citizen_ref="B-2",
+            definition=d,
+            accept=True,
+            answers=yes_to_all(d),
+            start=dt.date(9999, 12, 31),
         ),
     )
 
@@ -221,7 +356,13 @@ def test_health_data_needs_consent(session: Any, ctx: Any, clock: Any) -> None:
         ),
     )
     result = record_visitation(
-        session, ctx, citizen_ref="B-3", definition=d, accept=True, cohort=cohort.id
+        session,
+        ctx,
+        citizen_ref="B-3",
+        definition=d,
+        accept=True,
+        answers=yes_to_all(d),
+        cohort=cohort.id,
     )
     weighing = next(s for s in d.steps if s.kind == "measurement" and s.requires_consent)
     dim = next(x for x in weighing.dimensions if x.health)

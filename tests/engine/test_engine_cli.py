@@ -12,10 +12,18 @@ from typer.testing import CliRunner
 from iba_workflow import paths
 from iba_workflow.cli.app import app
 
+YES = [
+    arg
+    for criterion in ("opkvalificering_gennemfoert", "moedestabilitet", "virksomhed_oensker_mentor")
+    for arg in ("--answer", f"{criterion}=yes")
+]
+
 
 @pytest.fixture
 def iba(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_url: str) -> Any:
     monkeypatch.setenv("IBA_DATABASE_URL", store_url)
+    # The dates below are fixed (2030); the date window is counted from the real today.
+    monkeypatch.setenv("IBA_DATE_WINDOW_AHEAD_DAYS", "3650")
     runner = CliRunner()
 
     def run(*args: str, ok: bool = True) -> str:
@@ -45,7 +53,11 @@ def test_visit_complete_replan_status(iba: Any) -> None:
         "fagmentor",
     )
     iba("citizen", "add", "B-1")
-    out = iba("visit", "fagmentor", "--citizen", "B-1", "--accept", "--start", "2030-03-04")
+    out = iba(
+        "visit", "fagmentor", "--citizen", "B-1", "--accept", "--start", "2030-03-04", ok=False
+    )
+    assert "not answered: opkvalificering_gennemfoert, moedestabilitet" in out
+    out = iba("visit", "fagmentor", "--citizen", "B-1", "--accept", "--start", "2030-03-04", *YES)
     assert "enrollment 1, start 2030-03-04" in out and "opstartsmoede" in out
     status = iba("status", "1")
     assert "rekruttering" in status and "planned" in status
@@ -60,6 +72,12 @@ def test_visit_complete_replan_status(iba: Any) -> None:
 
 def test_bad_input_is_a_sentence_and_a_hint(iba: Any) -> None:
     iba("db", "upgrade")
+    out = iba("citizen", "add", "0101901234", ok=False)
+    assert "looks like a CPR number" in out and "hint:" in out
+    out = iba("visit", "fagmentor", "--citizen", "B-010190-1234", "--accept", *YES, ok=False)
+    assert "looks like a CPR number" in out
+    out = iba("visit", "fagmentor", "--citizen", "B-1", "--reject", "cpr 0101901234", ok=False)
+    assert "--reject contains a number that looks like a CPR number" in out
     out = iba("visit", "fagmentor", "--citizen", "nobody", "--accept", ok=False)
     assert "error: no citizen with reference 'nobody'" in out and "hint:" in out
     out = iba("replan", "7", "--pause", "2030-04-12..2030-04-08", ok=False)

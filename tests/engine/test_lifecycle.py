@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from engine_helpers import at, citizen, definition, snapshot, staff_for
+from engine_helpers import at, citizen, definition, snapshot, staff_for, yes_to_all
 from sqlmodel import select
 
 from iba_workflow import paths
@@ -30,7 +30,7 @@ def _enroll(session: Any, ctx: Any, ref: str = "B-1", name: str = "fagmentor") -
     staff_for(session, ctx, d)
     citizen(session, ctx, ref)
     result = record_visitation(
-        session, ctx, citizen_ref=ref, definition=d, accept=True, start=START
+        session, ctx, citizen_ref=ref, definition=d, accept=True, answers=yes_to_all(d), start=START
     )
     assert result.enrollment_id is not None
     return result.enrollment_id
@@ -151,7 +151,13 @@ def test_rolling_intake_over_capacity_waits_and_is_admitted_when_a_place_frees(
     first = [_enroll(session, ctx, f"B-{n}") for n in range(d.capacity)]
     citizen(session, ctx, "B-late")
     late = record_visitation(
-        session, ctx, citizen_ref="B-late", definition=d, accept=True, start=START
+        session,
+        ctx,
+        citizen_ref="B-late",
+        definition=d,
+        accept=True,
+        answers=yes_to_all(d),
+        start=START,
     )
     assert late.decision == "waiting" and not _plan(session, late.enrollment_id)
     replan(session, ctx, enrollment_id=first[0], exit_on=dt.date(2027, 3, 10))
@@ -169,7 +175,13 @@ def test_cohort_participants_share_the_common_start(session: Any, ctx: Any, cloc
     for n in range(2):
         citizen(session, ctx, f"B-{n}")
         result = record_visitation(
-            session, ctx, citizen_ref=f"B-{n}", definition=d, accept=True, cohort=cohort.id
+            session,
+            ctx,
+            citizen_ref=f"B-{n}",
+            definition=d,
+            accept=True,
+            answers=yes_to_all(d),
+            cohort=cohort.id,
         )
         starts.add(result.start)
     assert starts == {cohort.start}

@@ -42,7 +42,7 @@ def invitation(step: StepRef, sequence: int) -> Invitation:
         enrollment_ref="F-7Q2K",
         organizer="iba@hedensted.dk",
         attendees=("mentor@hedensted.dk", "konsulent@hedensted.dk"),
-        link_url="http://127.0.0.1:8000/l/abc",
+        workspace_url="http://127.0.0.1:8000/",
     )
 
 
@@ -123,3 +123,22 @@ def test_negative_sequence_and_odd_ids_refused() -> None:
         invitation(meeting(dt.date(2027, 2, 25)), -1)
     with pytest.raises(MailError):
         invitation_uid("a b@c")
+
+
+def test_no_task_link_in_calendar_data() -> None:
+    """A calendar entry is shared and kept: the workspace's address, never a token."""
+    att = request_attachment(invitation(meeting(dt.date(2027, 2, 25)), 0), stamp=STAMP)
+    _cal, ev = event(att.data)
+    description = str(ev["DESCRIPTION"])
+    assert "http://127.0.0.1:8000/" in description and "/l/" not in description
+    assert "/t/" not in att.data.decode() and "/l/" not in att.data.decode()
+    with pytest.raises(MailError, match="may not carry a task link"):
+        Invitation(
+            step_instance_id=1,
+            sequence=0,
+            intervention="HOP",
+            step=meeting(dt.date(2027, 2, 25)),
+            enrollment_ref="F-1",
+            organizer="iba@hedensted.dk",
+            workspace_url="http://127.0.0.1:8000/t/abcdef",
+        )

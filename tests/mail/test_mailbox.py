@@ -129,3 +129,39 @@ def test_linkify_escapes_and_preview_keeps_links_outside_the_frame() -> None:
     assert "&lt;b&gt;" in html
     assert '<a href="https://a.dk/l/1?x=1&amp;y=2"' in html
     assert '<base target="_blank">' in preview_document("<html><head></head></html>")
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.2", "mailbox.example.org"])
+async def test_mailbox_refuses_a_non_loopback_address(templates_dir, host: str) -> None:  # type: ignore[no-untyped-def]
+    """It shows every mail, links included, to whoever reaches it: loopback only."""
+    with pytest.raises(MailError, match="listens only on loopback") as caught:
+        async with running_mailbox(
+            host=host, smtp_port=0, http_port=0, templates_dir=templates_dir
+        ):
+            pass
+    assert caught.value.hint and "--allow-remote" in caught.value.hint
+
+
+async def test_mailbox_binds_elsewhere_only_when_told(templates_dir) -> None:  # type: ignore[no-untyped-def]
+    async with running_mailbox(
+        host="0.0.0.0", smtp_port=0, http_port=0, templates_dir=templates_dir, allow_remote=True
+    ) as box:
+        reader, writer = await asyncio.open_connection("127.0.0.1", box.smtp_port)
+        assert (await reader.readline()).startswith(b"220")
+        writer.close()
+    for host in ("127.0.0.1", "localhost", "::1"):
+        async with running_mailbox(
+            host=host, smtp_port=0, http_port=0, templates_dir=templates_dir
+        ):
+            pass
+
+
+def test_iba_mailbox_says_why_it_refuses() -> None:
+    from typer.testing import CliRunner
+
+    from iba_workflow.cli.app import app
+
+    result = CliRunner().invoke(app, ["mailbox", "--host", "0.0.0.0"])
+    assert result.exit_code == 1
+    assert "listens only on loopback" in result.output and "--allow-remote" in result.output
+    assert "Traceback" not in result.output

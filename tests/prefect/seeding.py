@@ -20,6 +20,7 @@ from iba_workflow.engine import (
     register_citizen,
 )
 from iba_workflow.store.tables import OutboxRow, StaffRow
+from iba_workflow.store.work import unit_of_work
 
 
 def today() -> dt.date:
@@ -33,7 +34,7 @@ def context(at: dt.datetime | None = None) -> EngineContext:
 
 def staff(open_session: Any, d: Definition) -> None:
     """One staff member per internal role (address role@test.invalid)."""
-    with open_session() as session:
+    with unit_of_work(open_session) as session:
         for role in d.roles:
             email = f"{role.id}@test.invalid"
             if (
@@ -62,7 +63,7 @@ def enrollments_due_now(
         today() - dt.timedelta(days=days_ago + 14), dt.time(9), tzinfo=COPENHAGEN
     ).astimezone(dt.UTC)
     past = context(visited)
-    with open_session() as session:
+    with unit_of_work(open_session) as session:
         for n in range(count):
             ref = f"{prefix}-{n:04d}"
             register_citizen(session, past, ref=ref, municipality=d.municipality)
@@ -72,6 +73,7 @@ def enrollments_due_now(
                 citizen_ref=ref,
                 definition=d,
                 accept=True,
+                answers={c.id: True for c in d.eligibility if not c.health},
                 start=today() - dt.timedelta(days=days_ago),
             )
         enqueue_due_notifications(session, context())

@@ -15,6 +15,12 @@ from iba_workflow.orchestration.server import free_port
 from iba_workflow.store import make_engine, session_factory, upgrade
 from iba_workflow.store.requests import VisitationRequestRow
 
+YES = [
+    arg
+    for criterion in ("opkvalificering_gennemfoert", "moedestabilitet", "virksomhed_oensker_mentor")
+    for arg in ("--answer", f"{criterion}=yes")
+]
+
 
 @pytest.fixture
 def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
@@ -39,7 +45,7 @@ def test_visit_via_prefect_without_a_reachable_api_keeps_the_request(
     monkeypatch.setenv("PREFECT_API_URL", f"http://127.0.0.1:{free_port()}/api")
     start = (dt.date.today() + dt.timedelta(days=30)).isoformat()
     result = runner.invoke(
-        app, ["visit", "fagmentor", "--citizen", "E-0001", "--accept", "--start", start]
+        app, ["visit", "fagmentor", "--citizen", "E-0001", "--accept", "--start", start, *YES]
     )
     assert result.exit_code == 1
     assert "cannot be reached" in result.output and "hint:" in result.output
@@ -57,7 +63,7 @@ def test_visit_direct_without_prefect(cli_env: str, monkeypatch: pytest.MonkeyPa
     assert runner.invoke(app, ["citizen", "add", "E-0002"]).exit_code == 0
     start = (dt.date.today() + dt.timedelta(days=30)).isoformat()
     result = runner.invoke(
-        app, ["visit", "fagmentor", "--citizen", "E-0002", "--accept", "--start", start]
+        app, ["visit", "fagmentor", "--citizen", "E-0002", "--accept", "--start", start, *YES]
     )
     assert result.exit_code == 0, result.output
     assert "accepted" in result.output and "enrollment" in result.output

@@ -141,10 +141,12 @@ async def test_http_door_event_makes_an_enrollment(
             citizen_ref="H-0001",
             channel="http",
             accept=True,
+            answers={c.id: True for c in DEFINITIONS["fagmentor"].eligibility},
             start=today() + dt.timedelta(days=21),
             municipality="hedensted",
             identity=Identity(name=CANARY_NAME, cpr=CANARY_CPR),
         )
+        session.commit()  # the test is the caller: it owns the transaction
     emitted = time.monotonic()
     emit_visitation_created(request_id=key, definition_id="fagmentor")
     await flush_events()
@@ -320,9 +322,11 @@ async def test_tick_reannounces_a_request_whose_event_was_lost(stack: Stack, cli
             citizen_ref="L-0001",
             channel="http",
             accept=True,
+            answers={c.id: True for c in DEFINITIONS["hop"].eligibility},
             start=today() + dt.timedelta(days=21),
             municipality="hedensted",
         )
+        session.commit()
         row = session.exec(
             select(VisitationRequestRow).where(VisitationRequestRow.key == key)
         ).one()

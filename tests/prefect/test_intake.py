@@ -21,6 +21,7 @@ from iba_workflow.orchestration.intake import (
 from iba_workflow.orchestration.runtime import load_definitions
 from iba_workflow.store.requests import VisitationRequestRow
 from iba_workflow.store.tables import CitizenIdentityRow, EnrollmentRow, VisitationRow
+from iba_workflow.store.work import unit_of_work
 
 DEFINITIONS = load_definitions()
 NOW = dt.datetime(2027, 2, 15, 8, tzinfo=dt.UTC)
@@ -31,7 +32,9 @@ def _ctx() -> EngineContext:
 
 
 def _receive(open_session: Any, ref: str = "B-7001", **extra: Any) -> str:
-    with open_session() as session:
+    extra.setdefault("answers", {c.id: True for c in DEFINITIONS["fagmentor"].eligibility})
+    extra.setdefault("start", dt.date(2027, 3, 1))
+    with unit_of_work(open_session) as session:
         return receive_visitation(
             session,
             _ctx(),
@@ -39,7 +42,6 @@ def _receive(open_session: Any, ref: str = "B-7001", **extra: Any) -> str:
             citizen_ref=ref,
             channel="http",
             accept=True,
-            start=dt.date(2027, 3, 1),
             municipality="hedensted",
             **extra,
         )
@@ -98,6 +100,12 @@ def test_engine_refusal_is_recorded_not_raised(open_session: Any) -> None:
 def test_bad_input_is_refused_before_anything_is_stored(open_session: Any) -> None:
     with pytest.raises(InvalidInput):
         _receive(open_session, answers={"no_such_criterion": True})
+    with pytest.raises(InvalidInput, match="not answered: moedestabilitet"):
+        _receive(open_session, answers={"opkvalificering_gennemfoert": True})
+    with pytest.raises(InvalidInput, match="looks like a CPR number"):
+        _receive(open_session, ref="010190-1234")
+    with pytest.raises(InvalidInput, match="start 9999-12-31 lies outside"):
+        _receive(open_session, start=dt.date(9999, 12, 31))
     with open_session() as session:
         assert session.exec(select(VisitationRequestRow)).all() == []
 

@@ -177,10 +177,13 @@ def test_two_serves_process_concurrent_cli_visitations_once_each(pg_stack: PgSta
     with pg_stack.open_session() as session:
         for ref in refs:
             register_citizen(session, context(), ref=ref, municipality="hedensted")
+        session.commit()
     start = (today() + dt.timedelta(days=21)).isoformat()
+    fagmentor = load_definitions()["fagmentor"]
+    yes = [arg for c in fagmentor.eligibility for arg in ("--answer", f"{c.id}=yes")]
     visits = [
         subprocess.Popen(
-            [*iba, "visit", "fagmentor", "--citizen", ref, "--accept", "--start", start],
+            [*iba, "visit", "fagmentor", "--citizen", ref, "--accept", "--start", start, *yes],
             env=env,
             cwd=REPO,
             stdout=subprocess.PIPE,

@@ -72,6 +72,12 @@ def world(store_url: str, tmp_path: Path, smtp: SmtpServer) -> Iterator[World]:
 
 
 @pytest.fixture
+def web_server() -> type[WebServer]:
+    """The server class, for a test that starts the app on a world it changed."""
+    return WebServer
+
+
+@pytest.fixture
 def web(world: World) -> Iterator[WebServer]:
     with WebServer(world) as server:
         yield server

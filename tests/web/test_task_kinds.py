@@ -27,6 +27,7 @@ from sqlmodel import select
 
 from iba_workflow.dispatch import run_tick
 from iba_workflow.engine import complete_step, record_consent, register_citizen
+from iba_workflow.links.tokens import hash_token
 from iba_workflow.store import tables as t
 
 START = dt.date(2027, 3, 8)
@@ -257,6 +258,40 @@ async def test_weekly_absence_list_one_row_per_participant(
     assert got[theirs] is not None and got[theirs].data == {"absent_days": 0}
     assert {c.by_staff_id for c in got.values() if c} == {world.staff["sprogcenter"]}
     assert status(world, own.id or 0) == status(world, other.id or 0) == "completed"
+
+
+async def test_absence_list_with_a_refused_last_row_saves_nothing(
+    world: World, smtp: SmtpServer, web
+) -> None:  # type: ignore[no-untyped-def]
+    """One unit of work per request: the engine refuses the last row (a CPR number in
+    its reason), so neither row is saved and the link is not spent; sent again without
+    the number, the whole list is saved."""
+    with world.session() as s:
+        register_citizen(s, world.ctx, ref="B-0002", municipality=world.definition.municipality)
+    mine, theirs = enroll(world, start=START), enroll(world, "B-0002", start=START)
+    world.clock.set(dt.datetime(2027, 3, 12, 8, tzinfo=dt.UTC))
+    await run_tick(world.open_session, world.ctx, world.settings, owner="kinds")
+    own, other = first(world, "fravaersskema", mine), first(world, "fravaersskema", theirs)
+    token = link(world, own, "sprogcenter")
+    async with httpx.AsyncClient(base_url=web.url, timeout=10) as client:
+        _html, csrf = await open_form(client, token)
+        posted = {"csrf": csrf, f"absent_{own.id}": "2", f"reason_{own.id}": "Syg"}
+        posted |= {f"absent_{other.id}": "1", f"reason_{other.id}": "Ring 010190-1234"}
+        refused = await submit(client, token, posted)
+        assert refused.status_code == 422
+        assert "ligner et CPR-nummer" in refused.text
+        assert completion(world, own.id or 0) is None, "the first row was kept"
+        assert completion(world, other.id or 0) is None
+        with world.session() as s:
+            spent = s.exec(
+                select(t.LinkTokenRow).where(t.LinkTokenRow.token_hash == hash_token(token))
+            ).one()
+            assert spent.used_at is None, "the link was spent"
+        posted[f"reason_{other.id}"] = "Tandlæge"
+        done = await submit(client, token, posted)
+        assert done.status_code == 200 and DONE in done.text
+    assert completion(world, own.id or 0) is not None
+    assert completion(world, other.id or 0) is not None
 
 
 async def test_plain_task_done_with_a_note(world: World, web) -> None:  # type: ignore[no-untyped-def]
