@@ -100,6 +100,7 @@ class Settings(BaseSettings):
                 "machine), e.g. https://login.microsoftonline.com/<tenant-id>/v2.0"
             )
         return value
+
     @property
     def date_window(self) -> tuple[int, int]:
         return (self.date_window_back_days, self.date_window_ahead_days)
