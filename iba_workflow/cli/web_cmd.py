@@ -35,6 +35,7 @@ def web(
         fail(exc)
         return
     out.print(f"Opgavesider: http://{host}:{port}/t/<token>   (IBA_BASE_URL={settings.base_url})")
+    out.print(f"Log ind:     http://{host}:{port}/log-ind")
     try:
         uvicorn.run(application, host=host, port=port, log_level="info")
     finally:
