@@ -117,12 +117,19 @@ def link_request(
     enrollment_id: int | None,
     decision: str,
 ) -> None:
-    """Write what the engine made of a request onto it, in the caller's transaction."""
+    """Write what the engine made of a request onto it, in the caller's transaction.
+    The reject reason (free text) now lives on the visitation row: it leaves the request,
+    so it is kept in one place."""
     table = VisitationRequestRow.__table__  # type: ignore[attr-defined]
     session.execute(
         update(table)
         .where(table.c.key == key)
-        .values(visitation_id=visitation_id, enrollment_id=enrollment_id, decision=decision)
+        .values(
+            visitation_id=visitation_id,
+            enrollment_id=enrollment_id,
+            decision=decision,
+            reject_reason=None,
+        )
     )
 
 

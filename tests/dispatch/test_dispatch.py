@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlmodel import select
 from world import SmtpServer, World, answers, free_port
 
 from iba_workflow.dispatch import run_tick
 from iba_workflow.engine import complete_step, record_visitation, replan
+from iba_workflow.errors import InvalidInput
 from iba_workflow.store import tables as t
 
 START = dt.date(2027, 3, 8)
@@ -124,14 +126,22 @@ async def test_canaries_never_reach_a_sent_mail(world: World, smtp: SmtpServer) 
     data; no sent mail (subject, body, headers, attachments) contains any of it."""
     enrollment_id = visit(world)
     await tick(world)
-    with world.session() as s:
-        step = world.step("praktiksamtale")
-        complete_step(
+    step = world.step("praktiksamtale")
+    with pytest.raises(InvalidInput, match="looks like a CPR"), world.session() as s:
+        complete_step(  # a CPR number in a note is refused outright
             s,
             world.ctx,
             step_instance_id=step.id or 0,
             outcome="udvalgt",
             data={"note": "Fatima Kanarie 010203-4567 vejer for meget"},
+        )
+    with world.session() as s:
+        complete_step(
+            s,
+            world.ctx,
+            step_instance_id=step.id or 0,
+            outcome="udvalgt",
+            data={"note": "Fatima Kanarie vejer for meget"},
         )
     world.clock.advance(dt.timedelta(days=30))
     await tick(world)

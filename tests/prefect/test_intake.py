@@ -20,7 +20,12 @@ from iba_workflow.orchestration.intake import (
 )
 from iba_workflow.orchestration.runtime import load_definitions
 from iba_workflow.store.requests import VisitationRequestRow
-from iba_workflow.store.tables import CitizenIdentityRow, EnrollmentRow, VisitationRow
+from iba_workflow.store.tables import (
+    AuditRow,
+    CitizenIdentityRow,
+    EnrollmentRow,
+    VisitationRow,
+)
 from iba_workflow.store.work import unit_of_work
 
 DEFINITIONS = load_definitions()
@@ -34,6 +39,7 @@ def _ctx() -> EngineContext:
 def _receive(open_session: Any, ref: str = "B-7001", **extra: Any) -> str:
     extra.setdefault("answers", {c.id: True for c in DEFINITIONS["fagmentor"].eligibility})
     extra.setdefault("start", dt.date(2027, 3, 1))
+    extra.setdefault("accept", True)
     with unit_of_work(open_session) as session:
         return receive_visitation(
             session,
@@ -41,7 +47,6 @@ def _receive(open_session: Any, ref: str = "B-7001", **extra: Any) -> str:
             definition=DEFINITIONS["fagmentor"],
             citizen_ref=ref,
             channel="http",
-            accept=True,
             municipality="hedensted",
             **extra,
         )
@@ -82,6 +87,20 @@ def test_concurrent_processing_makes_one_enrollment(open_session: Any) -> None:
     assert len({o.enrollment_id for o in outcomes}) == 1
     with open_session() as session:
         assert len(session.exec(select(EnrollmentRow)).all()) == 1
+
+
+def test_a_reject_reason_is_kept_in_one_place(open_session: Any) -> None:
+    reason = "Kanarie: ønsker sprogskole først"
+    key = _receive(open_session, accept=False, reject_reason=reason, answers={}, start=None)
+    with open_session() as session:
+        outcome = process_visitation_request(session, _ctx(), key, definitions=DEFINITIONS)
+        assert outcome.decision == "rejected"
+        [visitation] = session.exec(select(VisitationRow)).all()
+        assert visitation.reason == reason
+        request = session.exec(select(VisitationRequestRow)).one()
+        assert request.reject_reason is None and request.visitation_id == visitation.id
+        audits = session.exec(select(AuditRow)).all()
+        assert audits and not any("Kanarie" in repr(a.details) for a in audits)
 
 
 def test_engine_refusal_is_recorded_not_raised(open_session: Any) -> None:

@@ -135,3 +135,19 @@ def test_start_today_plus_window_is_still_accepted(world: World, web: Any) -> No
     inside = world.ctx.today() + dt.timedelta(days=700)
     r = httpx.post(f"{web.url}/api/visitations", json=visitation(world, start=inside.isoformat()))
     assert r.status_code == 201, r.text
+
+
+def test_handlers_that_touch_the_store_run_off_the_event_loop(world: World) -> None:
+    """Every task-page and API handler is a plain ``def`` (FastAPI's thread pool), so
+    the engine's synchronous database work never blocks the event loop."""
+    import inspect
+
+    from fastapi.routing import APIRoute
+
+    from iba_workflow.web import create_app
+
+    app = create_app(world.settings, world.open_session, world.clock)
+    routes = [r for r in app.routes if isinstance(r, APIRoute)]
+    assert {"/t/{token}", "/t/{token}/nyt-link", "/api/visitations"} <= {r.path for r in routes}
+    on_the_loop = [r.path for r in routes if inspect.iscoroutinefunction(r.endpoint)]
+    assert on_the_loop == []
