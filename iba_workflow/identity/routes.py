@@ -11,6 +11,7 @@ from fastapi import APIRouter, BackgroundTasks, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from iba_workflow.links.tokens import LinkState, hash_token
+from iba_workflow.store.work import unit_of_work
 
 from . import policy
 from .context import IdentityContext, identity_of
@@ -202,7 +203,7 @@ def landing(
 ) -> Response:
     ident = identity_of(request)
     now = ident.clock.now()
-    with ident.session_factory() as db:
+    with unit_of_work(ident.session_factory) as db:  # the audited reads of names are kept
         context = my_page(db, access.actor, now=now)
     context["csrf"] = session_csrf(ident.secret, access.signed_in, now)
     context["staff_name"] = access.signed_in.staff.name

@@ -20,11 +20,14 @@ from pathlib import Path
 import httpx
 import pytest
 from dispatch.world import CPR, SmtpServer, World, answers, free_port, make_world
+from identity_helpers import make_api_key
+from sqlmodel import select
 
 from iba_workflow import paths
 from iba_workflow.clock import COPENHAGEN, SystemClock
 from iba_workflow.dispatch import run_tick
 from iba_workflow.engine import register_citizen
+from iba_workflow.store.tables import StepInstanceRow
 
 PLANTED_CPR = "2912874417"  # typed where it does not belong; refused, never logged
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -104,7 +107,9 @@ def test_no_token_session_or_cpr_in_any_log_line(
             register_citizen(
                 s, world.ctx, ref="B-0002", municipality=world.definition.municipality, cpr=CPR
             )
-        with httpx.Client(base_url=web.url, timeout=15) as client:
+        key = make_api_key(world)
+        auth = {"Authorization": f"Bearer {key}"}
+        with httpx.Client(base_url=web.url, timeout=15, headers=auth) as client:
             start = (world.ctx.today() + dt.timedelta(days=14)).isoformat()
             body = {
                 "definition_id": "hop",
@@ -118,11 +123,18 @@ def test_no_token_session_or_cpr_in_any_log_line(
             created = client.post("/api/visitations", json=body)
             assert created.status_code == 201, created.text
 
+            # The dispatcher's clock on the day the interview is due (whatever today is).
+            with world.session() as s:
+                due = s.exec(
+                    select(StepInstanceRow.due_date).where(
+                        StepInstanceRow.name.startswith("Praktiksamtale")  # type: ignore[attr-defined]
+                    )
+                ).first()
+            assert due is not None
+            world.clock.set(dt.datetime.combine(due, dt.time(8, 0), COPENHAGEN))
             asyncio.run(run_tick(world.open_session, world.ctx, world.settings, owner="logs"))
             iba = world.staff_email("iba")
-            [invite] = [
-                m for m in smtp.mails if "Praktiksamtale" in m.subject and iba in m.rcpt_tos
-            ]
+            invite = smtp.wait_for(lambda m: "Praktiksamtale" in m.subject and iba in m.rcpt_tos)
             token = invite.token
             assert token and token in invite.text
             ics = re.sub(r"\r\n[ \t]", "", invite.ics() or "")  # unfolded lines
@@ -155,7 +167,7 @@ def test_no_token_session_or_cpr_in_any_log_line(
     # The access log is really on, with the route kept and the token gone:
     assert '"HEAD /t/… HTTP/1.1" 200' in web_log and '"GET /t/…?token=… HTTP/1.1" 200' in web_log
     assert '"POST /api/visitations HTTP/1.1" 422' in web_log
-    secrets = {token, token[:16], PLANTED_CPR, CPR, CPR.replace("-", ""), *cookies}
+    secrets = {token, token[:16], PLANTED_CPR, CPR, CPR.replace("-", ""), *cookies, key}
     for name, text in texts.items():
         for secret in secrets:
             assert secret not in text, f"{name} holds a secret: …{secret[:4]}"
