@@ -151,9 +151,7 @@ def _solve_week(
     for p in members:
         ref = p.person.ref
         placed = avail[ref].counted_minutes + sum(
-            pl.minutes
-            for pl in week_placed
-            if ref in pl.people and _counts(items, pl.key, ref)
+            pl.minutes for pl in week_placed if ref in pl.people and _counts(items, pl.key, ref)
         )
         out.placements.extend(_commitment_placements(p, grid, monday))
         reason = None

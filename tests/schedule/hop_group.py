@@ -85,9 +85,7 @@ def hop_group(
     iba = Person(
         f"{prefix}IBA",
         hours={d: TimeRange(dt.time(8, 0), dt.time(16, 0)) for d in range(5)},
-        commitments=(
-            Commitment("teammøde", TimeRange(dt.time(9, 0), dt.time(10, 0)), weekday=0),
-        ),
+        commitments=(Commitment("teammøde", TimeRange(dt.time(9, 0), dt.time(10, 0)), weekday=0),),
     )
     return ScheduleProblem(
         first_monday=FIRST_MONDAY,

@@ -1,0 +1,92 @@
+"""A real CalDAV server for the schedule tests: Radicale (pinned in the test extra) on a
+free loopback port, its storage in a temporary folder, no authentication (any user name,
+owner-only rights). Started once per module and stopped with its process."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+@dataclass(frozen=True)
+class CalDavServer:
+    base: str  # http://127.0.0.1:PORT
+    user: str = "iba"
+
+    def calendar(self, name: str) -> str:
+        """Create the calendar collection ``name`` and return its URL."""
+        url = f"{self.base}/{self.user}/{name}/"
+        r = httpx.request("MKCALENDAR", url, auth=(self.user, "x"))
+        assert r.status_code in (201, 405), r.text  # 405: exists already
+        return url
+
+    def put_event(self, calendar_url: str, uid: str, ics: str) -> None:
+        r = httpx.put(
+            f"{calendar_url}{uid}.ics",
+            content=ics.encode("utf-8"),
+            headers={"Content-Type": "text/calendar; charset=utf-8"},
+            auth=(self.user, "x"),
+        )
+        assert r.status_code in (201, 204), r.text
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def caldav_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CalDavServer]:
+    folder: Path = tmp_path_factory.mktemp("radicale")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "radicale",
+            "--config",
+            "",
+            "--server-hosts",
+            f"127.0.0.1:{port}",
+            "--storage-filesystem-folder",
+            str(folder / "collections"),
+            "--auth-type",
+            "none",
+            "--rights-type",
+            "owner_only",
+            "--logging-level",
+            "warning",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # until it answers; between tries we wait on the process itself
+            try:
+                httpx.get(base + "/.web/", timeout=1.0)
+                break
+            except httpx.TransportError:
+                pass
+            try:
+                proc.wait(timeout=0.1)
+            except subprocess.TimeoutExpired:
+                if time.monotonic() > deadline:
+                    pytest.fail("radicale did not answer within 30 s")
+                continue
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            pytest.fail(f"radicale exited with {proc.returncode}: {err[-500:]}")
+        yield CalDavServer(base)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

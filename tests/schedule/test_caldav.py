@@ -1,0 +1,42 @@
+"""Staff calendars read over CalDAV from a real Radicale server."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from conftest import CalDavServer
+
+from iba_workflow.schedule.calendars import caldav_busy
+from iba_workflow.schedule.grid import TZ
+
+
+def event(uid: str, start: str, end: str, extra: str = "") -> str:
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//DA\r\nBEGIN:VEVENT\r\n"
+        f"UID:{uid}\r\nDTSTAMP:20270201T120000Z\r\n"
+        f"DTSTART;TZID=Europe/Copenhagen:{start}\r\nDTEND;TZID=Europe/Copenhagen:{end}\r\n"
+        f"SUMMARY:Privat aftale {uid}\r\n{extra}END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+
+
+def test_busy_times_come_back_from_a_caldav_calendar(caldav_server: CalDavServer) -> None:
+    url = caldav_server.calendar("konsulent")
+    caldav_server.put_event(url, "a", event("a", "20270302T100000", "20270302T113000"))
+    caldav_server.put_event(
+        url,
+        "weekly",
+        event("weekly", "20270301T080000", "20270301T090000", "RRULE:FREQ=WEEKLY;COUNT=3\r\n"),
+    )
+    caldav_server.put_event(
+        url, "free", event("free", "20270303T120000", "20270303T130000", "TRANSP:TRANSPARENT\r\n")
+    )
+    caldav_server.put_event(url, "later", event("later", "20270601T100000", "20270601T110000"))
+
+    busy = caldav_busy(url, dt.date(2027, 3, 1), dt.date(2027, 3, 12), auth=("iba", "x"))
+
+    spans = [
+        (b.start.astimezone(TZ).strftime("%m-%d %H:%M"), b.end.astimezone(TZ).strftime("%H:%M"))
+        for b in busy
+    ]
+    assert spans == [("03-01 08:00", "09:00"), ("03-02 10:00", "11:30"), ("03-08 08:00", "09:00")]
+    assert all("Privat" not in b.label for b in busy)  # a private summary is not kept
