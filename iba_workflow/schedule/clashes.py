@@ -103,7 +103,7 @@ def _proposal(
 
 
 def bookings_from_placements(placements: Iterable[Placement]) -> list[Booking]:
-    out = []
+    out: list[Booking] = []
     for p in placements:
         fixed = p.kind == "commitment"
         source = "fast aftale" if fixed else "skema"
@@ -114,7 +114,7 @@ def bookings_from_placements(placements: Iterable[Placement]) -> list[Booking]:
 def bookings_from_plan(steps: Iterable[object], *, default_minutes: int = 60) -> list[Booking]:
     """A plan's timed steps as bookings of roles (``iba``, ``leder``) and of the
     participant (``deltager``) where she attends (sessions, meetings with her)."""
-    out = []
+    out: list[Booking] = []
     for s in steps:
         time = getattr(s, "time", None)
         if time is None:

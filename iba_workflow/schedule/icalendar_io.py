@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
 import icalendar
 import recurring_ical_events
@@ -38,7 +39,7 @@ def _local(value: dt.date | dt.datetime) -> dt.datetime:
     return dt.datetime.combine(value, dt.time(0, 0), tzinfo=TZ)
 
 
-def _span(event: icalendar.Event) -> tuple[dt.datetime, dt.datetime, bool]:
+def _span(event: Any) -> tuple[dt.datetime, dt.datetime, bool]:
     start_raw = event.decoded("DTSTART")
     all_day = not isinstance(start_raw, dt.datetime)
     start = _local(start_raw)
@@ -51,7 +52,7 @@ def _span(event: icalendar.Event) -> tuple[dt.datetime, dt.datetime, bool]:
     return start, end, all_day
 
 
-def _skip(event: icalendar.Event) -> bool:
+def _skip(event: Any) -> bool:
     return (
         str(event.get("STATUS", "")).upper() == "CANCELLED"
         or str(event.get("TRANSP", "")).upper() == "TRANSPARENT"
@@ -121,7 +122,7 @@ def commitments_from_ics(
     return out
 
 
-def _until(event: icalendar.Event, rule: icalendar.vRecur, start: dt.datetime) -> dt.date | None:
+def _until(event: Any, rule: Any, start: dt.datetime) -> dt.date | None:
     if "UNTIL" in rule:
         return _local(rule["UNTIL"][0]).date()
     if "COUNT" in rule:
@@ -136,7 +137,7 @@ def _until(event: icalendar.Event, rule: icalendar.vRecur, start: dt.datetime) -
 
 def _occurrences(
     cal: icalendar.Calendar, first: dt.date, last: dt.date, uid: str | None = None
-) -> Iterable[icalendar.Event]:
+) -> Iterable[Any]:
     for occ in recurring_ical_events.of(cal).between(first, last + dt.timedelta(days=1)):
         if uid is None or str(occ.get("UID", "")) == uid:
             yield occ
@@ -168,7 +169,7 @@ def busy_from_ics(
     return sorted(out, key=lambda b: (b.start, b.end))
 
 
-def _as_list(value: object) -> list[object]:
+def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return list(value) if isinstance(value, list) else [value]

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +23,10 @@ class CalDavServer:
     user: str = "iba"
 
     def calendar(self, name: str) -> str:
-        """Create the calendar collection ``name`` and return its URL."""
-        url = f"{self.base}/{self.user}/{name}/"
+        """Create a new calendar collection named after ``name`` and return its URL."""
+        url = f"{self.base}/{self.user}/{name}-{uuid.uuid4().hex[:8]}/"
         r = httpx.request("MKCALENDAR", url, auth=(self.user, "x"))
-        assert r.status_code in (201, 405), r.text  # 405: exists already
+        assert r.status_code == 201, r.text
         return url
 
     def put_event(self, calendar_url: str, uid: str, ics: str) -> None:
