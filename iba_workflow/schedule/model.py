@@ -247,6 +247,11 @@ class Unplaced:
     week: dt.date
     minutes: int
     reason: str
+    kind: str = "activity"  # activity / session / talk
+
+    @property
+    def kind_is_session(self) -> bool:
+        return self.kind == "session"
 
 
 @dataclass(frozen=True)

@@ -146,6 +146,7 @@ def _solve_week(
                     week=monday,
                     minutes=it.length * grid.slot_minutes,
                     reason=unplaced_reason(it.name, it.people, it.length, grid, avail, week_placed),
+                    kind=it.kind,
                 )
             )
     for p in members:
