@@ -38,6 +38,8 @@ def _register() -> None:
         dispatch_cmd,  # noqa: F401  (iba dispatch)
         engine_cmd,  # noqa: F401  (db, staff, citizen, visit, status, complete, replan, ...)
         mail_cmd,  # noqa: F401  (iba mailbox)
+        schedule_cmd,  # noqa: F401  (iba schedule: commitments, hours, contacts, feeds)
+        schedule_week_cmd,  # noqa: F401  (iba schedule week / meeting)
         serve_cmd,  # noqa: F401  (iba serve)
         up_cmd,  # noqa: F401  (iba up)
         web_cmd,  # noqa: F401  (iba web)

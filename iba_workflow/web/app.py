@@ -22,6 +22,7 @@ from iba_workflow.clock import COPENHAGEN, Clock
 from iba_workflow.engine import EngineContext, calendars_from
 from iba_workflow.errors import IbaError
 from iba_workflow.mail.render import long_date
+from iba_workflow.schedule.web import feed_router
 from iba_workflow.settings import Settings
 from iba_workflow.store.db import SessionFactory
 
@@ -108,6 +109,8 @@ def create_app(
         return JSONResponse(
             {"error": "invalid input / ugyldigt input", "problems": problems}, status_code=422
         )
+
+    app.include_router(feed_router(session_factory, clock))  # .ics feeds (issue 12)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

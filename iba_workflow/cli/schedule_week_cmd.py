@@ -1,0 +1,252 @@
+"""``iba schedule week`` (solve, show, save, print) and ``iba schedule meeting``."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .engine_cmd import _run, _store
+from .schedule_cmd import out, schedule_app
+
+meeting_app = typer.Typer(help="Meetings with several attendees.", no_args_is_help=True)
+schedule_app.add_typer(meeting_app, name="meeting")
+
+
+@schedule_app.command("week")
+def week(
+    definition: Annotated[str, typer.Argument(help="The intervention: hop, ...")],
+    monday: Annotated[
+        dt.datetime, typer.Option("--week", formats=["%Y-%m-%d"], help="A day of the week.")
+    ],
+    weeks: Annotated[int, typer.Option(min=1, max=26, help="How many weeks.")] = 1,
+    save: Annotated[bool, typer.Option(help="Save it (feeds read the saved one).")] = False,
+    html: Annotated[Path | None, typer.Option(help="Write one page per participant here.")] = None,
+    pdf: Annotated[Path | None, typer.Option(help="Also print them to PDF here.")] = None,
+    calendars: Annotated[bool, typer.Option(help="Read staff calendars.")] = True,
+) -> None:
+    """Place the week(s) of everyone enrolled: hours, what could not be placed and why,
+    clashes, and (with a saved schedule) what moved."""
+    from iba_workflow.schedule.reasons import hours_text, week_label
+    from iba_workflow.schedule.records import read_busy
+    from iba_workflow.schedule.shapes import load_shape
+    from iba_workflow.schedule.solver import solve
+    from iba_workflow.schedule.week import (
+        monday_of,
+        problem_from_store,
+        save_solution,
+        saved_solution,
+        week_clashes,
+    )
+
+    def action() -> None:
+        shape = load_shape(definition)
+        first = monday_of(monday.date())
+        with _store() as (session, ctx):
+            problem = problem_from_store(
+                session,
+                shape,
+                first_monday=first,
+                weeks=weeks,
+                busy_reader=read_busy if calendars else None,
+            )
+            calendar = ctx.calendars(_municipality(session, definition))
+            old = saved_solution(session, definition, first, weeks)
+            solution = solve(problem, calendar)
+            for n in range(weeks):
+                w = first + dt.timedelta(weeks=n)
+                out.print(f"[bold]{definition} · {week_label(w)} ({w})[/bold]")
+                for h in (h for h in solution.hours if h.week == w):
+                    mark = "✓" if h.reason is None else "!"
+                    out.print(
+                        f"  {mark} {h.ref:<14} {hours_text(h.placed_minutes):>8} af "
+                        f"{hours_text(h.target_minutes)}"
+                    )
+                for u in (u for u in solution.unplaced if u.week == w):
+                    out.print(f"    ikke placeret: {u.reason}", markup=False)
+            if old.placements:
+                fixed = [p for p in solution.placements if p.kind == "commitment"]
+                old.placements.extend(fixed)
+                clashes = week_clashes(session, problem, old, calendar)
+                out.print("Dobbeltbookinger i det gemte skema: " + ("ingen" if not clashes else ""))
+                for c in clashes:
+                    out.print(f"  {c.describe()}", markup=False)
+            if save:
+                changes = save_solution(session, definition, solution, first, weeks)
+                session.commit()
+                out.print(f"saved; {len(changes)} changes against the saved schedule")
+                for ch in changes:
+                    out.print(f"  {ch.describe()}", markup=False)
+            if html is not None:
+                _pages(solution, problem, calendar, definition, html, pdf)
+
+    _run(action)
+
+
+def _municipality(session: object, definition: str) -> str:
+    from sqlmodel import select
+
+    from iba_workflow.store.tables import EnrollmentRow
+
+    row = session.exec(  # type: ignore[attr-defined]
+        select(EnrollmentRow).where(EnrollmentRow.definition_id == definition)
+    ).first()
+    return row.municipality if row else "hedensted"
+
+
+def _pages(solution, problem, calendar, definition, folder: Path, pdf: Path | None) -> None:  # type: ignore[no-untyped-def]
+    from iba_workflow.schedule.grid import WeekGrid
+    from iba_workflow.schedule.page import html_to_pdf, week_html
+
+    folder.mkdir(parents=True, exist_ok=True)
+    if pdf is not None:
+        pdf.mkdir(parents=True, exist_ok=True)
+    for n in range(problem.weeks):
+        w = problem.first_monday + dt.timedelta(weeks=n)
+        grid = WeekGrid.for_week(w, problem.opening, problem.slot_minutes, calendar)
+        for h in (h for h in solution.hours if h.week == w):
+            page = week_html(
+                ref=h.ref,
+                intervention=definition,
+                monday=w,
+                placements=[p for p in solution.placements if p.week == w],
+                hours=h,
+                closed=grid.closed,
+                reasons=[
+                    u.reason
+                    for u in solution.unplaced
+                    if u.week == w and h.ref in u.people and len(u.people) <= 2
+                ],
+            )
+            target = folder / f"{h.ref}-{w}.html"
+            target.write_text(page, encoding="utf-8")
+            if pdf is not None:
+                html_to_pdf(page, pdf / f"{h.ref}-{w}.pdf")
+    out.print(f"pages in {folder}" + (f", PDF in {pdf}" if pdf else ""))
+
+
+@meeting_app.command("propose")
+def meeting_propose(
+    title: Annotated[str, typer.Option(help="Opstartsmøde, Midtvejssamtale, ...")],
+    staff: Annotated[list[str], typer.Option(help="A staff attendee's e-mail (repeatable).")],
+    earliest: Annotated[
+        dt.datetime,
+        typer.Option(
+            "--from", formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M"], help="Earliest day (or day and time)."
+        ),
+    ],
+    enrollment: Annotated[int | None, typer.Option(help="The enrollment it is about.")] = None,
+    contact: Annotated[list[int] | None, typer.Option(help="A contact id (repeatable).")] = None,
+    minutes: Annotated[int, typer.Option(min=15, max=480)] = 60,
+    place: Annotated[str | None, typer.Option(help="Where.")] = None,
+    deadline: Annotated[
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%dT%H:%M"], help="Book the first proposal after this time."),
+    ] = None,
+    without_citizen: Annotated[bool, typer.Option(help="The citizen does not attend.")] = False,
+) -> None:
+    """Propose the first times where every attendee is free."""
+    from iba_workflow.clock import COPENHAGEN
+    from iba_workflow.schedule.meeting_store import propose_meeting
+    from iba_workflow.schedule.records import read_busy, staff_by_email
+    from iba_workflow.store.records import pk
+
+    def action() -> None:
+        with _store() as (session, ctx):
+            ids = [pk(staff_by_email(session, e)) for e in staff]
+            row = propose_meeting(
+                session,
+                title=title,
+                minutes=minutes,
+                staff_ids=ids,
+                contact_ids=contact or [],
+                enrollment_id=enrollment,
+                citizen_attends=not without_citizen and enrollment is not None,
+                earliest=earliest.replace(tzinfo=COPENHAGEN),
+                calendar=ctx.calendars("hedensted"),
+                now=ctx.now(),
+                actor=ctx.actor,
+                place=place,
+                deadline=deadline.replace(tzinfo=COPENHAGEN) if deadline else None,
+                busy_reader=read_busy,
+            )
+            session.commit()
+            out.print(f"meeting {row.id}: {title}, proposals:")
+            for n, when in enumerate(row.proposals, 1):
+                local = dt.datetime.fromisoformat(when).astimezone(COPENHAGEN)
+                out.print(f"  {n}. {local:%A %d.%m.%Y kl. %H:%M}")
+            out.print(f"book one: iba schedule meeting book {row.id} --choice N")
+
+    _run(action)
+
+
+@meeting_app.command("book")
+def meeting_book(
+    meeting_id: int,
+    choice: Annotated[int, typer.Option(min=1, help="Proposal number.")] = 1,
+    send: Annotated[bool, typer.Option(help="Send the invitations now (SMTP).")] = True,
+) -> None:
+    """Book a proposal and send the invitations (.ics) to staff and external contacts."""
+    from iba_workflow.schedule.meeting_store import book_meeting
+    from iba_workflow.schedule.records import read_busy
+
+    def action() -> None:
+        with _store() as (session, ctx):
+            row = book_meeting(
+                session,
+                meeting_id,
+                choice=choice,
+                now=ctx.now(),
+                actor=ctx.actor,
+                calendar=ctx.calendars("hedensted"),
+                busy_reader=read_busy,
+            )
+            session.commit()
+            out.print(f"meeting {meeting_id} booked: {row.start}")
+            if send:
+                _send(session, ctx, meeting_id)
+
+    _run(action)
+
+
+@meeting_app.command("book-due")
+def meeting_book_due() -> None:
+    """Book the first proposal of every meeting whose deadline has passed."""
+    from iba_workflow.schedule.meeting_store import book_due_meetings
+    from iba_workflow.schedule.records import read_busy
+
+    def action() -> None:
+        with _store() as (session, ctx):
+            rows = book_due_meetings(
+                session,
+                now=ctx.now(),
+                actor=ctx.actor,
+                calendar=ctx.calendars("hedensted"),
+                busy_reader=read_busy,
+            )
+            session.commit()
+            for row in rows:
+                out.print(f"meeting {row.id} booked: {row.start}")
+                _send(session, ctx, row.id or 0)
+            out.print(f"{len(rows)} meetings booked")
+
+    _run(action)
+
+
+def _send(session, ctx, meeting_id: int) -> None:  # type: ignore[no-untyped-def]
+    from iba_workflow.mail.smtp import SmtpConfig, send_message
+    from iba_workflow.schedule.meeting_store import invitations
+    from iba_workflow.settings import Settings
+
+    settings = Settings()
+    mails = invitations(
+        session, meeting_id, clock=ctx.clock, sender=settings.mail_from, actor=ctx.actor
+    )
+    session.commit()
+    config = SmtpConfig.from_settings(settings)
+    for mail in mails:
+        asyncio.run(send_message(mail.message, config=config))
+    out.print(f"{len(mails)} invitations sent")

@@ -1,0 +1,246 @@
+"""The schedule as a coordinator uses it, through ``iba schedule``: fixed days typed in and
+imported from .ics, the week solved, saved and printed, a changed fixed day showing what
+moved, a feed read over real HTTP and revoked, and a meeting booked with invitations
+received by a real SMTP server."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from dispatch.world import SmtpServer, free_port
+from typer.testing import CliRunner
+
+from iba_workflow.cli.app import app
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def iba(monkeypatch: pytest.MonkeyPatch, store_url: str) -> Any:
+    monkeypatch.setenv("IBA_DATABASE_URL", store_url)
+    runner = CliRunner()
+
+    def run(*args: str, ok: bool = True) -> str:
+        result = runner.invoke(app, list(args))
+        assert "Traceback" not in result.output
+        assert (result.exit_code == 0) == ok, result.output
+        return result.output
+
+    return run
+
+
+def _setup(iba: Any) -> None:
+    iba("db", "upgrade")
+    iba(
+        "staff",
+        "add",
+        "--name",
+        "Ida",
+        "--email",
+        "ida@jc.example",
+        "--role",
+        "iba",
+        "--role",
+        "beskaeftigelsesraadgiver",
+    )
+    for ref in ("HOP-A", "HOP-B", "HOP-C"):
+        iba("citizen", "add", ref)
+        iba("visit", "hop", "--citizen", ref, "--accept", "--start", "2027-03-01")
+    iba("schedule", "hours", "ida@jc.example", "--days", "man-fre", "--time", "08:00-16:00")
+    for day in ("tirsdag", "torsdag"):
+        iba(
+            "schedule",
+            "commitment",
+            "add",
+            "HOP-A",
+            "--label",
+            "sprogskole",
+            "--weekday",
+            day,
+            "--time",
+            "08:30-14:30",
+            "--counts",
+        )
+
+
+def test_fixed_days_week_solved_saved_printed_and_what_moved(iba: Any, tmp_path: Path) -> None:
+    _setup(iba)
+    out = iba(
+        "schedule",
+        "commitment",
+        "import",
+        str(DATA / "sprogskole.ics"),
+        "--citizen",
+        "HOP-B",
+        "--counts",
+    )
+    assert "imported: 4 new" in out
+    out = iba(
+        "schedule",
+        "commitment",
+        "import",
+        str(DATA / "sprogskole.ics"),
+        "--citizen",
+        "HOP-B",
+        "--counts",
+    )
+    assert "0 new, 0 changed, 4 unchanged" in out  # importing again changes nothing
+    listed = iba("schedule", "commitment", "list", "HOP-B")
+    assert "Sprogskole tirsdag 08:30–14:30 2027-03-02–2027-05-31" in listed
+
+    out = iba(
+        "schedule",
+        "week",
+        "hop",
+        "--week",
+        "2027-03-03",
+        "--save",
+        "--html",
+        str(tmp_path / "html"),
+        "--no-calendars",
+    )
+    assert "uge 9 (2027-03-01)" in out
+    for ref in ("HOP-A", "HOP-B"):
+        assert re.search(rf"✓ {ref}\s+25 t af 25 t", out), out
+    # HOP-C has no language school on file: 21 hours of teaching in 3-hour blocks, one a
+    # day, cannot fit in 5 days, and the reason says so.
+    assert re.search(r"! HOP-C\s+19 t af 25 t", out), out
+    assert "højst én blok om dagen" in out
+    page = (tmp_path / "html" / "HOP-A-2027-03-01.html").read_text(encoding="utf-8")
+    assert "Ugeskema · Uge 9" in page and "Tirsdag 2/3" in page and "sprogskole" in page
+    assert "Virksomhedsoplæg" in page and "Timer i ugen: <strong>25 t</strong>" in page
+
+    # HOP-A's language school moves from Tuesday to Wednesday: re-solve shows the impact.
+    ids = re.findall(
+        r"^\s*(\d+)\s+sprogskole tirsdag", iba("schedule", "commitment", "list", "HOP-A"), re.M
+    )
+    iba("schedule", "commitment", "remove", ids[0])
+    iba(
+        "schedule",
+        "commitment",
+        "add",
+        "HOP-A",
+        "--label",
+        "sprogskole",
+        "--weekday",
+        "onsdag",
+        "--time",
+        "08:30-14:30",
+        "--counts",
+    )
+    out = iba("schedule", "week", "hop", "--week", "2027-03-01", "--no-calendars")
+    assert "Dobbeltbookinger i det gemte skema:" in out
+    assert "HOP-A er booket to gange onsdag 03.03.2027" in out  # the saved week vs new fixed day
+    out = iba("schedule", "week", "hop", "--week", "2027-03-01", "--save", "--no-calendars")
+    assert re.search(r"saved; [1-9]\d* changes", out)
+    assert "HOP-A/" in out and "uge 9" in out
+
+
+def test_feed_over_http_then_revoked(iba: Any, store_url: str) -> None:
+    import uvicorn
+
+    from iba_workflow.clock import SystemClock
+    from iba_workflow.settings import Settings
+    from iba_workflow.store import make_engine, session_factory
+    from iba_workflow.web import create_app
+
+    _setup(iba)
+    iba("schedule", "week", "hop", "--week", "2027-03-01", "--save", "--no-calendars")
+    out = iba("schedule", "feed", "create", "HOP-A")
+    url_path = re.search(r"(/kalender/[A-Za-z0-9_-]+\.ics)", out).group(1)  # type: ignore[union-attr]
+    feed_id = re.search(r"feed (\d+):", out).group(1)  # type: ignore[union-attr]
+
+    port = free_port()
+    engine = make_engine(store_url)
+    web = create_app(
+        Settings(database_url=store_url, data_dir=os.getcwd()),
+        session_factory(engine),
+        SystemClock(),
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(web, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    import threading
+
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            thread.join(0.02)
+        base = f"http://127.0.0.1:{port}"
+        r = httpx.get(base + url_path)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/calendar")
+        body = r.text
+        assert "SUMMARY:Praktisk undervisning" in body and "SUMMARY:sprogskole" in body
+        assert "RRULE:FREQ=WEEKLY;BYDAY=TU" in body
+        assert url_path.split("/")[-1].removesuffix(".ics") not in body  # no token inside
+        assert httpx.get(base + "/kalender/" + "x" * 43 + ".ics").status_code == 404
+        iba("schedule", "feed", "revoke", feed_id)
+        gone = httpx.get(base + url_path)
+        assert gone.status_code == 404 and "lukket" in gone.text
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        engine.dispose()
+
+
+def test_meeting_proposed_booked_and_invitations_received(
+    iba: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _setup(iba)
+    iba(
+        "schedule",
+        "contact",
+        "add",
+        "1",
+        "--role",
+        "leder",
+        "--name",
+        "Lone Leder",
+        "--email",
+        "lone@firma.example",
+        "--organisation",
+        "Firma A/S",
+    )
+    out = iba(
+        "schedule",
+        "meeting",
+        "propose",
+        "--title",
+        "Opstartsmøde",
+        "--staff",
+        "ida@jc.example",
+        "--from",
+        "2027-03-02",
+        "--enrollment",
+        "1",
+        "--contact",
+        "1",
+        "--minutes",
+        "60",
+    )
+    # HOP-A has language school on Tuesday 08:30-14:30: the first time is 14:30.
+    assert "1. Tuesday 02.03.2027 kl. 14:30" in out, out
+    with SmtpServer(free_port()) as smtp:
+        monkeypatch.setenv("IBA_SMTP_PORT", str(smtp.port))
+        out = iba("schedule", "meeting", "book", "1", "--choice", "1")
+        assert "2 invitations sent" in out
+        received = smtp.mails
+    assert sorted(r for m in received for r in m.rcpt_tos) == [
+        "ida@jc.example",
+        "lone@firma.example",
+    ]
+    for m in received:
+        parts = [p for p in m.message.walk() if not p.is_multipart()]
+        texts = [p.get_content() for p in parts]
+        texts = [t.decode() if isinstance(t, bytes) else t for t in texts]
+        assert any(p.get_content_type() == "text/calendar" for p in parts)
+        for text in [*texts, m.subject]:
+            assert "HOP-A" not in text and "Lone" not in text  # no citizen detail, no names
+    out = iba("schedule", "meeting", "book", "1", ok=False)
+    assert "is booked, not proposed" in out
