@@ -128,3 +128,12 @@ def bookings_from_plan(steps: Iterable[object], *, default_minutes: int = 60) ->
         label = f"{s.name} ({s.key})"  # type: ignore[attr-defined]
         out.extend(Booking(p, label, start, end, "plan") for p in sorted(people))
     return out
+
+
+PLAN_OPENING = TimeRange(dt.time(8, 0), dt.time(16, 0))
+
+
+def plan_clashes(plan: object, calendar: WorkingCalendar) -> list[Clash]:
+    """Clashes inside one plan: a role or the participant booked twice by its timed steps."""
+    steps = getattr(plan, "steps", ())
+    return find_clashes(bookings_from_plan(steps), calendar=calendar, opening=PLAN_OPENING)
