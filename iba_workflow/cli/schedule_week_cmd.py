@@ -250,3 +250,35 @@ def _send(session, ctx, meeting_id: int) -> None:  # type: ignore[no-untyped-def
     for mail in mails:
         asyncio.run(send_message(mail.message, config=config))
     out.print(f"{len(mails)} invitations sent")
+
+
+@schedule_app.command("solve")
+def solve_file(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="A week problem as YAML (docs/schedule.md).", exists=True, dir_okay=False
+        ),
+    ],
+) -> None:
+    """Solve a week problem written as YAML, without the database: try a what-if."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    from iba_workflow import paths
+    from iba_workflow.calendar import calendar_for
+    from iba_workflow.schedule.model import ScheduleError
+    from iba_workflow.schedule.problem_file import describe_solution, problem_from_data
+    from iba_workflow.schedule.solver import solve
+
+    def action() -> None:
+        try:
+            data = YAML(typ="safe", pure=True).load(file.read_text(encoding="utf-8"))
+        except YAMLError as exc:
+            raise ScheduleError(f"{file.name} is not valid YAML: {exc}") from None
+        problem, municipality = problem_from_data(data)
+        solution = solve(problem, calendar_for(municipality, paths.calendars_dir()))
+        for line in describe_solution(solution):
+            out.print(line, markup=False)
+
+    _run(action)

@@ -59,16 +59,26 @@ class _Item:
 
 
 def solve(problem: ScheduleProblem, calendar: WorkingCalendar) -> Solution:
-    """Place every week of ``problem``. See the module docstring for the rules."""
+    """Place every week of ``problem``. See the module docstring for the rules.
+
+    A week whose model is identical to an earlier week's (same open weekdays, same taken
+    slots of everyone, same items) gets that week's answer moved by whole weeks: the
+    solver is deterministic, so solving it again would give the same.
+    """
     solution = Solution()
+    memo: dict[object, tuple[dict[str, list[int]], str]] = {}
     for week in range(problem.weeks):
         monday = problem.first_monday + dt.timedelta(weeks=week)
-        _solve_week(problem, calendar, monday, solution)
+        _solve_week(problem, calendar, monday, solution, memo)
     return solution
 
 
 def _solve_week(
-    problem: ScheduleProblem, calendar: WorkingCalendar, monday: dt.date, out: Solution
+    problem: ScheduleProblem,
+    calendar: WorkingCalendar,
+    monday: dt.date,
+    out: Solution,
+    memo: dict[object, tuple[dict[str, list[int]], str]],
 ) -> None:
     grid = WeekGrid.for_week(monday, problem.opening, problem.slot_minutes, calendar)
     friday = monday + dt.timedelta(days=4)
@@ -76,63 +86,16 @@ def _solve_week(
     avail: dict[str, Availability] = {p.person.ref: availability(p.person, grid) for p in members}
     avail.update({s.ref: availability(s, grid) for s in problem.staff})
     items = _items(problem, members, avail, grid)
-
-    model = cp_model.CpModel()
-    chosen: dict[str, list[tuple[int, cp_model.IntVar]]] = {}
-    covering: dict[tuple[str, int], list[cp_model.IntVar]] = defaultdict(list)
-    per_day: dict[tuple[str, int], list[cp_model.IntVar]] = defaultdict(list)
-    objective = []
-    for it in items:
-        free = [all(avail[r].free[g] for r in it.people) for g in range(grid.size)]
-        options = []
-        for s in grid.starts(it.length, free):
-            x = model.new_bool_var(f"{it.key}@{s}")
-            options.append((s, x))
-            for person in it.people:
-                for k in range(it.length):
-                    covering[(person, s + k)].append(x)
-            per_day[(it.day_group, s // grid.per_day)].append(x)
-            gain = _WEIGHT[it.kind] * it.length * max(1, len(it.counts_for))
-            objective.append(gain * x)
-        chosen[it.key] = options
-        if options:
-            model.add(sum(x for _, x in options) <= it.count)
-    for xs in covering.values():
-        if len(xs) > 1:
-            model.add_at_most_one(xs)
-    for xs in per_day.values():
-        if len(xs) > 1:
-            model.add_at_most_one(xs)
-    model.maximize(sum(objective))
-
-    solver = cp_model.CpSolver()
-    solver.parameters.num_search_workers = 1
-    solver.parameters.random_seed = SEED
-    solver.parameters.max_time_in_seconds = problem.time_limit_seconds
-    # Presolve costs more than it saves on these small time-indexed models (measured: the
-    # HOP group's 13 weeks take a third of the time without it); results stay optimal.
-    solver.parameters.cp_model_presolve = False
-    status = solver.solve(model)
-    out.status[monday.isoformat()] = solver.status_name(status)
-    found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
-
-    week_placed: list[Placement] = []
-    for it in items:
-        starts = [s for s, x in chosen[it.key] if found and solver.value(x)]
-        for s in sorted(starts):
-            start = grid.start_of(s)
-            week_placed.append(
-                Placement(
-                    key=it.key,
-                    item=it.item,
-                    name=it.name,
-                    people=it.people,
-                    start=start,
-                    end=start + dt.timedelta(minutes=it.length * grid.slot_minutes),
-                    kind=it.kind,
-                    week=monday,
-                )
-            )
+    key = (
+        tuple(d.date.weekday() for d in grid.days),
+        tuple((ref, tuple(a.taken), a.counted_minutes) for ref, a in sorted(avail.items())),
+        tuple(items),
+    )
+    if key not in memo:
+        memo[key] = _choose(items, grid, avail, problem.time_limit_seconds)
+    chosen, status = memo[key]
+    out.status[monday.isoformat()] = status
+    week_placed = _placements_of(items, chosen, grid, monday)
     out.placements.extend(week_placed)
     for it in items:
         missing = it.count - sum(1 for p in week_placed if p.key == it.key)
@@ -160,6 +123,78 @@ def _solve_week(
             mine = [u for u in out.unplaced if u.week == monday and ref in u.people]
             reason = hours_reason(ref, placed, p.target_minutes, grid, mine)
         out.hours.append(WeekHours(ref, monday, p.target_minutes, placed, reason))
+
+
+def _choose(
+    items: list[_Item], grid: WeekGrid, avail: dict[str, Availability], time_limit: float
+) -> tuple[dict[str, list[int]], str]:
+    """The CP-SAT model of one week: for every item, the start slots chosen."""
+    model = cp_model.CpModel()
+    options: dict[str, list[tuple[int, cp_model.IntVar]]] = {}
+    covering: dict[tuple[str, int], list[cp_model.IntVar]] = defaultdict(list)
+    per_day: dict[tuple[str, int], list[cp_model.IntVar]] = defaultdict(list)
+    objective = []
+    for it in items:
+        free = [all(avail[r].free[g] for r in it.people) for g in range(grid.size)]
+        mine = []
+        for s in grid.starts(it.length, free):
+            x = model.new_bool_var(f"{it.key}@{s}")
+            mine.append((s, x))
+            for person in it.people:
+                for k in range(it.length):
+                    covering[(person, s + k)].append(x)
+            per_day[(it.day_group, s // grid.per_day)].append(x)
+            gain = _WEIGHT[it.kind] * it.length * max(1, len(it.counts_for))
+            objective.append(gain * x)
+        options[it.key] = mine
+        if mine:
+            model.add(sum(x for _, x in mine) <= it.count)
+    for xs in covering.values():
+        if len(xs) > 1:
+            model.add_at_most_one(xs)
+    for xs in per_day.values():
+        if len(xs) > 1:
+            model.add_at_most_one(xs)
+    model.maximize(sum(objective))
+
+    solver = cp_model.CpSolver()
+    solver.parameters.num_search_workers = 1
+    solver.parameters.random_seed = SEED
+    # A limit in deterministic time (not wall time), so a loaded machine cannot change
+    # the answer: the same model always stops at the same point of the search.
+    solver.parameters.max_deterministic_time = time_limit
+    # Presolve costs more than it saves on these small time-indexed models (measured: the
+    # HOP group's 13 weeks take a third of the time without it); results stay optimal.
+    solver.parameters.cp_model_presolve = False
+    status = solver.solve(model)
+    found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    chosen = {
+        key: sorted(s for s, x in mine if found and solver.value(x))
+        for key, mine in options.items()
+    }
+    return chosen, solver.status_name(status)
+
+
+def _placements_of(
+    items: list[_Item], chosen: dict[str, list[int]], grid: WeekGrid, monday: dt.date
+) -> list[Placement]:
+    out = []
+    for it in items:
+        for s in chosen[it.key]:
+            start = grid.start_of(s)
+            out.append(
+                Placement(
+                    key=it.key,
+                    item=it.item,
+                    name=it.name,
+                    people=it.people,
+                    start=start,
+                    end=start + dt.timedelta(minutes=it.length * grid.slot_minutes),
+                    kind=it.kind,
+                    week=monday,
+                )
+            )
+    return out
 
 
 def _counts(items: list[_Item], key: str, ref: str) -> bool:

@@ -155,3 +155,14 @@ def test_changing_one_womans_fixed_days_shows_what_moved() -> None:
     assert find_clashes(bookings_from_placements(after.placements)) == []
     text = changes[0].describe()
     assert "uge 9" in text and ("→" in text or "placeret" in text)
+
+
+def test_a_week_reused_from_an_identical_earlier_week_equals_solving_it_alone(hop: tuple) -> None:
+    problem, solution = hop
+    week = FIRST_MONDAY + dt.timedelta(weeks=6)  # same shape as earlier weeks: reused
+    alone = solve(dataclasses.replace(problem, first_monday=week, weeks=1), CAL)
+
+    def of(sol: Solution) -> list[tuple[str, dt.datetime]]:
+        return sorted((p.key, p.start) for p in sol.placements if p.week == week)
+
+    assert of(alone) == of(solution)
