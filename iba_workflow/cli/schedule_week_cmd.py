@@ -55,7 +55,7 @@ def week(
             )
             calendar = ctx.calendars(_municipality(session, definition))
             old = saved_solution(session, definition, first, weeks)
-            solution = solve(problem, calendar)
+            solution = solve(problem, calendar, previous=old if old.placements else None)
             for n in range(weeks):
                 w = first + dt.timedelta(weeks=n)
                 out.print(f"[bold]{definition} · {week_label(w)} ({w})[/bold]")

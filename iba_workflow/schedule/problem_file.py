@@ -154,9 +154,7 @@ def describe_solution(solution: Solution) -> list[str]:
         who = ", ".join(p.people) if len(p.people) <= 3 else f"{len(p.people)} personer"
         lines.append(f"{WEEKDAY_NAMES[s.weekday()]} {s:%H:%M}–{e:%H:%M} {p.name} ({who})")
     for h in solution.hours:
-        lines.append(
-            f"{h.ref} {week_label(h.week)}: {hours_text(h.placed_minutes)} af "
-            f"{hours_text(h.target_minutes)}"
-        )
+        plain = f"{h.ref}: {hours_text(h.placed_minutes)} af {hours_text(h.target_minutes)}"
+        lines.append(h.reason or f"{plain} i {week_label(h.week)}")
     lines.extend(f"ikke placeret: {u.reason}" for u in solution.unplaced)
     return lines

@@ -41,6 +41,7 @@ from .reasons import hours_reason, unplaced_reason
 
 SEED = 20270301
 _WEIGHT = {"session": 100, "talk": 20, "activity": 10}
+_KEEP_SCALE = 10_000  # above the number of items a week can keep in place
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,14 @@ class _Item:
     counts_for: tuple[str, ...]  # participants whose hours it counts toward
 
 
-def solve(problem: ScheduleProblem, calendar: WorkingCalendar) -> Solution:
+def solve(
+    problem: ScheduleProblem, calendar: WorkingCalendar, *, previous: Solution | None = None
+) -> Solution:
     """Place every week of ``problem``. See the module docstring for the rules.
+
+    With ``previous`` (the schedule saved before a change), among equally good schedules
+    the one that keeps most items where they were wins: a changed fixed day moves what it
+    must, not the whole week.
 
     A week whose model is identical to an earlier week's (same open weekdays, same taken
     slots of everyone, same items) gets that week's answer moved by whole weeks: the
@@ -69,7 +76,12 @@ def solve(problem: ScheduleProblem, calendar: WorkingCalendar) -> Solution:
     memo: dict[object, tuple[dict[str, list[int]], str]] = {}
     for week in range(problem.weeks):
         monday = problem.first_monday + dt.timedelta(weeks=week)
-        _solve_week(problem, calendar, monday, solution, memo)
+        kept = {
+            (p.key, p.start)
+            for p in (previous.placements if previous else ())
+            if p.week == monday and p.kind != "commitment"
+        }
+        _solve_week(problem, calendar, monday, solution, memo, kept)
     return solution
 
 
@@ -79,6 +91,7 @@ def _solve_week(
     monday: dt.date,
     out: Solution,
     memo: dict[object, tuple[dict[str, list[int]], str]],
+    kept: set[tuple[str, dt.datetime]],
 ) -> None:
     grid = WeekGrid.for_week(monday, problem.opening, problem.slot_minutes, calendar)
     friday = monday + dt.timedelta(days=4)
@@ -86,13 +99,16 @@ def _solve_week(
     avail: dict[str, Availability] = {p.person.ref: availability(p.person, grid) for p in members}
     avail.update({s.ref: availability(s, grid) for s in problem.staff})
     items = _items(problem, members, avail, grid)
-    key = (
+    slot_at = {grid.start_of(g): g for g in range(grid.size)}
+    keep = {(k, slot_at[t]) for k, t in kept if t in slot_at}
+    key: tuple[object, ...] = (
         tuple(d.date.weekday() for d in grid.days),
         tuple((ref, tuple(a.taken), a.counted_minutes) for ref, a in sorted(avail.items())),
         tuple(items),
+        frozenset(keep),
     )
     if key not in memo:
-        memo[key] = _choose(items, grid, avail, problem.time_limit_seconds)
+        memo[key] = _choose(items, grid, avail, problem.time_limit_seconds, keep)
     chosen, status = memo[key]
     out.status[monday.isoformat()] = status
     week_placed = _placements_of(items, chosen, grid, monday)
@@ -126,7 +142,11 @@ def _solve_week(
 
 
 def _choose(
-    items: list[_Item], grid: WeekGrid, avail: dict[str, Availability], time_limit: float
+    items: list[_Item],
+    grid: WeekGrid,
+    avail: dict[str, Availability],
+    time_limit: float,
+    keep: set[tuple[str, int]],
 ) -> tuple[dict[str, list[int]], str]:
     """The CP-SAT model of one week: for every item, the start slots chosen."""
     model = cp_model.CpModel()
@@ -145,7 +165,8 @@ def _choose(
                     covering[(person, s + k)].append(x)
             per_day[(it.day_group, s // grid.per_day)].append(x)
             gain = _WEIGHT[it.kind] * it.length * max(1, len(it.counts_for))
-            objective.append(gain * x)
+            # placed minutes first; a kept place only breaks ties (at most one per item)
+            objective.append((gain * _KEEP_SCALE + ((it.key, s) in keep)) * x)
         options[it.key] = mine
         if mine:
             model.add(sum(x for _, x in mine) <= it.count)
