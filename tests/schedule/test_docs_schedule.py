@@ -28,7 +28,7 @@ def _tagged(tag: str) -> list[tuple[int, str]]:
 
 
 def _next(i: int, tag: str) -> str:
-    lang, body = BLOCKS[i + 1]
+    _lang, body = BLOCKS[i + 1]
     assert body.startswith(f"# {tag}\n"), f"block {i + 1} should be '# {tag}'"
     return body.split("\n", 1)[1]
 
