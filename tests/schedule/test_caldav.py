@@ -40,3 +40,26 @@ def test_busy_times_come_back_from_a_caldav_calendar(caldav_server: CalDavServer
     ]
     assert spans == [("03-01 08:00", "09:00"), ("03-02 10:00", "11:30"), ("03-08 08:00", "09:00")]
     assert all("Privat" not in b.label for b in busy)  # a private summary is not kept
+
+
+def test_a_published_ics_url_is_read_for_busy_times(caldav_server: CalDavServer) -> None:
+    from iba_workflow.schedule.calendars import published_busy
+
+    url = caldav_server.calendar("publiceret")
+    caldav_server.put_event(url, "p1", event("p1", "20270303T130000", "20270303T143000"))
+    # Radicale serves the whole collection as one .ics on GET, like a published calendar;
+    # our reader sends no credentials, so the test grants them through the URL's user part.
+    authed = url.replace("http://", "http://iba:x@")
+    busy = published_busy(authed, dt.date(2027, 3, 1), dt.date(2027, 3, 5))
+    assert [(b.start.astimezone(TZ).hour, b.end.astimezone(TZ).minute) for b in busy] == [(13, 30)]
+
+
+def test_an_unreachable_calendar_is_a_sentence_not_a_traceback() -> None:
+    import pytest
+
+    from iba_workflow.schedule.calendars import caldav_busy
+    from iba_workflow.schedule.model import ScheduleError
+
+    with pytest.raises(ScheduleError, match="could not be reached") as info:
+        caldav_busy("http://127.0.0.1:9/nothing/", dt.date(2027, 3, 1), dt.date(2027, 3, 5))
+    assert info.value.hint

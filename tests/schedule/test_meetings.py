@@ -1,0 +1,86 @@
+"""Meetings in the record: past the deadline the first proposal still free is booked; a
+proposal someone has become busy at is refused, with a sentence."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from world import START, at, context, enrolled, staff
+
+from iba_workflow import paths
+from iba_workflow.calendar import calendar_for
+from iba_workflow.schedule.meeting_store import book_due_meetings, book_meeting, propose_meeting
+from iba_workflow.schedule.model import Commitment, ScheduleError, TimeRange
+from iba_workflow.schedule.records import add_commitment
+
+CAL = calendar_for("hedensted", paths.calendars_dir())
+
+
+@pytest.fixture
+def session(open_session: Any) -> Any:
+    with open_session() as s:
+        yield s
+
+
+def test_deadline_books_the_first_proposal_still_free_and_a_busy_one_is_refused(
+    session: Any,
+) -> None:
+    ctx = context()
+    iba = staff(session, ctx, "iba")
+    enrollment = enrolled(session, ctx, "FM-09")
+    now = ctx.now()
+    meeting = propose_meeting(
+        session,
+        title="Midtvejssamtale",
+        minutes=60,
+        staff_ids=[iba],
+        enrollment_id=enrollment,
+        earliest=at(START, 8),
+        calendar=CAL,
+        now=now,
+        actor="test",
+        deadline=at(START - dt.timedelta(days=3), 12),
+    )
+    assert [dt.datetime.fromisoformat(p) for p in meeting.proposals] == [
+        at(START, 8),
+        at(START, 9),
+        at(START, 10),
+    ]
+    # The IBA gets a fixed meeting at 08:00-09:00 on that Monday after the proposal.
+    add_commitment(
+        session,
+        Commitment("ledermøde", TimeRange(dt.time(8), dt.time(9)), on=START),
+        at=now,
+        actor="test",
+        staff_id=iba,
+    )
+    session.commit()
+    with pytest.raises(ScheduleError, match="no longer free at proposal 1") as info:
+        book_meeting(session, meeting.id, choice=1, now=now, actor="test", calendar=CAL)
+    assert "propose the meeting again" in (info.value.hint or "")
+    session.rollback()
+
+    assert (
+        book_due_meetings(session, now=at(START - dt.timedelta(days=4)), actor="t", calendar=CAL)
+        == []
+    )  # before the deadline: nothing
+    booked = book_due_meetings(
+        session, now=at(START - dt.timedelta(days=2)), actor="t", calendar=CAL
+    )
+    session.commit()
+    assert [(m.id, m.start) for m in booked] == [(meeting.id, at(START, 9))]
+    # A second meeting for the same attendees now avoids the booked hour.
+    second = propose_meeting(
+        session,
+        title="Opfølgning",
+        minutes=60,
+        staff_ids=[iba],
+        enrollment_id=enrollment,
+        earliest=at(START, 8),
+        calendar=CAL,
+        now=now,
+        actor="test",
+    )
+    assert dt.datetime.fromisoformat(second.proposals[0]) == at(START, 10)
