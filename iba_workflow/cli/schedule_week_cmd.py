@@ -150,7 +150,7 @@ def meeting_propose(
 ) -> None:
     """Propose the first times where every attendee is free."""
     from iba_workflow.clock import COPENHAGEN
-    from iba_workflow.schedule.meeting_store import propose_meeting
+    from iba_workflow.schedule.meeting_store import municipality_of, propose_meeting
     from iba_workflow.schedule.records import read_busy, staff_by_email
     from iba_workflow.store.records import pk
 
@@ -166,7 +166,9 @@ def meeting_propose(
                 enrollment_id=enrollment,
                 citizen_attends=not without_citizen and enrollment is not None,
                 earliest=earliest.replace(tzinfo=COPENHAGEN),
-                calendar=ctx.calendars("hedensted"),
+                calendar=ctx.calendars(
+                    municipality_of(session, enrollment_id=enrollment, staff_ids=ids)
+                ),
                 now=ctx.now(),
                 actor=ctx.actor,
                 place=place,
@@ -201,7 +203,6 @@ def meeting_book(
                 choice=choice,
                 now=ctx.now(),
                 actor=ctx.actor,
-                calendar=ctx.calendars("hedensted"),
                 busy_reader=read_busy,
             )
             session.commit()
@@ -224,7 +225,6 @@ def meeting_book_due() -> None:
                 session,
                 now=ctx.now(),
                 actor=ctx.actor,
-                calendar=ctx.calendars("hedensted"),
                 busy_reader=read_busy,
             )
             session.commit()

@@ -173,7 +173,6 @@ def book_meeting(
     choice: int = 1,
     now: dt.datetime,
     actor: str,
-    calendar: WorkingCalendar,
     busy_reader: BusyReader | None = None,
 ) -> MeetingRow:
     """Book proposal number ``choice`` (1 = the first). Refused if an attendee has become
@@ -229,7 +228,6 @@ def book_due_meetings(
     *,
     now: dt.datetime,
     actor: str,
-    calendar: WorkingCalendar,
     busy_reader: BusyReader | None = None,
 ) -> list[MeetingRow]:
     """Meetings whose deadline has passed without a choice: book the first proposal that
@@ -248,7 +246,6 @@ def book_due_meetings(
                         choice=n,
                         now=now,
                         actor=actor,
-                        calendar=calendar,
                         busy_reader=busy_reader,
                     )
                 )
@@ -351,3 +348,20 @@ def invitations(
         )
         out.append(OutgoingInvitation(address, message))
     return out
+
+
+def municipality_of(
+    session: Session, *, enrollment_id: int | None, staff_ids: Sequence[int]
+) -> str:
+    """Whose working days a meeting is on: the enrollment's municipality, else the first
+    staff member's."""
+    if enrollment_id is not None:
+        enrollment = session.get(EnrollmentRow, enrollment_id)
+        if enrollment is None:
+            raise NotFound(f"no enrollment {enrollment_id}", hint="iba status")
+        return enrollment.municipality
+    for sid in staff_ids:
+        member = session.get(StaffRow, sid)
+        if member is not None:
+            return member.municipality
+    raise ScheduleError("a meeting needs at least one staff member", hint="--staff EMAIL")

@@ -8,35 +8,12 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-
-
-@dataclass(frozen=True)
-class CalDavServer:
-    base: str  # http://127.0.0.1:PORT
-    user: str = "iba"
-
-    def calendar(self, name: str) -> str:
-        """Create a new calendar collection named after ``name`` and return its URL."""
-        url = f"{self.base}/{self.user}/{name}-{uuid.uuid4().hex[:8]}/"
-        r = httpx.request("MKCALENDAR", url, auth=(self.user, "x"))
-        assert r.status_code == 201, r.text
-        return url
-
-    def put_event(self, calendar_url: str, uid: str, ics: str) -> None:
-        r = httpx.put(
-            f"{calendar_url}{uid}.ics",
-            content=ics.encode("utf-8"),
-            headers={"Content-Type": "text/calendar; charset=utf-8"},
-            auth=(self.user, "x"),
-        )
-        assert r.status_code in (201, 204), r.text
+from radicale_server import CalDavServer
 
 
 def _free_port() -> int:

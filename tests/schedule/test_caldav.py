@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from conftest import CalDavServer
+from radicale_server import CalDavServer
 
 from iba_workflow.schedule.calendars import caldav_busy
 from iba_workflow.schedule.grid import TZ

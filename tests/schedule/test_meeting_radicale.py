@@ -9,10 +9,10 @@ from typing import Any
 
 import icalendar
 import pytest
-from conftest import CalDavServer
+from radicale_server import CalDavServer
+from schedule_world import START, at, context, enrolled, staff
 from sqlmodel import select
 from test_caldav import event
-from world import START, at, context, enrolled, staff
 
 from iba_workflow import paths
 from iba_workflow.calendar import calendar_for
@@ -121,7 +121,7 @@ def test_five_attendees_two_busy_in_radicale_meet_at_the_first_common_free_slot(
     assert all(is_free(p, first, first + dt.timedelta(hours=1)) for p in people)
 
     booked = book_meeting(
-        session, meeting.id, choice=1, now=now, actor="test", calendar=CAL, busy_reader=read_busy
+        session, meeting.id, choice=1, now=now, actor="test", busy_reader=read_busy
     )
     assert booked.status == "booked" and booked.start == first
     mails = invitations(

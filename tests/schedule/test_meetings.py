@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from world import START, at, context, enrolled, staff
+from schedule_world import START, at, context, enrolled, staff
 
 from iba_workflow import paths
 from iba_workflow.calendar import calendar_for
@@ -58,17 +58,14 @@ def test_deadline_books_the_first_proposal_still_free_and_a_busy_one_is_refused(
     )
     session.commit()
     with pytest.raises(ScheduleError, match="no longer free at proposal 1") as info:
-        book_meeting(session, meeting.id, choice=1, now=now, actor="test", calendar=CAL)
+        book_meeting(session, meeting.id, choice=1, now=now, actor="test")
     assert "propose the meeting again" in (info.value.hint or "")
     session.rollback()
 
     assert (
-        book_due_meetings(session, now=at(START - dt.timedelta(days=4)), actor="t", calendar=CAL)
-        == []
+        book_due_meetings(session, now=at(START - dt.timedelta(days=4)), actor="t") == []
     )  # before the deadline: nothing
-    booked = book_due_meetings(
-        session, now=at(START - dt.timedelta(days=2)), actor="t", calendar=CAL
-    )
+    booked = book_due_meetings(session, now=at(START - dt.timedelta(days=2)), actor="t")
     session.commit()
     assert [(m.id, m.start) for m in booked] == [(meeting.id, at(START, 9))]
     # A second meeting for the same attendees now avoids the booked hour.
