@@ -70,10 +70,14 @@ def attendees_of(
     last: dt.date,
     busy_reader: BusyReader | None,
 ) -> list[Person]:
+    from .week import planned_busy
+
+    planned = planned_busy(session, first, last)
     people = []
     for sid in staff_ids:
         extra = _booked_busy(session, staff_id=sid, enrollment_id=None)
         extra += _placement_busy(session, f"staff:{sid}", first, last)
+        extra += planned[f"staff:{sid}"]
         people.append(
             staff_person(
                 session, sid, first=first, last=last, busy_reader=busy_reader, extra_busy=extra
@@ -88,6 +92,7 @@ def attendees_of(
         base = citizen_person(session, pk(citizen), citizen.ref)
         extra = _booked_busy(session, staff_id=None, enrollment_id=enrollment_id)
         extra += _placement_busy(session, citizen.ref, first, last)
+        extra += planned[citizen.ref]
         people.append(Person(base.ref, base.commitments, tuple(extra)))
     return people
 

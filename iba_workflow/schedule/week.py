@@ -18,6 +18,7 @@ from .clashes import Booking, Clash, bookings_from_placements, find_clashes
 from .diff import ScheduleChange, schedule_diff
 from .grid import TZ
 from .model import (
+    Busy,
     GroupSession,
     Participant,
     Person,
@@ -80,6 +81,7 @@ def problem_from_store(
         )
     participants: list[Participant] = []
     staff_ids: set[int] = set()
+    planned = planned_busy(session, first_monday, last)
     session_staff: dict[str, dict[str, int]] = {}
     talks: list[Talk] = []
     activities = tuple(a.to_activity() for a in shape.activities)
@@ -89,7 +91,9 @@ def problem_from_store(
         base = citizen_person(session, pk(citizen), citizen.ref)
         group = group_of(e)
         who = Recipients(session, e)
-        person = Person(base.ref, base.commitments, enrolled=(e.start, _end(e)))
+        person = Person(
+            base.ref, base.commitments, busy=tuple(planned[base.ref]), enrolled=(e.start, _end(e))
+        )
         participants.append(Participant(person, shape.target_minutes, activities, (group,)))
         holders = session_staff.setdefault(group, {})
         for s in shape.sessions:
@@ -123,7 +127,7 @@ def problem_from_store(
             first=first_monday,
             last=last,
             busy_reader=busy_reader,
-            extra_busy=_meeting_busy(session, sid),
+            extra_busy=[*_meeting_busy(session, sid), *planned[f"staff:{sid}"]],
         )
         for sid in sorted(staff_ids)
     )
@@ -139,9 +143,7 @@ def problem_from_store(
     )
 
 
-def _meeting_busy(session: Session, staff_id: int) -> list:  # type: ignore[type-arg]
-    from .model import Busy
-
+def _meeting_busy(session: Session, staff_id: int) -> list[Busy]:
     out = []
     for m in session.exec(select(MeetingRow).where(MeetingRow.status == "booked")):
         if m.start and m.end and staff_id in m.staff_ids:
@@ -224,3 +226,43 @@ def week_clashes(
             if first <= b.start.astimezone(TZ).date() < last:
                 bookings.append(Booking(s.ref, b.label, b.start, b.end, "kalender", fixed=True))
     return find_clashes(bookings, calendar=calendar, opening=problem.opening)
+
+
+TIMED_KINDS = ("meeting", "evaluation", "measurement", "test")
+PLANNED_MINUTES = 60  # a step instance stores no duration; a planned meeting takes an hour
+
+
+def planned_busy(session: Session, first: dt.date, last: dt.date) -> dict[str, list[Busy]]:
+    """The engine's open timed steps (meetings, evaluations, measurements, tests) from
+    ``first`` to ``last`` as busy times of the participant (her ref) and of the staff
+    holding the step's roles (``staff:<id>``), so the schedule and meetings go around them."""
+    from iba_workflow.store.tables import StepInstanceRow
+
+    out: dict[str, list[Busy]] = defaultdict(list)
+    rows = session.exec(
+        select(StepInstanceRow).where(
+            col(StepInstanceRow.due_date) >= first,
+            col(StepInstanceRow.due_date) <= last,
+            col(StepInstanceRow.due_time).is_not(None),
+            col(StepInstanceRow.status).in_(("planned", "due", "notified")),
+            col(StepInstanceRow.kind).in_(TIMED_KINDS),
+        )
+    )
+    holders: dict[int, tuple[EnrollmentRow, Recipients]] = {}
+    for step in rows:
+        assert step.due_time is not None
+        if step.enrollment_id not in holders:
+            e = session.get(EnrollmentRow, step.enrollment_id)
+            assert e is not None
+            holders[step.enrollment_id] = (e, Recipients(session, e))
+        enrollment, who = holders[step.enrollment_id]
+        start = dt.datetime.combine(step.due_date, step.due_time, tzinfo=TZ)
+        busy = Busy(start, start + dt.timedelta(minutes=PLANNED_MINUTES), step.name)
+        citizen = session.get(CitizenRow, enrollment.citizen_id)
+        if citizen is not None:
+            out[citizen.ref].append(busy)
+        staff = {step.assigned_staff_id or who.for_role(step.assignee_role)}
+        staff |= {who.for_role(r) for r in step.attendee_roles}
+        for sid in sorted(s for s in staff if s is not None):
+            out[f"staff:{sid}"].append(busy)
+    return out

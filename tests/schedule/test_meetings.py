@@ -81,3 +81,34 @@ def test_deadline_books_the_first_proposal_still_free_and_a_busy_one_is_refused(
         actor="test",
     )
     assert dt.datetime.fromisoformat(second.proposals[0]) == at(START, 10)
+
+
+def test_a_planned_meeting_of_the_plan_is_busy_time_for_its_staff_and_the_citizen(
+    session: Any,
+) -> None:
+    ctx = context()
+    iba = staff(session, ctx, "iba")
+    other = staff(session, ctx, "diaetist")  # holds no role in the fagmentor plan
+    enrollment = enrolled(session, ctx, "FM-10")  # its opstartsmøde: Thu 25 Feb 10:00, the IBA
+    thursday = dt.date(2027, 2, 25)
+
+    def first_three(staff_id: int, citizen_attends: bool) -> list[dt.datetime]:
+        meeting = propose_meeting(
+            session,
+            title="Andet møde",
+            minutes=60,
+            staff_ids=[staff_id],
+            enrollment_id=enrollment,
+            citizen_attends=citizen_attends,
+            earliest=at(thursday, 8),
+            calendar=CAL,
+            now=ctx.now(),
+            actor="test",
+        )
+        return [dt.datetime.fromisoformat(p) for p in meeting.proposals]
+
+    free_at_10 = [at(thursday, 8), at(thursday, 9), at(thursday, 10)]
+    not_at_10 = [at(thursday, 8), at(thursday, 9), at(thursday, 11)]
+    assert first_three(other, citizen_attends=False) == free_at_10
+    assert first_three(other, citizen_attends=True) == not_at_10  # the citizen is at it
+    assert first_three(iba, citizen_attends=False) == not_at_10  # so is the IBA
