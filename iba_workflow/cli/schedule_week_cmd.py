@@ -282,3 +282,40 @@ def solve_file(
             out.print(line, markup=False)
 
     _run(action)
+
+
+@schedule_app.command("attendance")
+def attendance(
+    definition: Annotated[str, typer.Argument(help="The intervention: hop, ...")],
+    session_id: Annotated[str, typer.Argument(help="The group session: virksomhedsoplaeg, ...")],
+    day: Annotated[dt.datetime, typer.Option("--day", formats=["%Y-%m-%d"], help="YYYY-MM-DD.")],
+    absent: Annotated[
+        list[str] | None, typer.Option(help="REF=REASON for one who was away (repeatable).")
+    ] = None,
+) -> None:
+    """Record who attended a group session: everyone placed in it, but the absent."""
+    from iba_workflow.errors import InvalidInput
+    from iba_workflow.schedule.attendance import record_session_attendance
+
+    def action() -> None:
+        away: dict[str, str] = {}
+        for item in absent or []:
+            ref, sep, reason = item.partition("=")
+            if not sep or not ref:
+                raise InvalidInput(f"not REF=REASON: {item!r}", hint="--absent HOP-03=syg")
+            away[ref] = reason
+        with _store() as (session, ctx):
+            rows = record_session_attendance(
+                session,
+                definition_id=definition,
+                day=day.date(),
+                session_id=session_id,
+                absent=away,
+                at=ctx.now(),
+                actor=ctx.actor,
+            )
+            session.commit()
+            present = sum(1 for r in rows if r.present)
+            out.print(f"attendance: {present} present, {len(rows) - present} absent")
+
+    _run(action)

@@ -16,6 +16,7 @@ from dispatch.world import SmtpServer, free_port
 from typer.testing import CliRunner
 
 from iba_workflow.cli.app import app
+from iba_workflow.schedule.grid import TZ
 
 DATA = Path(__file__).parent / "data"
 
@@ -68,7 +69,42 @@ def _setup(iba: Any) -> None:
         )
 
 
-def test_fixed_days_week_solved_saved_printed_and_what_moved(iba: Any, tmp_path: Path) -> None:
+def _session_day(store_url: str) -> str:
+    from sqlmodel import Session, select
+
+    from iba_workflow.schedule.tables import PlacementRow
+    from iba_workflow.store import make_engine
+
+    engine = make_engine(store_url)
+    with Session(engine) as s:
+        row = s.exec(select(PlacementRow).where(PlacementRow.kind == "session")).first()
+        assert row is not None
+        day = row.start.astimezone(TZ).date().isoformat()
+    engine.dispose()
+    return day
+
+
+def _attendance(store_url: str) -> list[tuple[str, bool, str | None]]:
+    from sqlmodel import Session, select
+
+    from iba_workflow.store import make_engine
+    from iba_workflow.store import tables as t
+
+    engine = make_engine(store_url)
+    with Session(engine) as s:
+        rows = s.exec(
+            select(t.CitizenRow.ref, t.AttendanceRow.present, t.AttendanceRow.reason)
+            .join(t.EnrollmentRow, t.EnrollmentRow.id == t.AttendanceRow.enrollment_id)
+            .join(t.CitizenRow, t.CitizenRow.id == t.EnrollmentRow.citizen_id)
+            .order_by(t.CitizenRow.ref)
+        ).all()
+    engine.dispose()
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def test_fixed_days_week_solved_saved_printed_and_what_moved(
+    iba: Any, tmp_path: Path, store_url: str
+) -> None:
     _setup(iba)
     out = iba(
         "schedule",
@@ -114,6 +150,30 @@ def test_fixed_days_week_solved_saved_printed_and_what_moved(iba: Any, tmp_path:
     page = (tmp_path / "html" / "HOP-A-2027-03-01.html").read_text(encoding="utf-8")
     assert "Ugeskema · Uge 9" in page and "Tirsdag 2/3" in page and "sprogskole" in page
     assert "Virksomhedsoplæg" in page and "Timer i ugen: <strong>25 t</strong>" in page
+
+    # The group session is held once; attendance is recorded per woman.
+    day = _session_day(store_url)
+    out = iba(
+        "schedule", "attendance", "hop", "virksomhedsoplaeg", "--day", day, "--absent", "HOP-B=syg"
+    )
+    assert "attendance: 2 present, 1 absent" in out
+    assert _attendance(store_url) == [
+        ("HOP-A", True, None),
+        ("HOP-B", False, "syg"),
+        ("HOP-C", True, None),
+    ]
+    out = iba(
+        "schedule",
+        "attendance",
+        "hop",
+        "virksomhedsoplaeg",
+        "--day",
+        day,
+        "--absent",
+        "HOP-X=syg",
+        ok=False,
+    )
+    assert "HOP-X was not in the session" in out
 
     # HOP-A's language school moves from Tuesday to Wednesday: re-solve shows the impact.
     ids = re.findall(
