@@ -20,7 +20,12 @@ from sqlmodel import Session, col, select
 from iba_workflow.calendar import WorkingCalendar
 from iba_workflow.clock import Clock
 from iba_workflow.errors import InvalidTransition, NotFound
-from iba_workflow.mail.invitations import DEFAULT_DOMAIN, CalendarAttachment, check_address
+from iba_workflow.mail.invitations import (
+    DEFAULT_DOMAIN,
+    CalendarAttachment,
+    Method,
+    check_address,
+)
 from iba_workflow.mail.message import build_message
 from iba_workflow.mail.render import RenderedMail, assert_no_cpr
 from iba_workflow.store.records import audit, pk
@@ -276,13 +281,16 @@ def meeting_ics(
     attendees: Sequence[str],
     stamp: dt.datetime,
     domain: str = DEFAULT_DOMAIN,
+    method: Method = "REQUEST",
 ) -> bytes:
+    """One event per meeting for its whole life (same UID); a move raises SEQUENCE, a
+    cancellation is METHOD:CANCEL with STATUS:CANCELLED."""
     if row.start is None or row.end is None:
         raise InvalidTransition(f"meeting {row.id} is not booked")
     cal = icalendar.Calendar()
     cal.add("prodid", "-//iba-workflow//meeting//DA")
     cal.add("version", "2.0")
-    cal.add("method", "REQUEST")
+    cal.add("method", method)
     ev = icalendar.Event()
     ev.add("uid", f"meeting-{row.id}@{domain}")
     ev.add("sequence", row.sequence)
@@ -292,7 +300,7 @@ def meeting_ics(
     ev.add("dtend", row.end.astimezone(TZ))
     if row.place:
         ev.add("location", row.place)
-    ev.add("status", "CONFIRMED")
+    ev.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
     ev.add("organizer", icalendar.vCalAddress(f"mailto:{check_address(organizer)}"))
     for address in dict.fromkeys(a.lower() for a in attendees):
         value = icalendar.vCalAddress(f"mailto:{check_address(address)}")
@@ -319,6 +327,8 @@ def invitations(
     row = session.get(MeetingRow, meeting_id)
     if row is None or row.start is None or row.end is None:
         raise InvalidTransition(f"meeting {meeting_id} is not booked")
+    if row.status not in ("booked", "cancelled"):
+        raise InvalidTransition(f"meeting {meeting_id} is {row.status}: book it first")
     staff = [session.get(StaffRow, sid) for sid in row.staff_ids]
     staff_mails = [s.email for s in staff if s is not None]
     contacts = (
@@ -329,18 +339,29 @@ def invitations(
         else []
     )
     everyone = staff_mails + [c.email for c in contacts]
-    ics = meeting_ics(row, organizer=staff_mails[0], attendees=everyone, stamp=clock.now())
+    method: Method = "CANCEL" if row.status == "cancelled" else "REQUEST"
+    ics = meeting_ics(
+        row, organizer=staff_mails[0], attendees=everyone, stamp=clock.now(), method=method
+    )
     start = row.start.astimezone(TZ)
     when = (
         f"{WEEKDAY_NAMES[start.weekday()]} {start:%d.%m.%Y} kl. {start:%H:%M}–"
         f"{row.end.astimezone(TZ):%H:%M}"
     )
-    text = f"Du er inviteret til: {row.title}\nTidspunkt: {when}\n"
+    if method == "CANCEL":
+        text = f"Mødet er aflyst: {row.title}\nDet var: {when}\n"
+        subject = f"Aflyst: {row.title}"
+    elif row.sequence > 0:
+        text = f"Mødet er flyttet: {row.title}\nNyt tidspunkt: {when}\n"
+        subject = f"Flyttet: {row.title}"
+    else:
+        text = f"Du er inviteret til: {row.title}\nTidspunkt: {when}\n"
+        subject = f"Mødeindkaldelse: {row.title}"
     if row.place:
         text += f"Sted: {row.place}\n"
     text += "Invitationen er vedhæftet som kalenderfil (.ics).\n"
     html = "<p>" + text.replace("\n", "<br>\n") + "</p>"
-    rendered = RenderedMail(subject=f"Mødeindkaldelse: {row.title}", text=text, html=html)
+    rendered = RenderedMail(subject=subject, text=text, html=html)
     out = []
     for n, address in enumerate(everyone):
         message = build_message(
@@ -349,7 +370,7 @@ def invitations(
             sender=sender,
             to=[address],
             clock=clock,
-            calendar=CalendarAttachment("REQUEST", ics),
+            calendar=CalendarAttachment(method, ics),
         )
         out.append(OutgoingInvitation(address, message))
     return out

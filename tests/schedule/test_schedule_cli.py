@@ -304,3 +304,32 @@ def test_meeting_proposed_booked_and_invitations_received(
             assert "HOP-A" not in text and "Lone" not in text  # no citizen detail, no names
     out = iba("schedule", "meeting", "book", "1", ok=False)
     assert "is booked, not proposed" in out
+
+    # It moves: the same event (UID) with a higher SEQUENCE; then it is cancelled.
+    out = iba("schedule", "meeting", "move", "1", "--from", "2027-03-03")
+    assert "1. Wednesday 03.03.2027" in out
+    with SmtpServer(free_port()) as smtp:
+        monkeypatch.setenv("IBA_SMTP_PORT", str(smtp.port))
+        assert "2 invitations sent" in iba("schedule", "meeting", "book", "1")
+        assert "2 cancellations sent" in iba("schedule", "meeting", "cancel", "1")
+        later = smtp.mails
+    events = [_event(m) for m in later]
+    assert {m.subject for m in later} == {"Flyttet: Opstartsmøde", "Aflyst: Opstartsmøde"}
+    first_uid = _event(received[0])["UID"]
+    assert {e["UID"] for e in events} == {first_uid}
+    assert sorted((int(e["SEQUENCE"]), str(e["STATUS"])) for e in events) == [
+        (1, "CONFIRMED"),
+        (1, "CONFIRMED"),
+        (2, "CANCELLED"),
+        (2, "CANCELLED"),
+    ]
+    assert "cancelled" in iba("schedule", "meeting", "list")
+
+
+def _event(mail: Any) -> Any:
+    import icalendar
+
+    for part in mail.message.walk():
+        if part.get_content_type() == "text/calendar":
+            return icalendar.Calendar.from_ical(part.get_payload(decode=True)).walk("VEVENT")[0]
+    raise AssertionError("no .ics")
