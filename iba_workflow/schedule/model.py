@@ -189,7 +189,10 @@ class Talk:
 
 @dataclass(frozen=True)
 class ScheduleProblem:
-    """Everything the solver needs for the weeks starting on ``first_monday``."""
+    """Everything the solver needs for the weeks starting on ``first_monday``.
+
+    ``time_limit_seconds`` bounds each week's search in CP-SAT's *deterministic* time
+    (about seconds on an idle machine), so a loaded machine cannot change the answer."""
 
     first_monday: dt.date
     weeks: int
