@@ -24,7 +24,7 @@ from iba_workflow.store.tables import CitizenRow, EnrollmentRow
 
 from .grid import TZ
 from .records import commitments_of
-from .tables import FeedRow, MeetingRow, PlacementRow
+from .tables import CommitmentRow, FeedRow, MeetingRow, PlacementRow
 
 FEED_PATH = "/kalender"
 _BYDAY = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
@@ -106,20 +106,7 @@ def feed_ics(
         citizen = session.get(CitizenRow, row.citizen_id)
         assert citizen is not None
         person = citizen.ref
-        for c in commitments_of(session, citizen_id=row.citizen_id):
-            ev = _event(f"fast-{c.id}@{domain}", c.label, stamp)
-            first = c.on_date or c.valid_from or c.created_at.date()
-            if c.weekday is not None:
-                while first.weekday() != c.weekday:
-                    first += dt.timedelta(days=1)
-            ev.add("dtstart", dt.datetime.combine(first, c.start_time, tzinfo=TZ))
-            ev.add("dtend", dt.datetime.combine(first, c.end_time, tzinfo=TZ))
-            if c.weekday is not None:
-                rule: dict[str, object] = {"FREQ": "WEEKLY", "BYDAY": _BYDAY[c.weekday]}
-                if c.valid_to:
-                    rule["UNTIL"] = dt.datetime.combine(c.valid_to, dt.time(23, 59), tzinfo=TZ)
-                ev.add("rrule", rule)
-            cal.add_component(ev)
+        _add_commitments(cal, commitments_of(session, citizen_id=row.citizen_id), stamp, domain)
         enrollments = [
             e.id
             for e in session.exec(
@@ -135,6 +122,7 @@ def feed_ics(
         )
     else:
         person = f"staff:{row.staff_id}"
+        _add_commitments(cal, commitments_of(session, staff_id=row.staff_id), stamp, domain)
         meetings = (
             m
             for m in session.exec(select(MeetingRow).where(MeetingRow.status == "booked"))
@@ -161,6 +149,26 @@ def feed_ics(
         cal.add_component(ev)
     cal.add_missing_timezones()
     return cal.to_ical()
+
+
+def _add_commitments(
+    cal: icalendar.Calendar, rows: Iterable[CommitmentRow], stamp: dt.datetime, domain: str
+) -> None:
+    """Fixed commitments as events: weekly ones with an RRULE from their first day."""
+    for c in rows:
+        ev = _event(f"fast-{c.id}@{domain}", c.label, stamp)
+        first = c.on_date or c.valid_from or c.created_at.date()
+        if c.weekday is not None:
+            while first.weekday() != c.weekday:
+                first += dt.timedelta(days=1)
+        ev.add("dtstart", dt.datetime.combine(first, c.start_time, tzinfo=TZ))
+        ev.add("dtend", dt.datetime.combine(first, c.end_time, tzinfo=TZ))
+        if c.weekday is not None:
+            rule: dict[str, object] = {"FREQ": "WEEKLY", "BYDAY": _BYDAY[c.weekday]}
+            if c.valid_to:
+                rule["UNTIL"] = dt.datetime.combine(c.valid_to, dt.time(23, 59), tzinfo=TZ)
+            ev.add("rrule", rule)
+        cal.add_component(ev)
 
 
 def _event(uid: str, summary: str, stamp: dt.datetime, sequence: int = 0) -> icalendar.Event:

@@ -239,7 +239,16 @@ def test_feed_over_http_then_revoked(iba: Any, store_url: str) -> None:
         assert "SUMMARY:Praktisk undervisning" in body and "SUMMARY:sprogskole" in body
         assert "RRULE:FREQ=WEEKLY;BYDAY=TU" in body
         assert url_path.split("/")[-1].removesuffix(".ics") not in body  # no token inside
+        assert "HOP-B" not in body and "HOP-C" not in body  # only her own week
         assert httpx.get(base + "/kalender/" + "x" * 43 + ".ics").status_code == 404
+        staff_out = iba("schedule", "feed", "create", "--staff", "ida@jc.example")
+        staff_path = re.search(r"(/kalender/[A-Za-z0-9_-]+\.ics)", staff_out).group(1)  # type: ignore[union-attr]
+        staff_body = httpx.get(base + staff_path).text
+        # the IBA's week: each woman's evaluation by reference, the group session once
+        assert all(
+            f"SUMMARY:Ugentlig evaluering · {r}" in staff_body for r in ("HOP-A", "HOP-B", "HOP-C")
+        )
+        assert staff_body.count("SUMMARY:Virksomhedsoplæg") == 1
         iba("schedule", "feed", "revoke", feed_id)
         gone = httpx.get(base + url_path)
         assert gone.status_code == 404 and "lukket" in gone.text
