@@ -40,8 +40,21 @@ def _local(value: dt.date | dt.datetime) -> dt.datetime:
 
 
 def _span(event: Any) -> tuple[dt.datetime, dt.datetime, bool]:
+    try:
+        return _read_span(event)
+    except (KeyError, ValueError, TypeError, AttributeError):
+        uid = str(event.get("UID", "")) or "?"
+        raise ScheduleError(
+            f"event {uid} has no readable start or end",
+            hint="check DTSTART/DTEND of that event, or export the calendar again",
+        ) from None
+
+
+def _read_span(event: Any) -> tuple[dt.datetime, dt.datetime, bool]:
     start_raw = event.decoded("DTSTART")
     all_day = not isinstance(start_raw, dt.datetime)
+    if not isinstance(start_raw, dt.date):
+        raise ValueError("DTSTART")
     start = _local(start_raw)
     if "DTEND" in event:
         end = _local(event.decoded("DTEND"))
@@ -129,7 +142,7 @@ def _until(event: Any, rule: Any, start: dt.datetime) -> dt.date | None:
         cal = icalendar.Calendar()
         cal.add_component(event)
         last = None
-        for occ in recurring_ical_events.of(cal).between(start, start + dt.timedelta(days=3660)):
+        for occ in _occurrences(cal, start.date(), start.date() + dt.timedelta(days=3660)):
             last = _span(occ)[0].date()
         return last
     return None
@@ -138,7 +151,14 @@ def _until(event: Any, rule: Any, start: dt.datetime) -> dt.date | None:
 def _occurrences(
     cal: icalendar.Calendar, first: dt.date, last: dt.date, uid: str | None = None
 ) -> Iterable[Any]:
-    for occ in recurring_ical_events.of(cal).between(first, last + dt.timedelta(days=1)):
+    try:
+        found = list(recurring_ical_events.of(cal).between(first, last + dt.timedelta(days=1)))
+    except Exception as exc:  # the library's own error tree varies between versions
+        raise ScheduleError(
+            f"the calendar's events could not be read ({type(exc).__name__})",
+            hint="check the file's DTSTART, DTEND and RRULE lines, or export it again",
+        ) from None
+    for occ in found:
         if uid is None or str(occ.get("UID", "")) == uid:
             yield occ
 

@@ -342,3 +342,91 @@ def _event(mail: Any) -> Any:
         if part.get_content_type() == "text/calendar":
             return icalendar.Calendar.from_ical(part.get_payload(decode=True)).walk("VEVENT")[0]
     raise AssertionError("no .ics")
+
+
+def test_bad_input_is_a_sentence_and_nothing_is_written(iba: Any, tmp_path: Path) -> None:
+    _setup(iba)
+    before = iba("schedule", "commitment", "list", "HOP-A")
+    broken = tmp_path / "broken.ics"
+    broken.write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:ok-1\r\n"
+        "DTSTART;TZID=Europe/Copenhagen:20270302T083000\r\n"
+        "DTEND;TZID=Europe/Copenhagen:20270302T143000\r\nSUMMARY:sprogskole\r\nEND:VEVENT\r\n"
+        "BEGIN:VEVENT\r\nUID:bad-1\r\nDTSTART:garbage\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        encoding="utf-8",
+    )
+    cases = [
+        (
+            ["schedule", "commitment", "import", str(broken), "--citizen", "HOP-A"],
+            "error: event bad-1 has no readable start or end",
+        ),
+        (
+            [
+                "schedule",
+                "commitment",
+                "add",
+                "HOP-A",
+                "--label",
+                "x",
+                "--weekday",
+                "fredag",
+                "--time",
+                "14:00-09:00",
+            ],
+            "ends before it starts",
+        ),
+        (
+            [
+                "schedule",
+                "commitment",
+                "add",
+                "HOP-A",
+                "--label",
+                "x",
+                "--weekday",
+                "blabla",
+                "--time",
+                "09:00-10:00",
+            ],
+            "unknown weekday 'blabla'",
+        ),
+        (
+            [
+                "schedule",
+                "commitment",
+                "add",
+                "HOP-Z",
+                "--label",
+                "x",
+                "--weekday",
+                "fredag",
+                "--time",
+                "09:00-10:00",
+            ],
+            "no citizen with reference 'HOP-Z'",
+        ),
+        (["schedule", "week", "fagmentor", "--week", "2027-03-01"], "no week shape for fagmentor"),
+        (["schedule", "week", "hop", "--week", "2026-01-05"], "nobody is enrolled in hop"),
+        (
+            [
+                "schedule",
+                "contact",
+                "add",
+                "1",
+                "--role",
+                "leder",
+                "--name",
+                "X",
+                "--email",
+                "X <x@y.dk>",
+            ],
+            "not an e-mail address",
+        ),
+        (["schedule", "meeting", "book", "99"], "no meeting 99"),
+    ]
+    for args, message in cases:
+        out = iba(*args, ok=False)
+        assert re.search(message, out), (args, out)
+        assert "hint:" in out or "error:" in out
+    # the half-good file was refused whole: nothing of it is on file
+    assert iba("schedule", "commitment", "list", "HOP-A") == before
