@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     mail_from: str = "iba-workflow <noreply@example.org>"
     mail_max_attempts: int = Field(8, ge=1, le=50)
 
+    caldav_password: SecretStr | None = Field(
+        None, description="Password of the CalDAV user names stored with staff calendars."
+    )
+
     dispatch_interval_seconds: int = Field(60, ge=5, le=3600)
     dispatch_batch_size: int = Field(200, ge=1, le=10000)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -35,6 +35,15 @@ schedule_app.add_typer(feed_app, name="feed")
 
 DateOpt = Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="YYYY-MM-DD.")]
 StaffOpt = Annotated[str | None, typer.Option("--staff", help="A staff member's e-mail.")]
+
+
+def calendar_reader() -> Any:
+    """Staff calendars over the network, with ``IBA_CALDAV_PASSWORD`` for CalDAV users."""
+    from iba_workflow.schedule.records import busy_reader
+    from iba_workflow.settings import Settings
+
+    password = Settings().caldav_password
+    return busy_reader(password.get_secret_value() if password else None)
 
 
 def _owner(session: object, ref: str | None, staff: str | None) -> tuple[int | None, int | None]:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from .engine_cmd import _run, _store
-from .schedule_cmd import out, schedule_app
+from .schedule_cmd import calendar_reader, out, schedule_app
 
 meeting_app = typer.Typer(help="Meetings with several attendees.", no_args_is_help=True)
 schedule_app.add_typer(meeting_app, name="meeting")
@@ -38,7 +38,7 @@ def meeting_propose(
     """Propose the first times where every attendee is free."""
     from iba_workflow.clock import COPENHAGEN
     from iba_workflow.schedule.meeting_store import municipality_of, propose_meeting
-    from iba_workflow.schedule.records import read_busy, staff_by_email
+    from iba_workflow.schedule.records import staff_by_email
     from iba_workflow.store.records import pk
 
     def action() -> None:
@@ -60,7 +60,7 @@ def meeting_propose(
                 actor=ctx.actor,
                 place=place,
                 deadline=deadline.replace(tzinfo=COPENHAGEN) if deadline else None,
-                busy_reader=read_busy,
+                busy_reader=calendar_reader(),
             )
             session.commit()
             out.print(f"meeting {row.id}: {title}, proposals:")
@@ -77,7 +77,6 @@ def meeting_book(
 ) -> None:
     """Book a proposal and send the invitations (.ics) to staff and external contacts."""
     from iba_workflow.schedule.meeting_store import book_meeting
-    from iba_workflow.schedule.records import read_busy
 
     def action() -> None:
         with _store() as (session, ctx):
@@ -87,7 +86,7 @@ def meeting_book(
                 choice=choice,
                 now=ctx.now(),
                 actor=ctx.actor,
-                busy_reader=read_busy,
+                busy_reader=calendar_reader(),
             )
             session.commit()
             out.print(f"meeting {meeting_id} booked: {row.start}")
@@ -101,7 +100,6 @@ def meeting_book(
 def meeting_book_due() -> None:
     """Book the first proposal of every meeting whose deadline has passed."""
     from iba_workflow.schedule.meeting_store import book_due_meetings
-    from iba_workflow.schedule.records import read_busy
 
     def action() -> None:
         with _store() as (session, ctx):
@@ -109,7 +107,7 @@ def meeting_book_due() -> None:
                 session,
                 now=ctx.now(),
                 actor=ctx.actor,
-                busy_reader=read_busy,
+                busy_reader=calendar_reader(),
             )
             session.commit()
             for row in rows:
@@ -162,7 +160,6 @@ def meeting_move(
     from iba_workflow.clock import COPENHAGEN
     from iba_workflow.schedule.meeting_changes import move_meeting
     from iba_workflow.schedule.meeting_store import municipality_of
-    from iba_workflow.schedule.records import read_busy
     from iba_workflow.schedule.tables import MeetingRow
 
     def action() -> None:
@@ -180,7 +177,7 @@ def meeting_move(
                 calendar=ctx.calendars(where),
                 now=ctx.now(),
                 actor=ctx.actor,
-                busy_reader=read_busy,
+                busy_reader=calendar_reader(),
             )
             session.commit()
             out.print(f"meeting {meeting_id} to move, proposals:")

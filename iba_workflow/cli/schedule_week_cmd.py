@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from .engine_cmd import _run, _store
-from .schedule_cmd import out, schedule_app
+from .schedule_cmd import calendar_reader, out, schedule_app
 
 
 @schedule_app.command("week")
@@ -28,7 +28,6 @@ def week(
     """Place the week(s) of everyone enrolled: hours, what could not be placed and why,
     clashes, and (with a saved schedule) what moved."""
     from iba_workflow.schedule.reasons import hours_text, week_label
-    from iba_workflow.schedule.records import read_busy
     from iba_workflow.schedule.shapes import load_shape
     from iba_workflow.schedule.solver import solve
     from iba_workflow.schedule.week import (
@@ -48,7 +47,7 @@ def week(
                 shape,
                 first_monday=first,
                 weeks=weeks,
-                busy_reader=read_busy if calendars else None,
+                busy_reader=calendar_reader() if calendars else None,
             )
             calendar = ctx.calendars(_municipality(session, definition))
             old = saved_solution(session, definition, first, weeks)

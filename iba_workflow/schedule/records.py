@@ -248,14 +248,22 @@ def add_staff_calendar(
     return row
 
 
-def read_busy(row: StaffCalendarRow, first: dt.date, last: dt.date) -> list[Busy]:
-    """The default :data:`BusyReader`: CalDAV or a published URL, over the network."""
-    from .calendars import caldav_busy, published_busy
+def busy_reader(password: str | None = None) -> BusyReader:
+    """The :data:`BusyReader` over the network: CalDAV (with the calendar's user name and
+    ``password``, from ``IBA_CALDAV_PASSWORD``) or a published URL."""
 
-    if row.kind == "caldav":
-        auth = (row.username, "") if row.username else None
-        return caldav_busy(row.url, first, last, auth=auth)
-    return published_busy(row.url, first, last)
+    def read(row: StaffCalendarRow, first: dt.date, last: dt.date) -> list[Busy]:
+        from .calendars import caldav_busy, published_busy
+
+        if row.kind == "caldav":
+            auth = (row.username, password or "") if row.username else None
+            return caldav_busy(row.url, first, last, auth=auth)
+        return published_busy(row.url, first, last)
+
+    return read
+
+
+read_busy = busy_reader()  # no password: calendars open to the user name alone
 
 
 def staff_person(

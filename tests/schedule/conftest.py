@@ -22,9 +22,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def caldav_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CalDavServer]:
-    folder: Path = tmp_path_factory.mktemp("radicale")
+def _radicale(folder: Path, auth: list[str], password: str = "x") -> Iterator[CalDavServer]:
     port = _free_port()
     proc = subprocess.Popen(
         [
@@ -37,8 +35,7 @@ def caldav_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CalDavSe
             f"127.0.0.1:{port}",
             "--storage-filesystem-folder",
             str(folder / "collections"),
-            "--auth-type",
-            "none",
+            *auth,
             "--rights-type",
             "owner_only",
             "--logging-level",
@@ -64,7 +61,32 @@ def caldav_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CalDavSe
                 continue
             err = proc.stderr.read().decode() if proc.stderr else ""
             pytest.fail(f"radicale exited with {proc.returncode}: {err[-500:]}")
-        yield CalDavServer(base)
+        yield CalDavServer(base, password=password)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def caldav_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CalDavServer]:
+    """No authentication: any user name, any password."""
+    yield from _radicale(tmp_path_factory.mktemp("radicale"), ["--auth-type", "none"])
+
+
+@pytest.fixture(scope="module")
+def caldav_server_htpasswd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CalDavServer]:
+    """htpasswd authentication: user ``iba`` with a password."""
+    folder = tmp_path_factory.mktemp("radicale-auth")
+    (folder / "users").write_text("iba:hemmeligt-kodeord\n", encoding="utf-8")
+    yield from _radicale(
+        folder,
+        [
+            "--auth-type",
+            "htpasswd",
+            "--auth-htpasswd-filename",
+            str(folder / "users"),
+            "--auth-htpasswd-encryption",
+            "plain",
+        ],
+        password="hemmeligt-kodeord",
+    )

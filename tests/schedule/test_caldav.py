@@ -63,3 +63,29 @@ def test_an_unreachable_calendar_is_a_sentence_not_a_traceback() -> None:
     with pytest.raises(ScheduleError, match="could not be reached") as info:
         caldav_busy("http://127.0.0.1:9/nothing/", dt.date(2027, 3, 1), dt.date(2027, 3, 5))
     assert info.value.hint
+
+
+def test_a_caldav_calendar_behind_a_password(caldav_server_htpasswd: CalDavServer) -> None:
+    import pytest
+
+    from iba_workflow.schedule.model import ScheduleError
+    from iba_workflow.schedule.records import busy_reader
+    from iba_workflow.schedule.tables import StaffCalendarRow
+
+    server = caldav_server_htpasswd
+    url = server.calendar("laast")
+    server.put_event(url, "l1", event("l1", "20270304T090000", "20270304T100000"))
+    row = StaffCalendarRow(
+        staff_id=1,
+        kind="caldav",
+        url=url,
+        username="iba",
+        created_at=dt.datetime(2027, 2, 1, tzinfo=dt.UTC),
+    )
+    first, last = dt.date(2027, 3, 1), dt.date(2027, 3, 5)
+
+    busy = busy_reader(server.password)(row, first, last)
+    assert [b.start.astimezone(TZ).hour for b in busy] == [9]
+    with pytest.raises(ScheduleError, match="answered 401") as info:
+        busy_reader("forkert")(row, first, last)
+    assert "password" in (info.value.hint or "")
