@@ -20,7 +20,7 @@ from typing import Any
 from iba_workflow.cpr_guard import CPR_SHAPED
 
 REDACTED = "…"
-_SECRET_PATH = re.compile(r"(/(?:t|l)/)[^/\s?#\"']+")
+_SECRET_PATH = re.compile(r"(/(?:t|l|kalender)/)[^/\s?#\"']+")
 _SECRET_PARAM = re.compile(
     r"((?:token|session|session_id|sid|code|state|csrf|key)=)[^&;\s\"']+", re.IGNORECASE
 )

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     date_window_ahead_days: int = Field(
         730, ge=1, le=3650, description="How far ahead a start, pause or exit date may lie."
     )
+    caldav_password: SecretStr | None = Field(
+        None, description="Password of the CalDAV user names stored with staff calendars."
+    )
 
     dispatch_interval_seconds: int = Field(60, ge=5, le=3600)
     dispatch_batch_size: int = Field(200, ge=1, le=10000)

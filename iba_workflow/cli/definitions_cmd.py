@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from iba_workflow import paths
-from iba_workflow.calendar import calendar_for
+from iba_workflow.calendar import WorkingCalendar, calendar_for
 from iba_workflow.catalog import find_definition_file, iter_definition_files
 from iba_workflow.definition import Definition, load_definition
 from iba_workflow.definition.schema import schema_text
@@ -115,6 +115,18 @@ def plan(
         _emit(plan_to_ics(result, name=d.name), output)
     else:
         print_plan(out, d, result)
+        _print_clashes(result, cal)
+
+
+def _print_clashes(result: object, cal: WorkingCalendar) -> None:
+    """Anyone the plan books twice (issue 12): both items and a proposal."""
+    from iba_workflow.schedule.clashes import plan_clashes
+
+    clashes = plan_clashes(result, cal)
+    if clashes:
+        out.print(f"Dobbeltbookinger ({len(clashes)}):", style="bold")
+        for c in clashes:
+            out.print(f"  {c.describe()}", markup=False)
 
 
 def _emit(data: bytes, output: Path | None) -> None:

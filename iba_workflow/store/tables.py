@@ -313,3 +313,6 @@ class MeetingInvitationRow(SQLModel, table=True):
     sequence: int = 0
     method: str = "REQUEST"  # REQUEST / CANCEL, as last sent
     updated_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
+from iba_workflow.schedule import tables as _schedule_tables  # noqa: E402, F401  (issue 12)

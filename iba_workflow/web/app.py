@@ -32,6 +32,7 @@ from iba_workflow.identity.policy import Action, Kind
 from iba_workflow.identity.routes import router as identity_router
 from iba_workflow.identity.sessions import SIGN_IN_PATH, SignedIn, SignInRequired
 from iba_workflow.mail.render import long_date
+from iba_workflow.schedule.web import feed_router
 from iba_workflow.settings import Settings
 from iba_workflow.store.db import SessionFactory
 
@@ -135,6 +136,8 @@ def create_app(
             status_code=422,
             headers=SECURITY_HEADERS,
         )
+
+    app.include_router(feed_router(session_factory, clock))  # .ics feeds (issue 12)
 
     @app.get("/healthz", dependencies=[policy.public("health check")])
     def healthz() -> dict[str, str]:

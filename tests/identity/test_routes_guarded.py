@@ -29,6 +29,7 @@ PUBLIC = {
     ("POST", "/log-ind/{token}"),
     ("GET", "/log-ind/oidc"),
     ("GET", "/log-ind/oidc/callback"),
+    ("GET", "/kalender/{token}.ics"),  # a calendar feed's secret URL (issue 12)
 }
 TASK_LINKS = {"/t/{token}", "/l/{token}", "/t/{token}/nyt-link"}
 

@@ -192,3 +192,12 @@ def test_the_filter_cleans_messages_arguments_and_tracebacks() -> None:
     text = logging.Formatter().format(record)
     assert "for [cpr]" in text and "/l/…" in text and "ValueError" in text
     assert CPR not in text and PLANTED_CPR not in text and "Another-Token" not in text
+
+
+def test_calendar_feed_urls_are_redacted_like_task_links() -> None:
+    """A feed's secret URL (``/kalender/<token>.ics``) is a capability too."""
+    from iba_workflow.log_redaction import redact
+
+    line = '127.0.0.1:5 - "GET /kalender/Zq9secretFeedToken123.ics HTTP/1.1" 200'
+    assert "Zq9secretFeedToken123" not in redact(line)
+    assert '"GET /kalender/… HTTP/1.1" 200' in redact(line)
