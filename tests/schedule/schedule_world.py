@@ -43,7 +43,13 @@ def enrolled(session: Any, ctx: EngineContext, ref: str, definition: str = "fagm
     d = load_definition(paths.definitions_dir() / f"{definition}.yaml")
     register_citizen(session, ctx, ref=ref, municipality=d.municipality)
     result = record_visitation(
-        session, ctx, citizen_ref=ref, definition=d, accept=True, start=START
+        session,
+        ctx,
+        citizen_ref=ref,
+        definition=d,
+        accept=True,
+        start=START,
+        answers={c.id: True for c in d.eligibility if not c.health},
     )
     assert result.enrollment_id is not None
     return result.enrollment_id

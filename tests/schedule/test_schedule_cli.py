@@ -15,7 +15,9 @@ import pytest
 from dispatch.world import SmtpServer, free_port
 from typer.testing import CliRunner
 
+from iba_workflow import paths
 from iba_workflow.cli.app import app
+from iba_workflow.definition import load_definition
 from iba_workflow.schedule.grid import TZ
 
 DATA = Path(__file__).parent / "data"
@@ -35,6 +37,11 @@ def iba(monkeypatch: pytest.MonkeyPatch, store_url: str) -> Any:
     return run
 
 
+HOP_CRITERIA = [
+    c.id for c in load_definition(paths.definitions_dir() / "hop.yaml").eligibility if not c.health
+]
+
+
 def _setup(iba: Any) -> None:
     iba("db", "upgrade")
     iba(
@@ -51,7 +58,16 @@ def _setup(iba: Any) -> None:
     )
     for ref in ("HOP-A", "HOP-B", "HOP-C"):
         iba("citizen", "add", ref)
-        iba("visit", "hop", "--citizen", ref, "--accept", "--start", "2027-03-01")
+        iba(
+            "visit",
+            "hop",
+            "--citizen",
+            ref,
+            "--accept",
+            "--start",
+            "2027-03-01",
+            *(a for c in HOP_CRITERIA for a in ("--answer", f"{c}=ja")),
+        )
     iba("schedule", "hours", "ida@jc.example", "--days", "man-fre", "--time", "08:00-16:00")
     for day in ("tirsdag", "torsdag"):
         iba(
