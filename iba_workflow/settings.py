@@ -36,6 +36,19 @@ class Settings(BaseSettings):
     mail_from: str = "iba-workflow <noreply@example.org>"
     mail_max_attempts: int = Field(8, ge=1, le=50)
 
+    identity_keys: SecretStr | None = Field(
+        None,
+        description="Keys that encrypt name, CPR, e-mail and phone at rest: ID=KEY,... "
+        "(first encrypts); generated under data_dir if unset.",
+    )
+    report_min_cell: int = Field(
+        3, ge=1, le=100, description="Report cells under this count are suppressed."
+    )
+    retention_years: dict[str, int] = Field(
+        default_factory=lambda: {"identity": 5, "notes": 5, "health": 5},
+        description="Years after case closure each kind of personal data is kept.",
+    )
+
     dispatch_interval_seconds: int = Field(60, ge=5, le=3600)
     dispatch_batch_size: int = Field(200, ge=1, le=10000)
 
