@@ -45,7 +45,7 @@ class Settings(BaseSettings):
         3, ge=1, le=100, description="Report cells under this count are suppressed."
     )
     retention_years: dict[str, int] = Field(
-        default_factory=lambda: {"identity": 5, "notes": 5, "health": 5},
+        default_factory=lambda: {"identity": 5, "notes": 5},
         description="Years after case closure each kind of personal data is kept.",
     )
 

@@ -38,6 +38,7 @@ def _register() -> None:
         dispatch_cmd,  # noqa: F401  (iba dispatch)
         engine_cmd,  # noqa: F401  (db, staff, citizen, visit, status, complete, replan, ...)
         mail_cmd,  # noqa: F401  (iba mailbox)
+        privacy_cmd,  # noqa: F401  (iba report, citizen extract, retention, identity)
         serve_cmd,  # noqa: F401  (iba serve)
         up_cmd,  # noqa: F401  (iba up)
         web_cmd,  # noqa: F401  (iba web)

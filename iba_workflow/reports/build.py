@@ -62,7 +62,7 @@ def build_report(
     if not model.cases and model.name == definition_id:
         raise InvalidInput(
             f"no intervention '{definition_id}' has been used in this store",
-            hint="name one that has visitations, e.g. --intervention sunde_kvinder",
+            hint="give the id of an intervention with visitations (see: iba status)",
         )
     tables = build_tables(model, threshold)
     return Report(

@@ -67,7 +67,7 @@ def _funnel(course: Table) -> Chart:
     steps = [("Henvist", total[1]), ("Startet", total[4]), ("Afsluttet", total[8])]
     steps.append(("Med registreret udfald", total[9]))
     fig, ax = _figure()
-    for i, (label, value) in enumerate(steps):
+    for i, (_label, value) in enumerate(steps):
         n = _number(value)
         ax.barh(i, n or 0, color=GREYS[i], edgecolor="black", hatch=HATCHES[i])
         ax.text((n or 0) + 0.1, i, str(value), va="center")

@@ -10,6 +10,7 @@ removed by retention.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
@@ -100,11 +101,11 @@ def read_model(
             )
         )
     }
-    cohorts = {c.id: c.cohort_key for c in session.exec(select(CohortRow))}
+    cohorts = {c.id: c.cohort_key for c in session.exec(select(CohortRow)) if c.id is not None}
     consent = _consent_now(session)
     cases = []
     for v in visitations:
-        e = enrollments.get(v.id)
+        e = enrollments.get(v.id or 0)
         case = Case(v.id or 0, v.held_on, v.decision, v.reason, "–")
         if e is not None:
             _fill(session, case, e, cohorts, period_to, consent.get(e.citizen_id, False))
@@ -115,7 +116,7 @@ def read_model(
 
 
 def _names(
-    versions: list[DefinitionVersionRow], definition_id: str
+    versions: Sequence[DefinitionVersionRow], definition_id: str
 ) -> tuple[dict[str, str], dict[str, str], str]:
     outcomes: dict[str, str] = {}
     dimensions: dict[str, str] = {}
@@ -146,12 +147,13 @@ def _fill(
     session: Session,
     case: Case,
     e: EnrollmentRow,
-    cohorts: dict[int | None, str],
+    cohorts: dict[int, str],
     to: dt.date,
     health_consent: bool,
 ) -> None:
     eid = e.id or 0
-    case.cohort = cohorts.get(e.cohort_id) or f"løbende {e.start:%Y-%m}"
+    cohort = cohorts.get(e.cohort_id) if e.cohort_id is not None else None
+    case.cohort = cohort or f"løbende {e.start:%Y-%m}"
     if case.decision == "waiting" or e.status == "waiting":
         until = min(e.start, to) if e.status != "waiting" else to
         case.waited_days = (until - case.held_on).days

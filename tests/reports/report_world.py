@@ -61,16 +61,29 @@ class World:
         return int(rows[occurrence].id or 0)
 
     def complete(self, ref: str, step_id: str, occurrence: int = 0, **kw: Any) -> None:
-        complete_step(self.session, self.ctx, step_instance_id=self.step(ref, step_id, occurrence), **kw)
+        complete_step(
+            self.session, self.ctx, step_instance_id=self.step(ref, step_id, occurrence), **kw
+        )
         self.commit()
 
     def citizen(
-        self, ref: str, *, consent: bool = False, name: str | None = None, cpr: str | None = None,
+        self,
+        ref: str,
+        *,
+        consent: bool = False,
+        name: str | None = None,
+        cpr: str | None = None,
         email: str | None = None,
     ) -> None:
         register_citizen(
-            self.session, self.ctx, ref=ref, municipality="hedensted", name=name, cpr=cpr,
-            email=email, phone=None,
+            self.session,
+            self.ctx,
+            ref=ref,
+            municipality="hedensted",
+            name=name,
+            cpr=cpr,
+            email=email,
+            phone=None,
         )
         if consent:
             record_consent(self.session, self.ctx, citizen_ref=ref, given=True)
@@ -78,7 +91,11 @@ class World:
 
     def accept(self, ref: str, cohort: str) -> None:
         r = record_visitation(
-            self.session, self.ctx, citizen_ref=ref, definition=DEFINITION, accept=True,
+            self.session,
+            self.ctx,
+            citizen_ref=ref,
+            definition=DEFINITION,
+            accept=True,
             cohort=cohort,
         )
         self.commit()
@@ -87,7 +104,11 @@ class World:
 
     def reject(self, ref: str, reason: str) -> None:
         record_visitation(
-            self.session, self.ctx, citizen_ref=ref, definition=DEFINITION, accept=False,
+            self.session,
+            self.ctx,
+            citizen_ref=ref,
+            definition=DEFINITION,
+            accept=False,
             reject_reason=reason,
         )
         self.commit()
@@ -100,7 +121,11 @@ def make_world(session: Session) -> World:
     for role in DEFINITION.roles:
         if not role.external:
             add_staff(
-                session, ctx, name=role.name, email=f"{role.id}@test.invalid", roles=[role.id],
+                session,
+                ctx,
+                name=role.name,
+                email=f"{role.id}@test.invalid",
+                roles=[role.id],
                 municipality="hedensted",
             )
     w.commit()
