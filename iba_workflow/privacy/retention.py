@@ -193,3 +193,17 @@ def apply_retention(
     )
     session.flush()
     return plan
+
+
+def run_retention(
+    session: Session,
+    *,
+    today: dt.date,
+    periods: Mapping[str, int],
+    apply: bool,
+    actor: str,
+    at: dt.datetime,
+) -> RetentionPlan:
+    """Plan, and with ``apply`` carry out; the caller commits."""
+    plan = plan_retention(session, today=today, periods=periods)
+    return apply_retention(session, plan, actor=actor, at=at) if apply else plan
