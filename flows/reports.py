@@ -11,8 +11,11 @@ RETENTION_CRON = "30 2 * * *"
 
 
 @flow(name="iba · monthly report", flow_run_name="iba · monthly report", log_prints=False)
-def monthly_report() -> str:
-    """Last month's report of every intervention, as files and artifacts."""
+def monthly_report(month: str | None = None) -> str:
+    """Last month's report of every intervention (or ``month``, YYYY-MM), as files and
+    artifacts."""
+    import datetime as dt
+
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
     from iba_workflow.clock import SystemClock, local_today
@@ -24,7 +27,11 @@ def monthly_report() -> str:
         outputs = monthly_reports(
             session,
             definition_ids=list(rt.definitions),
-            today=local_today(SystemClock()),
+            today=(
+                dt.date.fromisoformat(f"{month}-01") + dt.timedelta(days=31)
+                if month
+                else local_today(SystemClock())
+            ),
             threshold=rt.settings.report_min_cell,
             out_dir=rt.settings.data_dir / "reports",
         )
@@ -40,8 +47,11 @@ def monthly_report() -> str:
 
 
 @flow(name="iba · retention", flow_run_name="iba · retention", log_prints=False)
-def retention(dry_run: bool = False) -> str:
-    """Delete personal data past its retention period; report the counts."""
+def retention(dry_run: bool = False, today: str | None = None) -> str:
+    """Delete personal data past its retention period; report the counts. ``today``
+    (YYYY-MM-DD) replaces the clock's date, for a catch-up run."""
+    import datetime as dt
+
     from prefect.artifacts import create_table_artifact
 
     from iba_workflow.clock import SystemClock, local_today
@@ -52,7 +62,7 @@ def retention(dry_run: bool = False) -> str:
     with rt.session_factory() as session:
         plan = run_retention(
             session,
-            today=local_today(SystemClock()),
+            today=dt.date.fromisoformat(today) if today else local_today(SystemClock()),
             periods=rt.settings.retention_years,
             apply=not dry_run,
             actor="flow:retention",

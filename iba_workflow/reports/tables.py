@@ -187,7 +187,7 @@ def _progress(model: ReadModel) -> tuple[Table, list[list[Cell]]]:
     t = Table(
         "progression",
         "Progression start → midtvejs → slut (gennemsnit)",
-        ["Dimension", "Start", "n", "Midtvejs", "n", "Slut", "n"],
+        ["Dimension", "Start", "n start", "Midtvejs", "n midtvejs", "Slut", "n slut"],
         note="Helbredsværdier kun med borgerens samtykke (sundhedsloven § 15).",
     )
     values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))

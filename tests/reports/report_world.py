@@ -114,6 +114,14 @@ class World:
         self.commit()
 
 
+def make_context(session: Session) -> World:
+    """A World over an already seeded store."""
+    clock = FixedClock(at(dt.date(2027, 4, 22)))
+    return World(
+        session, clock, EngineContext(clock=clock, calendars=calendars_from(paths.calendars_dir()))
+    )
+
+
 def make_world(session: Session) -> World:
     clock = FixedClock(at(dt.date(2027, 1, 11)))
     ctx = EngineContext(clock=clock, calendars=calendars_from(paths.calendars_dir()))
