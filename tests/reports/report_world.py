@@ -171,6 +171,9 @@ def seed(session: Session, *, identities: bool = False) -> World:
         w.reject(ref, reason)
 
     w.on(dt.date(2027, 2, 3))
+    if identities:  # a note that names her: free text that retention must empty
+        note = {"note": f"Aftalt med NavnF1Testesen, tlf. via {who('F1', 1)['email']}"}
+        w.complete("F1", "digital_gruppe", data=note)
     start = {"F1": (3, 8), "F2": (4, 6), "F3": (5, 7)}
     for ref, (energy, pain) in start.items():
         data = {"energi": energy, "kropsforstaaelse": 5, "selvtillid": 5, "smerter": pain}
