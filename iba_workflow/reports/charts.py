@@ -85,6 +85,7 @@ def _outcomes(table: Table) -> Chart:
     names = sorted({str(r[1]) for r in rows})
     fig, ax = _figure()
     width = min(0.8 / max(len(names), 1), 0.3)
+    labelled: set[str] = set()
     for j, name in enumerate(names):
         for i, cohort in enumerate(cohorts):
             cell = next((r[2] for r in rows if r[0] == cohort and r[1] == name), None)
@@ -99,8 +100,9 @@ def _outcomes(table: Table) -> Chart:
                 color=GREYS[j % len(GREYS)],
                 edgecolor="black",
                 hatch=HATCHES[j % len(HATCHES)],
-                label=name if i == 0 else None,
+                label=None if name in labelled else name,
             )
+            labelled.add(name)
             ax.text(x, (n or 0) + 0.05, str(cell), ha="center", va="bottom", fontsize=8)
     ax.set_xticks(range(len(cohorts)), cohorts)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
