@@ -3,7 +3,8 @@
 that the statistics stay.
 
 A citizen's case is closed when none of her enrollments is live; it closed on the last
-day any of them ended (or on the day of her last visitation, if she was never enrolled).
+day any of them ended (or on the day of her last visitation, if she was never enrolled,
+or on the day she was registered, if she never had a visitation).
 
 Kinds of data:
 
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select, update
 
+from iba_workflow.clock import COPENHAGEN
 from iba_workflow.store.records import audit
 from iba_workflow.store.requests import VisitationRequestRow
 from iba_workflow.store.tables import (
@@ -69,7 +71,16 @@ def closed_on(session: Session) -> dict[int, dt.date]:
             closed[v.citizen_id] = v.held_on
         elif v.decision == "rejected":
             closed[v.citizen_id] = max(closed[v.citizen_id], v.held_on)
+    seen = live | set(closed)
+    seen |= {int(v) for v in session.exec(select(VisitationRow.citizen_id)).all()}
+    for citizen in session.exec(select(CitizenRow)):  # registered, never visited
+        if citizen.id is not None and citizen.id not in seen:
+            closed[citizen.id] = local_date(citizen.created_at)
     return {cid: day for cid, day in closed.items() if cid not in live}
+
+
+def local_date(instant: dt.datetime) -> dt.date:
+    return instant.astimezone(COPENHAGEN).date()
 
 
 def _years_before(day: dt.date, years: int) -> dt.date:

@@ -83,3 +83,23 @@ def test_nothing_of_closed_cases_remains_and_reports_are_unchanged(open_session:
             session, today=AT.date(), periods=PERIODS, apply=False, actor="t", at=AT
         )
         assert again.counts["identity.citizen_identity"] == 0
+
+
+def test_a_citizen_never_visited_is_closed_from_registration(open_session: Any) -> None:
+    from iba_workflow.clock import FixedClock
+    from iba_workflow.engine import EngineContext, register_citizen
+
+    ctx = EngineContext(clock=FixedClock(dt.datetime(2027, 3, 1, 9, tzinfo=dt.UTC)))
+    with open_session() as session:
+        register_citizen(session, ctx, ref="N1", municipality="hedensted", name="Nadia N")
+        session.commit()
+        early = run_retention(
+            session, today=dt.date(2032, 2, 28), periods=PERIODS, apply=True, actor="t", at=AT
+        )
+        assert early.citizens["identity"] == []
+        due = run_retention(
+            session, today=dt.date(2032, 3, 2), periods=PERIODS, apply=True, actor="t", at=AT
+        )
+        session.commit()
+        assert len(due.citizens["identity"]) == 1
+        assert find_in_store(session, ["Nadia"]) == []

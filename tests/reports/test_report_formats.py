@@ -151,3 +151,36 @@ def test_a_suppressed_number_is_in_no_output(world: Any) -> None:
     for fmt in ("json", "html"):
         assert "354" not in render(report, fmt).decode("utf-8")
     assert "354" not in _pdftotext(render(report, "pdf"))
+
+
+def test_iba_report_cli_writes_every_format_and_refuses_bad_input(
+    seeded_url: str, tmp_path: Path
+) -> None:
+    import os
+    import sys
+
+    if not seeded_url.startswith("sqlite"):
+        pytest.skip("the CLI path is the same on both backends; tested once")
+    env = {**os.environ, "IBA_DATABASE_URL": seeded_url}
+    iba = str(Path(sys.executable).parent / "iba")
+    base = [iba, "report", "--intervention", "sunde_kvinder", "--from", "2027-01-01"]
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*base, *args], env=env, capture_output=True, text=True)
+
+    done = run("--to", "2027-12-31", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    tables = json.loads(done.stdout)["tabeller"]
+    assert {k: t["raekker"] for k, t in tables.items()} == EXPECTED
+    for fmt in ("xlsx", "pdf", "html"):
+        target = tmp_path / f"rapport.{fmt}"
+        done = run("--to", "2027-12-31", "--format", fmt, "-o", str(target))
+        assert done.returncode == 0, done.stderr
+        assert target.stat().st_size > 1000
+    backwards = run("--to", "2026-12-31", "--format", "json")
+    assert backwards.returncode == 1 and "ends before it starts" in backwards.stderr
+    binary = run("--to", "2027-12-31", "--format", "pdf")
+    assert binary.returncode == 1 and "--output FILE" in binary.stderr
+    unknown = run("--to", "2027-12-31", "--format", "docx")
+    assert unknown.returncode == 1 and "use html, pdf, xlsx, json" in unknown.stderr
+    assert "Traceback" not in backwards.stderr + binary.stderr + unknown.stderr
