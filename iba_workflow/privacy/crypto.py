@@ -168,12 +168,21 @@ def current_keyring() -> IdentityKeyring:
 
 
 def _key_file(data_dir: Path) -> str:
+    """The key file, made whole before it appears: processes started together (iba up)
+    race to make it, and every one of them must end up with the same key."""
     path = data_dir / "identity_keys"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        draft = path.with_name(f".identity_keys.{os.getpid()}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="ascii") as fh:
             fh.write(f"k1={new_key()}\n")
+        try:
+            os.link(draft, path)  # atomic, and refuses if another process won
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return path.read_text(encoding="ascii").strip()
 
 

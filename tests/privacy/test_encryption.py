@@ -144,3 +144,21 @@ def test_migration_0007_seals_plaintext_rows_and_downgrade_opens_them(db_engine:
     with db_engine.connect() as connection:
         back = connection.execute(text("SELECT name, cpr FROM citizen_identity")).one()
     assert tuple(back) == (PLAIN["name"], PLAIN["cpr"])
+
+
+def test_without_keys_one_key_file_is_made_and_kept(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, keyring_reset: None
+) -> None:
+    import stat
+
+    from iba_workflow.privacy.crypto import current_keyring
+
+    monkeypatch.delenv("IBA_IDENTITY_KEYS", raising=False)
+    monkeypatch.setenv("IBA_DATA_DIR", str(tmp_path))
+    configure_keyring(None)
+    ring = current_keyring()
+    path = tmp_path / "identity_keys"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert ring.primary == "k1" and ring.decrypt(ring.encrypt("x")) == "x"
+    assert IdentityKeyring.parse(path.read_text()).keys == ring.keys
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["identity_keys"]
