@@ -64,8 +64,8 @@ def build_charts(tables: list[Table]) -> list[Chart]:
 
 def _funnel(course: Table) -> Chart:
     total = next(r for r in course.rows if r[0] == "I alt")
-    steps = [("Henvist", total[1]), ("Startet", total[4]), ("Afsluttet", total[8])]
-    steps.append(("Med registreret udfald", total[9]))
+    steps = [("Henvist", total[1]), ("Startet", total[5]), ("Afsluttet", total[9])]
+    steps.append(("Med registreret udfald", total[10]))
     fig, ax = _figure()
     for i, (_label, value) in enumerate(steps):
         n = _number(value)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from statistics import fmean
 
 from .readmodel import STAGES, Case, ReadModel
+from .suppression import SECONDARY, Relation, column_sums, protect
 
 Value = int | float | str | None
 
@@ -31,18 +32,6 @@ class Table:
     columns: list[str]
     rows: list[list[Value]] = field(default_factory=list)
     note: str | None = None
-
-
-def suppressed(threshold: int) -> str:
-    return f"<{threshold}"
-
-
-def _final(cells: list[Cell], threshold: int) -> list[Value]:
-    out: list[Value] = []
-    for c in cells:
-        hide = c.base is not None and 0 < c.base < threshold
-        out.append(suppressed(threshold) if hide else c.value)
-    return out
 
 
 def _count(n: int) -> Cell:
@@ -64,9 +53,45 @@ def build_tables(model: ReadModel, threshold: int) -> list[Table]:
     tables = []
     for build in builders:
         table, raw = build(model)
-        table.rows = [_final(r, threshold) for r in raw]
+        relations, links = _sums(table.key, raw)
+        table.rows = protect(raw, threshold, relations, links)
         tables.append(table)
+    _hide_shares_of_hidden_starts(tables[0], tables[2])
     return tables
+
+
+def _hide_shares_of_hidden_starts(course: Table, outcomes: Table) -> None:
+    """A share of started gives the number started back: hide it where the course table
+    hides that number."""
+    started = {row[0]: row[5] for row in course.rows}
+    for row in outcomes.rows:
+        if isinstance(started.get(row[0]), str) and not isinstance(row[3], str):
+            row[3] = SECONDARY
+
+
+def _sums(key: str, raw: list[list[Cell]]) -> tuple[list[Relation], dict[int, list[int]]]:
+    """Which cells of a table add up to which (for secondary suppression)."""
+    n = len(raw)
+    if key == "forloeb" and n:
+        rows: list[Relation] = []
+        for r in range(n):  # referred = rejected + waiting + not yet started + started
+            rows.append(((r, 1), [(r, 2), (r, 3), (r, 4), (r, 5)]))
+            rows.append(((r, 5), [(r, 6), (r, 8), (r, 9)]))  # started = active + early + ended
+        return rows + column_sums(n, list(range(1, 11))), {}
+    if key == "udfald":
+        relations = []
+        totals = {str(row[1].value): r for r, row in enumerate(raw) if row[0].value == "I alt"}
+        for name, t in totals.items():
+            parts = [
+                (r, 2)
+                for r, row in enumerate(raw)
+                if row[0].value != "I alt" and str(row[1].value) == name
+            ]
+            relations.append(((t, 2), parts))
+        return relations, {2: [3]}
+    if key == "fremmoede" and n:
+        return column_sums(n, [1, 2]), {1: [3], 2: [3]}
+    return [], {}
 
 
 def _cohorts(cases: list[Case]) -> list[str]:
@@ -82,6 +107,7 @@ def _course(model: ReadModel) -> tuple[Table, list[list[Cell]]]:
             "Henvist",
             "Afvist",
             "Venter",
+            "Ikke startet endnu",
             "Startet",
             "Aktive",
             "Heraf på pause",
@@ -99,6 +125,7 @@ def _course(model: ReadModel) -> tuple[Table, list[list[Cell]]]:
             _count(len(cases)),
             _count(s["afvist"]),
             _count(s["venter"]),
+            _count(s["ikke_startet"]),
             _count(sum(1 for c in cases if c.started_on is not None)),
             _count(s["aktiv"]),
             _count(sum(1 for c in cases if c.paused)),
@@ -119,8 +146,7 @@ def _rejections(model: ReadModel) -> tuple[Table, list[list[Cell]]]:
     t = Table("afvisninger", "Afvisningsårsager", ["Årsag", "Antal"])
     reasons = Counter((c.reason or "(ingen årsag)") for c in model.cases if c.status == "afvist")
     raw = [[Cell(r), _count(n)] for r, n in sorted(reasons.items())]
-    raw.append([Cell("I alt"), _count(sum(reasons.values()))])
-    return t, raw
+    return t, raw  # the total is the course table's "Afvist" (shown there or hidden)
 
 
 def _outcomes(model: ReadModel) -> tuple[Table, list[list[Cell]]]:

@@ -200,26 +200,26 @@ def seed(session: Session, *, identities: bool = False) -> World:
     return w
 
 
-S = "<3"
+S = "<3"  # primary: fewer than 3 cases
+H = ".."  # secondary: hidden so that no sum gives a "<3" back by one subtraction
 KLAR = "Klar til praktik (evt. med fagmentor)"
 EXPECTED: dict[str, list[list[Any]]] = {
     "forloeb": [
-        ["hold_2027_efteraar", S, 0, 0, S, S, 0, 0, 0, 0],
-        ["hold_2027_foraar", 5, 0, S, 4, 0, 0, S, 3, 3],
-        ["Ikke optaget", 3, 3, 0, 0, 0, 0, 0, 0, 0],
-        ["I alt", 10, 3, S, 6, S, 0, S, 3, 3],
+        ["hold_2027_efteraar", S, 0, 0, 0, S, S, 0, 0, 0, 0],
+        ["hold_2027_foraar", 5, 0, S, 0, H, 0, 0, S, 3, 3],
+        ["Ikke optaget", H, H, 0, 0, 0, 0, 0, 0, 0, 0],
+        ["I alt", 10, H, S, 0, 6, S, 0, S, 3, 3],
     ],
     "afvisninger": [
         ["Deltager ikke i sprogskole", S],
         ["Ønsker ikke at deltage", S],
-        ["I alt", 3],
     ],
     "udfald": [
-        ["hold_2027_foraar", KLAR, 3, 75.0],
+        ["hold_2027_foraar", KLAR, 3, H],  # 75 % of a hidden number started would give it
         ["I alt", KLAR, 3, 50.0],
     ],
     "fremmoede": [
-        ["2027-U05", 4, 3, 75.0],
+        ["2027-U05", H, H, H],  # the total minus week 5 would give week 6 back
         ["2027-U06", S, S, S],
         ["I alt", 6, 5, 83.3],
     ],
