@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, select
@@ -27,7 +28,7 @@ from iba_workflow.engine import (
 from iba_workflow.store.tables import StepInstanceRow
 
 DEFINITION = load_definition(
-    paths.definitions_dir() / "sunde_kvinder.yaml", known_templates=paths.known_templates()
+    Path(__file__).with_name("sunde_kvinder_story.yaml"), known_templates=paths.known_templates()
 )
 PERIOD = (dt.date(2027, 1, 1), dt.date(2027, 12, 31))
 
