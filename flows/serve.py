@@ -10,15 +10,17 @@ def deployments(interval_seconds: float) -> list[Any]:
     from iba_workflow.orchestration.runtime import runtime
 
     from .dispatcher import dispatcher
+    from .reports import privacy_deployments
     from .visitation import flow_for
 
     definitions = runtime().definitions
-    return build_deployments(
+    engine_deployments = build_deployments(
         definitions=definitions,
         visitation_flows={d: flow_for(d) for d in definitions},
         dispatcher_flow=dispatcher,
         interval_seconds=interval_seconds,
     )
+    return [*engine_deployments, *privacy_deployments()]
 
 
 def serve_forever(*, interval_seconds: float, limit: int | None = None) -> None:

@@ -64,6 +64,18 @@ class Settings(BaseSettings):
     caldav_password: SecretStr | None = Field(
         None, description="Password of the CalDAV user names stored with staff calendars."
     )
+    identity_keys: SecretStr | None = Field(
+        None,
+        description="Keys that encrypt name, CPR, e-mail and phone at rest: ID=KEY,... "
+        "(first encrypts); generated under data_dir if unset.",
+    )
+    report_min_cell: int = Field(
+        3, ge=1, le=100, description="Report cells under this count are suppressed."
+    )
+    retention_years: dict[str, int] = Field(
+        default_factory=lambda: {"identity": 5, "notes": 5},
+        description="Years after case closure each kind of personal data is kept.",
+    )
 
     dispatch_interval_seconds: int = Field(60, ge=5, le=3600)
     dispatch_batch_size: int = Field(200, ge=1, le=10000)

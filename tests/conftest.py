@@ -19,6 +19,10 @@ import pytest
 PG_ADMIN_URL = os.environ.get(
     "IBA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+# One fixed identity key for the whole test run and every process it starts (CLI, servers),
+# so what one process encrypts the next can read (see iba_workflow/privacy/crypto.py).
+os.environ.setdefault("IBA_IDENTITY_KEYS", "test=u-R_fnYfUfAUknp3EvV7NfW1wyK8MFPeKlAaht1nEqQ=")
+
 STORE_BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),

@@ -39,6 +39,7 @@ def _register() -> None:
         dispatch_cmd,  # noqa: F401  (iba dispatch)
         engine_cmd,  # noqa: F401  (db, staff, citizen, visit, status, complete, replan, ...)
         mail_cmd,  # noqa: F401  (iba mailbox)
+        privacy_cmd,  # noqa: F401  (iba report, citizen extract, retention, identity)
         schedule_cmd,  # noqa: F401  (iba schedule: commitments, hours, contacts, feeds)
         schedule_meeting_cmd,  # noqa: F401  (iba schedule meeting)
         schedule_week_cmd,  # noqa: F401  (iba schedule week / solve / attendance)

@@ -21,6 +21,7 @@ from iba_workflow.planning import ChosenOutcome, plan_enrollment
 from iba_workflow.planning.ics import plan_to_ics
 
 from .app import app, fail
+from .law_cmd import print_law_findings
 from .render import print_plan
 
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
@@ -69,6 +70,9 @@ def validate(
             bad += 1
             Console(stderr=True, highlight=False, soft_wrap=True).print(exc.render(), markup=False)
             continue
+        if print_law_findings(d):  # law rules as checks (privacy/law_rules.py)
+            bad += 1
+            continue
         out.print(f"[green]ok[/green]  {f}  ({d.id} v{d.version}, {len(d.steps)} steps)")
     if bad:
         out.print(f"{bad} of {len(files)} definitions have problems")
@@ -108,6 +112,7 @@ def plan(
     except IbaError as exc:
         fail(exc)
         return
+    print_law_findings(d)  # a plan that breaks a law rule is a warning, not silent
     if fmt == "json":
         text = json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n"
         _emit(text.encode("utf-8"), output)

@@ -13,6 +13,7 @@ from sqlalchemy import JSON, Column, ForeignKey, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from iba_workflow.identity.oidc_state import OidcLoginRow  # noqa: F401  (oidc_login: issue 10)
+from iba_workflow.privacy.columns import EncryptedText, keep_cpr_hmac
 
 from .identity import (  # noqa: F401  (sessions, sign-in, API keys: issue 10)
     ApiKeyRow,
@@ -61,17 +62,23 @@ class CitizenRow(SQLModel, table=True):
 
 
 class CitizenIdentityRow(SQLModel, table=True):
-    """Personal data. Read only through ``store.records.read_citizen_identity`` (audited)."""
+    """Personal data. Read only through ``store.records.read_citizen_identity`` (audited).
+    Every field is encrypted at rest (``privacy.columns``); ``cpr_hmac`` is the keyed
+    digest that equality lookups use, kept in step by a mapper event."""
 
     __tablename__ = "citizen_identity"
 
     citizen_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("citizen.id"), primary_key=True)
     )
-    name: str | None = None
-    cpr: str | None = None
-    email: str | None = None
-    phone: str | None = None
+    name: str | None = Field(default=None, sa_type=EncryptedText)
+    cpr: str | None = Field(default=None, sa_type=EncryptedText)
+    email: str | None = Field(default=None, sa_type=EncryptedText)
+    phone: str | None = Field(default=None, sa_type=EncryptedText)
+    cpr_hmac: str | None = Field(default=None, index=True)
+
+
+keep_cpr_hmac(CitizenIdentityRow)
 
 
 class DefinitionVersionRow(SQLModel, table=True):

@@ -2,7 +2,7 @@
 meetings, saved placements and .ics feeds (issue 12)
 
 Revision ID: 0011
-Revises: 0003
+Revises: 0005
 Create Date: 2026-12-02
 """
 
