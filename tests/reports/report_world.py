@@ -43,6 +43,7 @@ class World:
     clock: FixedClock
     ctx: EngineContext
     enrollments: dict[str, int] = field(default_factory=dict)
+    consented: set[str] = field(default_factory=set)
 
     def on(self, day: dt.date) -> None:
         self.clock.set(at(day))
@@ -88,6 +89,7 @@ class World:
         )
         if consent:
             record_consent(self.session, self.ctx, citizen_ref=ref, given=True)
+            self.consented.add(ref)
         self.commit()
 
     def accept(self, ref: str, cohort: str) -> None:
@@ -98,6 +100,10 @@ class World:
             definition=DEFINITION,
             accept=True,
             cohort=cohort,
+            # every criterion answered (a health one only with consent), as the engine asks
+            answers={
+                c.id: True for c in DEFINITION.eligibility if not c.health or ref in self.consented
+            },
         )
         self.commit()
         if r.enrollment_id is not None:
