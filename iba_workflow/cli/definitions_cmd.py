@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +20,7 @@ from iba_workflow.definition.schema import schema_text
 from iba_workflow.errors import DefinitionError, IbaError, PlanError
 from iba_workflow.planning import ChosenOutcome, plan_enrollment
 from iba_workflow.planning.ics import plan_to_ics
+from iba_workflow.planning.validate import validate_file
 
 from .app import app, fail
 from .render import print_plan
@@ -61,18 +63,38 @@ def validate(
         out.print("no definition files found")
         raise typer.Exit(1)
     templates = paths.known_templates()
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     bad = 0
+    began = time.perf_counter()
+    total_paths = total_plans = 0
     for f in files:
-        try:
-            d = load_definition(f, known_templates=templates)
-        except DefinitionError as exc:
+        report = validate_file(f, calendars_dir=paths.calendars_dir(), known_templates=templates)
+        for problem in report.problems:
+            err.print(problem.render(), markup=False)
+        if report.errors:
             bad += 1
-            Console(stderr=True, highlight=False, soft_wrap=True).print(exc.render(), markup=False)
             continue
-        out.print(f"[green]ok[/green]  {f}  ({d.id} v{d.version}, {len(d.steps)} steps)")
+        d = report.definition
+        assert d is not None
+        walked = ""
+        if report.exploration is not None:
+            x = report.exploration
+            total_paths += x.paths
+            total_plans += x.plans
+            walked = f"; {x.paths} paths from {x.starts} starts, {x.plans} plans, {x.pruned} pruned"
+        warned = f", {len(report.warnings)} warnings" if report.warnings else ""
+        out.print(
+            f"[green]ok[/green]  {f}  ({d.id} v{d.version}, {len(d.steps)} steps{walked}{warned})"
+        )
+    seconds = time.perf_counter() - began
     if bad:
         out.print(f"{bad} of {len(files)} definitions have problems")
         raise typer.Exit(1)
+    if len(files) > 1:
+        out.print(
+            f"all {len(files)} definitions valid on every path: {total_paths} paths, "
+            f"{total_plans} plans in {seconds:.1f} s"
+        )
 
 
 @app.command()

@@ -35,12 +35,10 @@ def print_plan(console: Console, d: Definition, plan: Plan) -> None:
         )
     console.print(table)
     if plan.skipped:
-        console.print(
-            f"[dim]{len(plan.skipped)} gentagelser aflyst på lukkedage: "
-            + ", ".join(f"{sk.date} ({sk.reason})" for sk in plan.skipped[:6])
-            + (" …" if len(plan.skipped) > 6 else "")
-            + "[/dim]"
-        )
+        console.print(f"{len(plan.skipped)} gentagelser holdes ikke:")
+        for sk in plan.skipped:
+            day = f"{WEEKDAYS_DA[sk.date.weekday()][:3]} {sk.date.isoformat()}"
+            console.print(f"  {day}  {sk.name or sk.step_key} ({sk.step_key}): {sk.reason}")
     if plan.ended_by:
         console.print(f"afsluttet af {plan.ended_by.step_key} = {plan.ended_by.outcome}")
     for b in plan.open_branches:

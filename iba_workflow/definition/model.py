@@ -232,6 +232,11 @@ class _StepBase(_Strict):
     template: Ident | None = Field(
         None, description="Mail template for the notification (templates/mail/<name>.*)."
     )
+    follow_up: bool = Field(
+        False,
+        description="A follow-up after the course (efterfølgende): it may fall after the "
+        "end, and an ending outcome does not remove it when it is on that outcome's branch.",
+    )
 
     @property
     def outcomes_list(self) -> list[Outcome]:

@@ -47,6 +47,7 @@ class Skipped:
     step_key: str
     date: dt.date
     reason: str
+    name: str = ""  # the step's name, as a person reads it
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ class Plan:
     skipped: tuple[Skipped, ...] = ()
     ended_by: ChosenOutcome | None = None
     cohort: str | None = None
+    empty_repeats: tuple[str, ...] = ()  # recurring steps whose bounds left no occurrence
     _index: Mapping[str, PlannedStep] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -187,8 +189,14 @@ class Plan:
                 for b in self.open_branches
             ],
             "skipped": [
-                {"step": s.step_key, "date": s.date.isoformat(), "reason": s.reason}
+                {
+                    "step": s.step_key,
+                    "name": s.name,
+                    "date": s.date.isoformat(),
+                    "reason": s.reason,
+                }
                 for s in self.skipped
             ],
+            "empty_repeats": list(self.empty_repeats),
             "steps": [s.to_json() for s in self.steps],
         }

@@ -328,5 +328,28 @@ def test_occurrence_moved_onto_a_day_already_planned_is_listed_as_skipped() -> N
     dates = [s.date for s in plan.steps]
     assert dates.count(D(2027, 3, 24)) == 1
     assert any(
-        s.date == D(2027, 3, 26) and s.reason.endswith("allerede planlagt") for s in plan.skipped
+        s.date == D(2027, 3, 26) and s.reason == "Langfredag → onsdag, allerede planlagt"
+        for s in plan.skipped
     )
+
+
+def test_an_occurrence_whose_own_day_was_taken_says_by_which() -> None:
+    # Without a municipal calendar, Kristi himmelfartsdag (Thursday 6 May 2027) moves to
+    # Friday 7 May, which is the Friday occurrence's own day: that one is dropped, and the
+    # reason says why (it used to read 'None, allerede planlagt').
+    from iba_workflow.calendar import WorkingCalendar
+    from iba_workflow.planning.recurrence import weekly_occurrences
+
+    held, skipped = weekly_occurrences(
+        first=D(2027, 5, 3),
+        last=D(2027, 5, 9),
+        weekdays=["thu", "fri"],
+        every_weeks=1,
+        count=None,
+        on_closed_day="next",
+        calendar=WorkingCalendar(municipality="x"),
+    )
+    assert [o.date for o in held] == [D(2027, 5, 7)]
+    assert [(k.date, k.reason) for k in skipped] == [
+        (D(2027, 5, 7), "2027-05-07 er allerede brugt af gentagelsen fra 2027-05-06")
+    ]
