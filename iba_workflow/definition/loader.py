@@ -161,9 +161,7 @@ def parse_located(
         ) from None
 
 
-def _parse(
-    text: str, file: str, known_templates: set[str] | None
-) -> tuple[Definition, Positions]:
+def _parse(text: str, file: str, known_templates: set[str] | None) -> tuple[Definition, Positions]:
     yaml = YAML(typ="rt", pure=True)
     yaml.allow_duplicate_keys = False
     try:
@@ -183,6 +181,15 @@ def _parse(
             if "duplicate" in str(exc).lower()
             else ("check indentation, colons and quotes near this position")
         )
+        if "expected ':'" in what and exc.context_mark is not None:
+            # The scanner notices a missing colon only on the next line; the key that
+            # lacks it is where the scan began.
+            line, col = exc.context_mark.line + 1, exc.context_mark.column + 1
+            lines = text.splitlines()
+            text_line = lines[line - 1].strip() if line <= len(lines) else ""
+            key, _, rest = text_line.partition(" ")
+            what = f"'{text_line[:60]}' has no ':' after its key"
+            hint = f"write '{key}: {rest}'" if rest else "write 'key: value'"
         raise DefinitionError(
             [Problem(f"YAML syntax error: {what}", file=file, line=line, column=col, hint=hint)]
         ) from None

@@ -14,16 +14,33 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 Ident = Annotated[
     str,
     StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", min_length=1, max_length=64),
     Field(description="An identifier: lower-case letters, digits and _, starting with a letter."),
 ]
+
+
+def _pad_hour(value: object) -> object:
+    """'9:30' means 09:30: a one-digit hour is padded (an unquoted 10:00 is text already)."""
+    if isinstance(value, str) and len(value) == 4 and value[1] == ":" and value[0].isdigit():
+        return "0" + value
+    return value
+
+
 LocalTime = Annotated[
     str,
     StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$"),
+    BeforeValidator(_pad_hour),
     Field(description="A local (Europe/Copenhagen) time of day, HH:MM, e.g. '09:30'."),
 ]
 Anchor = Annotated[

@@ -190,9 +190,8 @@ class _Walker:
         return Finding(
             f"the path ending with outcome '{last.outcome}' of '{step_id}' never ends: "
             "nothing after it closes the course, so the enrollment stays open",
-            f"give outcome '{last.outcome}' 'ends: true' (steps on its branch may still "
-            "follow, marked 'follow_up: true'), or put an evaluation with an ending outcome "
-            "on the branch",
+            f"give outcome '{last.outcome}' 'ends: true' if nothing follows it, or let its "
+            "branch end with an evaluation whose outcome has 'ends: true'",
             step_id=step_id,
             where=_outcome_field(plan_step_outcomes(self.d, step_id), last.outcome),
         )
@@ -206,9 +205,7 @@ def _outcome_field(outcomes: list[str], outcome: str) -> tuple[str | int, ...]:
     return ("outcomes", outcomes.index(outcome)) if outcome in outcomes else ("outcomes",)
 
 
-def _plan_error_finding(
-    d: Definition, exc: PlanError, chosen: Sequence[ChosenOutcome]
-) -> Finding:
+def _plan_error_finding(d: Definition, exc: PlanError, chosen: Sequence[ChosenOutcome]) -> Finding:
     who = exc.context.get("step")
     top = exc.context.get("where")
     if isinstance(top, tuple):  # a top-level key of the definition, e.g. intake.lead
