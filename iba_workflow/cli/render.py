@@ -39,6 +39,13 @@ def print_plan(console: Console, d: Definition, plan: Plan) -> None:
         for sk in plan.skipped:
             day = f"{WEEKDAYS_DA[sk.date.weekday()][:3]} {sk.date.isoformat()}"
             console.print(f"  {day}  {sk.name or sk.step_key} ({sk.step_key}): {sk.reason}")
+    # Each step's assumption once (a recurring step has it on every occurrence).
+    lines = list(dict.fromkeys(f"{s.name}: {s.assumption}" for s in plan.steps if s.assumption))
+    lines += list(plan.assumptions)
+    if lines:
+        console.print("Antagelser, som kilden ikke siger (bekræft):")
+        for line in lines:
+            console.print(f"  · {line}", markup=False)
     if plan.ended_by:
         console.print(f"afsluttet af {plan.ended_by.step_key} = {plan.ended_by.outcome}")
     for b in plan.open_branches:

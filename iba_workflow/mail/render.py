@@ -70,6 +70,7 @@ DIGEST_TEMPLATE = "ugeoversigt"
 #: The template a new step of a kind uses when its definition names none.
 DEFAULT_TEMPLATE_FOR_KIND: Mapping[str, str] = {
     "task": "ny_opgave",
+    "attendance": "ny_opgave",
     "meeting": "moedeindkaldelse",
     "evaluation": "evaluering",
     "measurement": "maaling",

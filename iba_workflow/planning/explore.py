@@ -41,7 +41,7 @@ MAX_PLANS = 20_000  # a definition with more distinct states than this is report
 class Exploration:
     findings: list[tuple[Finding, str]] = field(default_factory=list)  # finding, first path
     plans: int = 0  # planner calls
-    paths: int = 0  # complete paths (leaves)
+    paths: int = 0  # complete paths (choice sequences), pruned ones included
     pruned: int = 0  # states met again and not walked twice
     starts: int = 0
 
@@ -68,7 +68,7 @@ def explore_definition(
     result = Exploration()
     for begin in _starts(d, starts):
         result.starts += 1
-        _Walker(d, calendar, begin, result).walk(())
+        _Walker(d, calendar, begin, result).walk(())  # counts its paths into result
     return result
 
 
@@ -94,7 +94,7 @@ class _Walker:
         self.cal = calendar
         self.begin = begin
         self.result = result
-        self.seen: set[object] = set()
+        self.seen: dict[object, int] = {}  # state → complete paths that follow from it
         self.ending = any(o.ends for s in d.steps for o in s.outcomes_list)
         # Only branches some step waits for change what later outcomes do.
         self.relevant = {(s.only_after.step, s.only_after.outcome) for s in d.steps if s.only_after}
@@ -116,7 +116,8 @@ class _Walker:
             outcomes=chosen,
         )
 
-    def walk(self, chosen: tuple[ChosenOutcome, ...]) -> None:
+    def walk(self, chosen: tuple[ChosenOutcome, ...]) -> int:
+        """Walk every path from ``chosen`` on; the number of complete paths below it."""
         if self.result.plans >= MAX_PLANS:
             self.result.add(
                 Finding(
@@ -126,33 +127,38 @@ class _Walker:
                 ),
                 self.label(chosen),
             )
-            return
+            return 0
         try:
             plan = self.plan(chosen)
         except PlanError as exc:
             self.result.add(_plan_error_finding(self.d, exc, chosen), self.label(chosen))
             self.result.paths += 1
-            return
+            return 1
         for finding in plan_findings(self.d, plan):
             self.result.add(finding, self.label(chosen))
         state = self.state(plan, chosen)
         if state in self.seen:
             self.result.pruned += 1
-            return
-        self.seen.add(state)
+            self.result.paths += self.seen[state]
+            return self.seen[state]
+        self.seen[state] = 0
         nxt = self.next_decision(plan)
         if nxt is None:
             self.result.paths += 1
             if plan.ended_by is None and self.ending:
                 self.result.add(self.never_ends(plan), self.label(chosen))
-            return
+            self.seen[state] = 1
+            return 1
         key, step_id = nxt
         weeks = sum(p.weeks for p in plan.periods)
         limit = self.d.duration.extendable_to_weeks or 0
+        below = 0
         for o in self.d.step(step_id).outcomes_list:
             if o.extend is not None and weeks + o.extend.weeks > limit:
                 continue  # refused by the planner with a sentence; not a path
-            self.walk((*chosen, ChosenOutcome(key, o.id)))
+            below += self.walk((*chosen, ChosenOutcome(key, o.id)))
+        self.seen[state] = below
+        return below
 
     def next_decision(self, plan: Plan) -> tuple[str, str] | None:
         decided = {c.step_key for c in plan.chosen}

@@ -358,6 +358,8 @@ class _Planner:
             outcomes=tuple(o.id for o in s.outcomes_list),  # type: ignore[attr-defined]
             requires_consent=bool(s.requires_consent),  # type: ignore[attr-defined]
             template=s.template,  # type: ignore[attr-defined]
+            assumption=s.assumption,  # type: ignore[attr-defined]
+            follow_up=s.follow_up,  # type: ignore[attr-defined]
             reminders=reminders,
             escalation=escalation,
         )
@@ -499,6 +501,15 @@ class _Planner:
             ended_by=ended,
             cohort=cohort,
             empty_repeats=tuple(self.empty),
+            assumptions=(
+                *self.d.assumptions,
+                *(
+                    f"{s.id}={o.id}: {o.assumption}"
+                    for s in self.d.steps
+                    for o in s.outcomes_list
+                    if o.assumption
+                ),
+            ),
         )
 
     def _effect(self, o: Outcome, step_id: str) -> str:
@@ -507,6 +518,8 @@ class _Planner:
             parts.append("afslutter forløbet")
         if o.stops:
             parts.append("stopper: " + ", ".join(o.stops))
+        if o.proposes is not None:
+            parts.append(f"foreslår visitation til '{o.proposes.definition}'")
         if o.extend is not None:
             parts.append(f"forlænger med {o.extend.weeks} uger")
             if o.extend.replan:
