@@ -64,11 +64,20 @@ def validate(
         raise typer.Exit(1)
     templates = paths.known_templates()
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+    folder = paths.definitions_dir()
+    known_ids = {p.stem for p in files} | (
+        {p.stem for p in iter_definition_files(folder)} if folder.is_dir() else set()
+    )
     bad = 0
     began = time.perf_counter()
     total_paths = total_plans = 0
     for f in files:
-        report = validate_file(f, calendars_dir=paths.calendars_dir(), known_templates=templates)
+        report = validate_file(
+            f,
+            calendars_dir=paths.calendars_dir(),
+            known_templates=templates,
+            known_definitions=known_ids,
+        )
         for problem in report.problems:
             err.print(problem.render(), markup=False)
         if report.errors:

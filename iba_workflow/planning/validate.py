@@ -42,9 +42,11 @@ def validate_file(
     *,
     calendars_dir: Path | None,
     known_templates: Iterable[str] | None = None,
+    known_definitions: Iterable[str] | None = None,
     starts: Sequence[tuple[str, dt.date]] = STANDARD_STARTS,
 ) -> FileReport:
-    """Load ``path`` and, if it loads, explore every path of it."""
+    """Load ``path`` and, if it loads, explore every path of it. ``known_definitions``:
+    the ids a handover (``proposes``) may name."""
     report = FileReport(str(path))
     try:
         d, pos = load_located(path, known_templates=known_templates)
@@ -68,6 +70,24 @@ def validate_file(
                 severity="warning",
             )
         )
+    if known_definitions is not None:
+        known = set(known_definitions) | {d.id}
+        for i, step in enumerate(d.steps):
+            for j, o in enumerate(step.outcomes_list):
+                if o.proposes is not None and o.proposes.definition not in known:
+                    where = ("steps", i, "outcomes", j, "proposes", "definition")
+                    line, col = pos.of(where)
+                    report.problems.append(
+                        Problem(
+                            f"outcome '{o.id}' proposes a visitation to '{o.proposes.definition}',"
+                            " which is not a definition here",
+                            file=report.file,
+                            line=line,
+                            column=col,
+                            hint="known definitions: " + ", ".join(sorted(known)),
+                            path=where,
+                        )
+                    )
     try:
         cal = calendar_for(d.municipality, calendars_dir)
     except IbaError as exc:

@@ -168,6 +168,28 @@ def test_validate_walks_every_path_and_warns_without_a_calendar() -> None:
     )
 
 
+def test_plan_shows_what_the_definition_assumes() -> None:
+    table = runner.invoke(app, ["plan", "hop", "--start", "2027-03-01"])
+    assert table.exit_code == 0, table.output
+    assert "Antagelser, som kilden ikke siger (bekræft):" in table.output
+    assert "Ugentlig evaluering med kvinderne: Kilden siger ugentligt" in " ".join(
+        table.output.split()
+    )
+    assert "op til 3" in table.output  # the definition's own assumption (group choice)
+    data = json.loads(
+        runner.invoke(app, ["plan", "hop", "--start", "2027-03-01", "--format", "json"]).output
+    )
+    weekly = next(s for s in data["steps"] if s["step_id"] == "ugentlig_evaluering")
+    assert weekly["assumption"] and weekly["time"] == "13:00"
+    assert any("op til 3" in a for a in data["assumptions"])
+
+
+def test_a_handover_is_shown_as_an_open_branch() -> None:
+    result = runner.invoke(app, ["plan", "sunde_kvinder", "--cohort", "hold_2027_foraar"])
+    assert "--branch afsluttende_evaluering=klar_til_praktik" in result.output
+    assert "foreslår visitation til 'fagmentor'" in " ".join(result.output.split())
+
+
 def test_schema_check_and_print() -> None:
     assert runner.invoke(app, ["schema", "--check"]).exit_code == 0
     printed = runner.invoke(app, ["schema"])

@@ -137,8 +137,13 @@ def test_extension_and_moved_start(session: Any, ctx: Any) -> None:
     replan(session, ctx, enrollment_id=e, extend_weeks=4)
     new = _plan(session, e)
     assert new["evaluering"].due_date - old["evaluering"] == dt.timedelta(weeks=4)
-    assert len([k for k in new if k.startswith("mentor_opfoelgning#")]) == 4 + len(
+    # The mentor's weekly follow-up runs to midway, which 4 more weeks move by 2 weeks;
+    # the every-other-week follow-up after it gets the rest.
+    assert len([k for k in new if k.startswith("mentor_opfoelgning#")]) == 2 + len(
         [k for k in old if k.startswith("mentor_opfoelgning#")]
+    )
+    assert len([k for k in new if k.startswith("mentor_opfoelgning_aftagende#")]) > len(
+        [k for k in old if k.startswith("mentor_opfoelgning_aftagende#")]
     )
     replan(session, ctx, enrollment_id=e, new_start=dt.date(2027, 3, 8))
     assert _plan(session, e)["mentor_i_virksomheden#1"].due_date == dt.date(2027, 3, 8)
