@@ -45,6 +45,8 @@ async def test_meeting_held_records_attendees_and_note(world: World, web) -> Non
             "Borgeren",
         ]
         assert '<label for="note">Note' in html and "Bekræft at mødet er holdt" in html
+        # what the definition assumed (the seed gives no date) is shown, to confirm
+        assert "Antagelse (bekræft)" in html and "2 uger efter start kl. 14:30" in html
         r = await submit(
             client,
             token,
@@ -60,9 +62,14 @@ async def test_meeting_held_records_attendees_and_note(world: World, web) -> Non
 
 async def test_evaluation_outcome_is_applied(world: World, web) -> None:  # type: ignore[no-untyped-def]
     enrollment_id = enroll(world, start=START)
+    assert steps(world, "praktiksamtale") == []  # only once she is assessed ready
+    with world.session() as s:
+        ready = first(world, "klar_til_praktik")
+        complete_step(s, world.ctx, step_instance_id=ready.id or 0, outcome="klar")
+        s.commit()
     step = first(world, "praktiksamtale")
     assert steps(world, "praktikstart") == []
-    token = link(world, step, "iba")
+    token = link(world, step, "leder")  # the company interviews and chooses
     async with httpx.AsyncClient(base_url=web.url, timeout=10) as client:
         html, csrf = await open_form(client, token)
         outcomes = fieldset(html, "Resultat")
@@ -201,7 +208,7 @@ async def test_vuc_admission_result_opens_the_next_step(
     with world.session() as s:
         complete_step(s, world.ctx, step_instance_id=midway.id or 0, data={"note": "ok"})
     step = first(world, "optagelsesproeve")
-    token = link(world, step, "iba")
+    token = link(world, step, "vuc")  # VUC decides admission (seed 002)
     assert steps(world, opens) == [] and steps(world, not_opened) == []
     async with httpx.AsyncClient(base_url=web.url, timeout=10) as client:
         html, csrf = await open_form(client, token)
