@@ -217,20 +217,16 @@ def test_definition_version_migration_is_previewed_then_applied(session: Any, ct
 def test_a_date_that_follows_a_completion_after_a_pause_is_not_moved_twice(
     session: Any, ctx: Any, clock: Any
 ) -> None:
-    """HOP: the internship starts 5 working days after the interview is completed. The
-    interview moves with a sick leave; the internship then follows its real completion
-    and must not be pushed by the same sick leave a second time."""
+    """HOP: the company interview comes 3 working days after the readiness assessment is
+    completed. The assessment moves with a sick leave; the interview then follows its real
+    completion and must not be pushed by the same sick leave a second time."""
     e = _enroll(session, ctx, name="hop")
     replan(session, ctx, enrollment_id=e, pause=(dt.date(2027, 3, 3), dt.date(2027, 3, 5)))
-    interview = _plan(session, e)["praktiksamtale"]
-    assert interview.due_date == dt.date(2027, 3, 11)  # start +5 working days, +3 paused
-    clock.set(at(interview.due_date))
+    ready = _plan(session, e)["klar_til_praktik"]
+    assert ready.due_date == dt.date(2027, 3, 11)  # start +5 working days, +3 paused
+    clock.set(at(ready.due_date))
     for row in sorted(_plan(session, e).values(), key=lambda r: (r.due_date, r.id)):
-        if (
-            row.due_date <= interview.due_date
-            and row.status == "planned"
-            and row.key != interview.key
-        ):
+        if row.due_date <= ready.due_date and row.status == "planned" and row.key != ready.key:
             complete_step(session, ctx, step_instance_id=row.id)
-    complete_step(session, ctx, step_instance_id=interview.id, outcome="udvalgt")
-    assert _plan(session, e)["praktikstart"].due_date == dt.date(2027, 3, 18)
+    complete_step(session, ctx, step_instance_id=ready.id, outcome="klar")
+    assert _plan(session, e)["praktiksamtale"].due_date == dt.date(2027, 3, 16)
