@@ -125,12 +125,12 @@ async def test_canaries_never_reach_a_sent_mail(world: World, smtp: SmtpServer) 
     enrollment_id = visit(world)
     await tick(world)
     with world.session() as s:
-        step = world.step("praktiksamtale")
+        step = world.step("klar_til_praktik")
         complete_step(
             s,
             world.ctx,
             step_instance_id=step.id or 0,
-            outcome="udvalgt",
+            outcome="klar",
             data={"note": "Fatima Kanarie 010203-4567 vejer for meget"},
         )
     world.clock.advance(dt.timedelta(days=30))
