@@ -202,7 +202,7 @@ def test_up_visitation_mail_link_completion_and_clean_stop(up: Up) -> None:
         assert final["state_type"] == "COMPLETED", up.logs()
     deadline = time.monotonic() + 20
     while not any(
-        "iba.hedensted@example.org" in m["to"] and "Praktiksamtale" in m["subject"]
+        "iba.hedensted@example.org" in m["to"] and "Vurdering af om kvinden" in m["subject"]
         for m in httpx.get(f"{up.url('mailbox')}/api/messages").json()["messages"]
     ):
         assert time.monotonic() < deadline, f"no invitation in the mailbox:\n{up.logs()}"
