@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from iba_workflow.calendar import WorkingCalendar
-from iba_workflow.definition.model import Definition
+from iba_workflow.definition.model import Definition, Duration
 from iba_workflow.errors import PlanError
 
 from .path_checks import Finding, plan_findings
@@ -56,6 +56,7 @@ class _Start:
     start: dt.date | None
     cohort: str | None
     weeks: int | None
+    extended_to: int | None = None  # a manual extension of the first period (engine)
 
 
 def explore_definition(
@@ -68,7 +69,13 @@ def explore_definition(
     result = Exploration()
     for begin in _starts(d, starts):
         result.starts += 1
-        _Walker(d, calendar, begin, result).walk(())  # counts its paths into result
+        variant = d
+        if begin.extended_to is not None:  # as the engine's manual extension makes it
+            limit = d.duration.extendable_to_weeks
+            variant = d.model_copy(
+                update={"duration": Duration(weeks=begin.extended_to, extendable_to_weeks=limit)}
+            )
+        _Walker(variant, calendar, begin, result).walk(())  # counts its paths into result
     return result
 
 
@@ -84,6 +91,13 @@ def _starts(d: Definition, starts: Sequence[tuple[str, dt.date]]) -> Iterable[_S
                 yield _Start(f"hold {c.id}{suffix}", None, c.id, weeks)
         for label, day in starts:
             yield _Start(f"start {day} ({label}){suffix}", day, None, weeks)
+    # The longest manual extension the coordinator can make (iba replan --extend-weeks).
+    limit = dur.extendable_to_weeks
+    if limit is not None and limit > dur.longest and starts:
+        label, day = starts[0]
+        yield _Start(
+            f"start {day} ({label}), forlænget manuelt til {limit} uger", day, None, None, limit
+        )
 
 
 class _Walker:
