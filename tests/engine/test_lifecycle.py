@@ -181,9 +181,9 @@ def test_cohort_participants_share_the_common_start(session: Any, ctx: Any, cloc
     assert len(session.exec(select(t.CohortRow)).all()) == 1
 
 
-def _fagmentor_v2() -> Any:
+def _fagmentor_v3() -> Any:
     text = (paths.definitions_dir() / "fagmentor.yaml").read_text(encoding="utf-8")
-    text = text.replace("version: 1", "version: 2", 1)
+    text = text.replace("version: 2", "version: 3", 1)
     text = text.replace(
         'when: {anchor: midway, shift: nearest, time: "10:00"}',
         'when: {anchor: midway, shift: nearest, time: "13:00"}',
@@ -194,23 +194,23 @@ def _fagmentor_v2() -> Any:
 
 def test_definition_version_migration_is_previewed_then_applied(session: Any, ctx: Any) -> None:
     e = _enroll(session, ctx)
-    v2 = _fagmentor_v2()
-    assert v2.version == 2
+    v2 = _fagmentor_v3()  # the next version of the shipped one
+    assert v2.version == 3
     previews = migrate_enrollments(session, ctx, definition=v2)
     changes = {line.key: line.change for line in previews[0].lines}
     assert changes == {"midtvejssamtale": "moved", "mentor_i_virksomheden#3": "cancelled"}
     enrollment = session.get(t.EnrollmentRow, e)
     session.refresh(enrollment)
-    assert enrollment.definition_version == 1  # a preview moves nobody
+    assert enrollment.definition_version == 2  # a preview moves nobody
     assert _plan(session, e)["midtvejssamtale"].due_time == dt.time(10, 0)
     migrate_enrollments(session, ctx, definition=v2, apply=True)
     session.refresh(enrollment)
-    assert (enrollment.definition_version, enrollment.content_hash) != (1, "")
+    assert (enrollment.definition_version, enrollment.content_hash) != (2, "")
     plan = _plan(session, e)
     assert plan["midtvejssamtale"].due_time == dt.time(13, 0)
     assert plan["mentor_i_virksomheden#3"].status == "cancelled"
     tampered = v2.model_copy(update={"name": "Fagmentor (ændret)"})
-    with pytest.raises(InvalidInput, match="version 2 of 'fagmentor' is already in use"):
+    with pytest.raises(InvalidInput, match="version 3 of 'fagmentor' is already in use"):
         migrate_enrollments(session, ctx, definition=tampered)
 
 
