@@ -33,6 +33,7 @@ class Problem:
     column: int | None = None
     hint: str | None = None
     path: tuple[str | int, ...] = field(default=())
+    severity: str = "error"  # or "warning": reported, but the definition is usable
 
     def render(self) -> str:
         where = self.file
@@ -40,7 +41,8 @@ class Problem:
             where += f":{self.line}"
             if self.column is not None:
                 where += f":{self.column}"
-        text = f"{where}: {self.message}"
+        label = "warning: " if self.severity == "warning" else ""
+        text = f"{where}: {label}{self.message}"
         if self.hint:
             text += f"\n    hint: {self.hint}"
         return text

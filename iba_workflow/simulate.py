@@ -76,13 +76,14 @@ class SimulationScript(ParticipantScript):
     )
 
     def for_participant(self, number: int) -> ParticipantScript:
-        base = ParticipantScript.model_validate(
-            self.model_dump(include=set(ParticipantScript.model_fields))
-        )
+        fields = set(ParticipantScript.model_fields)
         extra = self.per_participant.get(number)
-        if extra is None:
-            return base
-        return base.model_copy(update=extra.model_dump(exclude_unset=True))
+        # Validated again (not model_copy(update=...)), so that nested values such as a
+        # participant's pauses stay models and are not left as plain dicts.
+        merged = self.model_dump(include=fields, by_alias=True)
+        if extra is not None:
+            merged.update(extra.model_dump(exclude_unset=True, by_alias=True))
+        return ParticipantScript.model_validate(merged)
 
 
 def load_script(path: Path) -> SimulationScript:

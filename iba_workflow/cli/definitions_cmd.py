@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +20,7 @@ from iba_workflow.definition.schema import schema_text
 from iba_workflow.errors import DefinitionError, IbaError, PlanError
 from iba_workflow.planning import ChosenOutcome, plan_enrollment
 from iba_workflow.planning.ics import plan_to_ics
+from iba_workflow.planning.validate import validate_file
 
 from .app import app, fail
 from .law_cmd import print_law_findings
@@ -62,21 +64,50 @@ def validate(
         out.print("no definition files found")
         raise typer.Exit(1)
     templates = paths.known_templates()
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    folder = paths.definitions_dir()
+    known_ids = {p.stem for p in files} | (
+        {p.stem for p in iter_definition_files(folder)} if folder.is_dir() else set()
+    )
     bad = 0
+    began = time.perf_counter()
+    total_paths = total_plans = 0
     for f in files:
-        try:
-            d = load_definition(f, known_templates=templates)
-        except DefinitionError as exc:
+        report = validate_file(
+            f,
+            calendars_dir=paths.calendars_dir(),
+            known_templates=templates,
+            known_definitions=known_ids,
+        )
+        for problem in report.problems:
+            err.print(problem.render(), markup=False)
+        if report.errors:
             bad += 1
-            Console(stderr=True, highlight=False, soft_wrap=True).print(exc.render(), markup=False)
             continue
+        d = report.definition
+        assert d is not None
         if print_law_findings(d):  # law rules as checks (privacy/law_rules.py)
             bad += 1
             continue
-        out.print(f"[green]ok[/green]  {f}  ({d.id} v{d.version}, {len(d.steps)} steps)")
+        walked = ""
+        if report.exploration is not None:
+            x = report.exploration
+            total_paths += x.paths
+            total_plans += x.plans
+            walked = f"; {x.paths} paths from {x.starts} starts, {x.plans} plans, {x.pruned} pruned"
+        warned = f", {len(report.warnings)} warnings" if report.warnings else ""
+        out.print(
+            f"[green]ok[/green]  {f}  ({d.id} v{d.version}, {len(d.steps)} steps{walked}{warned})"
+        )
+    seconds = time.perf_counter() - began
     if bad:
         out.print(f"{bad} of {len(files)} definitions have problems")
         raise typer.Exit(1)
+    if len(files) > 1:
+        out.print(
+            f"all {len(files)} definitions valid on every path: {total_paths} paths, "
+            f"{total_plans} plans in {seconds:.1f} s"
+        )
 
 
 @app.command()

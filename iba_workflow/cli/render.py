@@ -35,12 +35,17 @@ def print_plan(console: Console, d: Definition, plan: Plan) -> None:
         )
     console.print(table)
     if plan.skipped:
-        console.print(
-            f"[dim]{len(plan.skipped)} gentagelser aflyst på lukkedage: "
-            + ", ".join(f"{sk.date} ({sk.reason})" for sk in plan.skipped[:6])
-            + (" …" if len(plan.skipped) > 6 else "")
-            + "[/dim]"
-        )
+        console.print(f"{len(plan.skipped)} gentagelser holdes ikke:")
+        for sk in plan.skipped:
+            day = f"{WEEKDAYS_DA[sk.date.weekday()][:3]} {sk.date.isoformat()}"
+            console.print(f"  {day}  {sk.name or sk.step_key} ({sk.step_key}): {sk.reason}")
+    # Each step's assumption once (a recurring step has it on every occurrence).
+    lines = list(dict.fromkeys(f"{s.name}: {s.assumption}" for s in plan.steps if s.assumption))
+    lines += list(plan.assumptions)
+    if lines:
+        console.print("Antagelser, som kilden ikke siger (bekræft):")
+        for line in lines:
+            console.print(f"  · {line}", markup=False)
     if plan.ended_by:
         console.print(f"afsluttet af {plan.ended_by.step_key} = {plan.ended_by.outcome}")
     for b in plan.open_branches:

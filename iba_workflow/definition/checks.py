@@ -227,6 +227,17 @@ def check_definition(d: Definition, *, known_templates: set[str] | None = None) 
                             _did_you_mean(ref.outcome, outcomes, "outcomes"),
                         )
                     )
+                elif any(o.ends for o in steps[ref.step].outcomes_list if o.id == ref.outcome):
+                    add(
+                        Issue(
+                            (*path, "outcome"),
+                            f"'{s.id}' is on the branch of outcome '{ref.outcome}', which ends "
+                            "the course at once, so it would never be planned",
+                            f"remove 'ends: true' from '{ref.outcome}' and close the branch with "
+                            f"a later step's ending outcome (e.g. give '{s.id}' kind evaluation "
+                            "and an outcome with 'ends: true')",
+                        )
+                    )
         for k, outcome in enumerate(s.outcomes_list):
             for j, rid in enumerate(outcome.stops):
                 path = (*base, "outcomes", k, "stops", j)

@@ -110,6 +110,21 @@ def load_definition(
     path: str | Path, *, known_templates: Iterable[str] | None = None
 ) -> Definition:
     """Read and validate one definition file. Raises :class:`DefinitionError`."""
+    return load_located(path, known_templates=known_templates)[0]
+
+
+def parse_definition(
+    text: str, *, file: str = "<text>", known_templates: Iterable[str] | None = None
+) -> Definition:
+    """Validate definition YAML given as text. Raises :class:`DefinitionError`."""
+    return parse_located(text, file=file, known_templates=known_templates)[0]
+
+
+def load_located(
+    path: str | Path, *, known_templates: Iterable[str] | None = None
+) -> tuple[Definition, Positions]:
+    """As :func:`load_definition`, with where each key and value sits in the file (so that
+    later checks, such as the every-path validator, can name a line)."""
     file = str(path)
     try:
         raw = Path(path).read_bytes()
@@ -127,13 +142,13 @@ def load_definition(
         raise DefinitionError(
             [Problem("file is not UTF-8 text", file=file, hint=f"byte {exc.start} is invalid")]
         ) from None
-    return parse_definition(text, file=file, known_templates=known_templates)
+    return parse_located(text, file=file, known_templates=known_templates)
 
 
-def parse_definition(
+def parse_located(
     text: str, *, file: str = "<text>", known_templates: Iterable[str] | None = None
-) -> Definition:
-    """Validate definition YAML given as text. Raises :class:`DefinitionError`."""
+) -> tuple[Definition, Positions]:
+    """As :func:`parse_definition`, with the positions of keys and values."""
     try:
         return _parse(text, file, set(known_templates) if known_templates is not None else None)
     except DefinitionError:
@@ -146,7 +161,7 @@ def parse_definition(
         ) from None
 
 
-def _parse(text: str, file: str, known_templates: set[str] | None) -> Definition:
+def _parse(text: str, file: str, known_templates: set[str] | None) -> tuple[Definition, Positions]:
     yaml = YAML(typ="rt", pure=True)
     yaml.allow_duplicate_keys = False
     try:
@@ -166,6 +181,15 @@ def _parse(text: str, file: str, known_templates: set[str] | None) -> Definition
             if "duplicate" in str(exc).lower()
             else ("check indentation, colons and quotes near this position")
         )
+        if "expected ':'" in what and exc.context_mark is not None:
+            # The scanner notices a missing colon only on the next line; the key that
+            # lacks it is where the scan began.
+            line, col = exc.context_mark.line + 1, exc.context_mark.column + 1
+            lines = text.splitlines()
+            text_line = lines[line - 1].strip() if line <= len(lines) else ""
+            key, _, rest = text_line.partition(" ")
+            what = f"'{text_line[:60]}' has no ':' after its key"
+            hint = f"write '{key}: {rest}'" if rest else "write 'key: value'"
         raise DefinitionError(
             [Problem(f"YAML syntax error: {what}", file=file, line=line, column=col, hint=hint)]
         ) from None
@@ -232,7 +256,7 @@ def _parse(text: str, file: str, known_templates: set[str] | None) -> Definition
                 )
             )
         raise DefinitionError(sorted(out, key=lambda p: (p.line or 0, p.column or 0)))
-    return definition
+    return definition, pos
 
 
 # --------------------------------------------------------------------------- helpers

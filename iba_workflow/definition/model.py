@@ -14,16 +14,33 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 Ident = Annotated[
     str,
     StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", min_length=1, max_length=64),
     Field(description="An identifier: lower-case letters, digits and _, starting with a letter."),
 ]
+
+
+def _pad_hour(value: object) -> object:
+    """'9:30' means 09:30: a one-digit hour is padded (an unquoted 10:00 is text already)."""
+    if isinstance(value, str) and len(value) == 4 and value[1] == ":" and value[0].isdigit():
+        return "0" + value
+    return value
+
+
 LocalTime = Annotated[
     str,
     StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$"),
+    BeforeValidator(_pad_hour),
     Field(description="A local (Europe/Copenhagen) time of day, HH:MM, e.g. '09:30'."),
 ]
 Anchor = Annotated[
@@ -42,7 +59,7 @@ Anchor = Annotated[
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 ShiftPolicy = Literal["next", "previous", "nearest"]
 RecurrenceShiftPolicy = Literal["skip", "next", "previous", "nearest"]
-StepKind = Literal["meeting", "task", "session", "measurement", "test", "evaluation"]
+StepKind = Literal["meeting", "task", "attendance", "session", "measurement", "test", "evaluation"]
 
 
 class _Strict(BaseModel):
@@ -159,11 +176,25 @@ class Extension(_Strict):
     )
 
 
+class Handover(_Strict):
+    """A proposal to enrol the citizen in another intervention: a visitation there, which
+    that intervention's coordinator decides (e.g. Sunde kvinder → Fagmentor)."""
+
+    definition: Ident = Field(description="The id of the other definition.")
+    note: str | None = Field(None, description="What the other coordinator should know.")
+
+
 class Outcome(_Strict):
     id: Ident
     name: str = Field(min_length=1)
     description: str | None = None
+    assumption: str | None = Field(
+        None, description="What this outcome assumes that the seed does not say (to confirm)."
+    )
     ends: bool = Field(False, description="Choosing this outcome closes the enrollment.")
+    proposes: Handover | None = Field(
+        None, description="Propose a visitation in another intervention (a handover)."
+    )
     extend: Extension | None = None
     stops: list[Ident] = Field(
         default_factory=list,
@@ -232,6 +263,22 @@ class _StepBase(_Strict):
     template: Ident | None = Field(
         None, description="Mail template for the notification (templates/mail/<name>.*)."
     )
+    assumption: str | None = Field(
+        None,
+        description="A value the seed does not give and the language needs (a weekday, a "
+        "time, an offset), and why it was chosen: shown in the plan and on the task page, "
+        "so a coordinator sees what to confirm.",
+    )
+    health: bool = Field(
+        False,
+        description="The step touches the citizen's health (training for weight loss, "
+        "weighing, pain): it needs her consent on file (sundhedsloven § 15).",
+    )
+    follow_up: bool = Field(
+        False,
+        description="A follow-up after the course (efterfølgende): it may fall after the "
+        "end, and an ending outcome does not remove it when it is on that outcome's branch.",
+    )
 
     @property
     def outcomes_list(self) -> list[Outcome]:
@@ -239,7 +286,7 @@ class _StepBase(_Strict):
 
     @property
     def requires_consent(self) -> bool:
-        return False
+        return self.health
 
     @property
     def attendee_roles(self) -> list[str]:
@@ -258,6 +305,13 @@ class TaskStep(_StepBase):
     kind: Literal["task"]
 
 
+class AttendanceStep(_StepBase):
+    """An attendance list (e.g. the language centre's weekly absence list): one row per
+    participant and day, filled in for the whole group at once."""
+
+    kind: Literal["attendance"]
+
+
 class SessionStep(_StepBase):
     kind: Literal["session"]
     duration_minutes: int = Field(ge=5, le=600)
@@ -270,7 +324,7 @@ class MeasurementStep(_StepBase):
 
     @property
     def requires_consent(self) -> bool:
-        return any(d.health for d in self.dimensions)
+        return self.health or any(d.health for d in self.dimensions)
 
 
 class TestStep(_StepBase):
@@ -291,9 +345,25 @@ class EvaluationStep(_StepBase):
     outcomes: list[Outcome] = Field(min_length=1)
 
 
-AnyStep = MeetingStep | TaskStep | SessionStep | MeasurementStep | TestStep | EvaluationStep
+AnyStep = (
+    MeetingStep
+    | TaskStep
+    | AttendanceStep
+    | SessionStep
+    | MeasurementStep
+    | TestStep
+    | EvaluationStep
+)
 Step = Annotated[AnyStep, Field(discriminator="kind")]
-STEP_KINDS: tuple[str, ...] = ("meeting", "task", "session", "measurement", "test", "evaluation")
+STEP_KINDS: tuple[str, ...] = (
+    "meeting",
+    "task",
+    "attendance",
+    "session",
+    "measurement",
+    "test",
+    "evaluation",
+)
 
 
 # --------------------------------------------------------------------------- metadata
@@ -421,6 +491,10 @@ class Definition(_Strict):
     min_participants: int | None = Field(None, ge=1, le=10000)
     intake: Intake
     eligibility: list[Criterion] = Field(default_factory=list)
+    assumptions: list[str] = Field(
+        default_factory=list,
+        description="What the definition assumes as a whole that its seed does not say.",
+    )
     change_tracks: list[ChangeTrack] = Field(default_factory=list)
     roles: list[Role] = Field(min_length=1)
     defaults: Defaults = Field(default_factory=Defaults)

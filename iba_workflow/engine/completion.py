@@ -26,6 +26,7 @@ from iba_workflow.store.tables import (
 
 from .context import EngineContext, transaction
 from .definitions import stored_definition
+from .handover import propose_handover
 from .lifecycle import close_if_finished, get_enrollment, replan_enrollment, set_status
 from .target import Facts, ImpactLine, gather_facts
 
@@ -110,7 +111,11 @@ def complete_step(
                     decided_on=today,
                 )
             )
-            ended = next(o for o in step.outcomes_list if o.id == outcome).ends
+            chosen_outcome = next(o for o in step.outcomes_list if o.id == outcome)
+            ended = chosen_outcome.ends
+            propose_handover(
+                session, ctx, enrollment=enrollment, outcome=chosen_outcome, step_key=row.key
+            )
         session.flush()
         audit(
             session,

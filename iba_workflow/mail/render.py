@@ -72,6 +72,7 @@ SIGN_IN_TEMPLATE = "log_ind"
 #: The template a new step of a kind uses when its definition names none.
 DEFAULT_TEMPLATE_FOR_KIND: Mapping[str, str] = {
     "task": "ny_opgave",
+    "attendance": "ny_opgave",
     "meeting": "moedeindkaldelse",
     "evaluation": "evaluering",
     "measurement": "maaling",

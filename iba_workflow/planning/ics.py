@@ -55,5 +55,17 @@ def plan_to_ics(
             lines.append(f"Flyttet: {step.shift_reason}")
         ev.add("description", "\n".join(lines))
         cal.add_component(ev)
+    for sk in plan.skipped:
+        # A dropped occurrence is in the calendar too, cancelled, so nobody expects it.
+        ev = icalendar.Event()
+        ev.add("uid", f"{ref}.{sk.step_key}.{sk.date.isoformat()}.aflyst@iba-workflow")
+        ev.add("dtstamp", when)
+        ev.add("summary", f"Aflyst: {name} · {sk.name or sk.step_key}")
+        ev.add("dtstart", sk.date)
+        ev.add("dtend", sk.date + dt.timedelta(days=1))
+        ev.add("transp", "TRANSPARENT")
+        ev.add("status", "CANCELLED")
+        ev.add("description", f"Trin: {sk.step_key}\nHoldes ikke: {sk.reason}")
+        cal.add_component(ev)
     cal.add_missing_timezones()
     return cal.to_ical()

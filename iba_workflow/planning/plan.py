@@ -47,6 +47,7 @@ class Skipped:
     step_key: str
     date: dt.date
     reason: str
+    name: str = ""  # the step's name, as a person reads it
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,8 @@ class PlannedStep:
     template: str | None = None
     reminders: tuple[dt.date, ...] = ()
     escalation: tuple[dt.date, str] | None = None
+    assumption: str | None = None  # what the definition assumed here; to confirm
+    follow_up: bool = False  # a follow-up after the course (efterfølgende)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -98,6 +101,8 @@ class PlannedStep:
             "outcomes": list(self.outcomes),
             "requires_consent": self.requires_consent,
             "template": self.template,
+            "assumption": self.assumption,
+            "follow_up": self.follow_up,
             "reminders": [d.isoformat() for d in self.reminders],
             "escalation": (
                 {"date": self.escalation[0].isoformat(), "to": self.escalation[1]}
@@ -123,6 +128,8 @@ class Plan:
     skipped: tuple[Skipped, ...] = ()
     ended_by: ChosenOutcome | None = None
     cohort: str | None = None
+    empty_repeats: tuple[str, ...] = ()  # recurring steps whose bounds left no occurrence
+    assumptions: tuple[str, ...] = ()  # the definition's own and its outcomes' (to confirm)
     _index: Mapping[str, PlannedStep] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -187,8 +194,15 @@ class Plan:
                 for b in self.open_branches
             ],
             "skipped": [
-                {"step": s.step_key, "date": s.date.isoformat(), "reason": s.reason}
+                {
+                    "step": s.step_key,
+                    "name": s.name,
+                    "date": s.date.isoformat(),
+                    "reason": s.reason,
+                }
                 for s in self.skipped
             ],
+            "empty_repeats": list(self.empty_repeats),
+            "assumptions": list(self.assumptions),
             "steps": [s.to_json() for s in self.steps],
         }

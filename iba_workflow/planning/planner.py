@@ -81,6 +81,8 @@ class _Planner:
         self.cohort_dates: Mapping[str, dt.date] = {}
         self.first_period: dict[str, int] = {}
         self.stopped: set[str] = set()
+        self.empty: list[str] = []
+        self.branches: set[tuple[str, str]] = set()  # (step id, outcome) chosen so far
 
     # ------------------------------------------------------------------ entry
 
@@ -120,8 +122,10 @@ class _Planner:
         if self.visitation > first:
             raise PlanError(
                 "the visitation is after the start",
-                hint="the visitation must come first",
+                hint="the visitation must come first: give 'intake.lead' a positive time "
+                "before the start, e.g. '{weeks: 2}'",
                 visitation=self.visitation,
+                where=("intake", "lead"),
             )
 
         for sid in self.order:
@@ -193,6 +197,7 @@ class _Planner:
             raise PlanError(
                 f"'{who}' is anchored to '{ref}', which is not in the plan",
                 hint="anchor to a step on the same branch",
+                step=who,
             )
         if kind == "completion":
             return self.ov.completions.get(target.key, target.date)
@@ -259,6 +264,10 @@ class _Planner:
         rep = step.repeat
         assert rep is not None
         first = self._offset(self._anchor_date(rep.start, period, sid), rep.start.offset)
+        if period > 1:
+            # Planned again in an extension: never back in an earlier period, even when
+            # its start is anchored to a step (or completion) of that period.
+            first = max(first, self.periods[period - 1].start)
         last = (
             self._offset(self._anchor_date(rep.until, period, sid), rep.until.offset)
             if rep.until is not None
@@ -275,7 +284,9 @@ class _Planner:
             on_closed_day=rep.on_closed_day,
             calendar=self.cal,
         )
-        self.skipped.extend(Skipped(base_key, k.date, k.reason) for k in skipped)
+        self.skipped.extend(Skipped(base_key, k.date, k.reason, step.name) for k in skipped)
+        if not held and not skipped:
+            self.empty.append(base_key)
         for o in held:
             self._add(
                 step,
@@ -347,6 +358,8 @@ class _Planner:
             outcomes=tuple(o.id for o in s.outcomes_list),  # type: ignore[attr-defined]
             requires_consent=bool(s.requires_consent),  # type: ignore[attr-defined]
             template=s.template,  # type: ignore[attr-defined]
+            assumption=s.assumption,  # type: ignore[attr-defined]
+            follow_up=s.follow_up,  # type: ignore[attr-defined]
             reminders=reminders,
             escalation=escalation,
         )
@@ -399,9 +412,16 @@ class _Planner:
                 ended = choice
         return chosen, ended
 
+    def _on_chosen_branch(self, sid: str) -> bool:
+        """A step of a branch is planned again in an extension only if its branch was
+        chosen (``replan`` lists it for the enrollments that took that branch)."""
+        cond = self.d.step(sid).only_after
+        return cond is None or (cond.step, cond.outcome) in self.branches
+
     def _apply(self, outcome: Outcome, decided: PlannedStep) -> bool:
         """Apply one outcome. True if it ends the course."""
         branch = (decided.step_id, outcome.id)
+        self.branches.add(branch)
         if outcome.ends:
             for key in [k for k, s in self.steps.items() if s.date > decided.date]:
                 del self.steps[key]
@@ -429,7 +449,7 @@ class _Planner:
             self.periods.append(self._period(period, start, outcome.extend.weeks, reason))
             replan = set(outcome.extend.replan)
             for sid in self.order:
-                if sid in replan and sid not in self.stopped:
+                if sid in replan and sid not in self.stopped and self._on_chosen_branch(sid):
                     self._place(sid, period, branch)
         for sid in self.order:
             s = self.d.step(sid)
@@ -480,6 +500,16 @@ class _Planner:
             skipped=tuple(sorted(self.skipped, key=lambda k: (k.date, k.step_key))),
             ended_by=ended,
             cohort=cohort,
+            empty_repeats=tuple(self.empty),
+            assumptions=(
+                *self.d.assumptions,
+                *(
+                    f"{s.id}={o.id}: {o.assumption}"
+                    for s in self.d.steps
+                    for o in s.outcomes_list
+                    if o.assumption
+                ),
+            ),
         )
 
     def _effect(self, o: Outcome, step_id: str) -> str:
@@ -488,6 +518,8 @@ class _Planner:
             parts.append("afslutter forløbet")
         if o.stops:
             parts.append("stopper: " + ", ".join(o.stops))
+        if o.proposes is not None:
+            parts.append(f"foreslår visitation til '{o.proposes.definition}'")
         if o.extend is not None:
             parts.append(f"forlænger med {o.extend.weeks} uger")
             if o.extend.replan:

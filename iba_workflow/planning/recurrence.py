@@ -46,7 +46,7 @@ def weekly_occurrences(
     monday = first - dt.timedelta(days=first.weekday())
     held: list[Occurrence] = []
     skipped: list[SkippedDay] = []
-    taken: set[dt.date] = set()
+    taken: dict[dt.date, dt.date] = {}  # held date → the day it was planned on
 
     def full() -> bool:
         return count is not None and len(held) >= count
@@ -71,10 +71,18 @@ def weekly_occurrences(
                 assert moved is not None
                 date, reason = moved.date, moved.reason
             if date in taken:
-                skipped.append(SkippedDay(day, f"{reason}, allerede planlagt"))
+                skipped.append(SkippedDay(day, _already_held(day, date, reason, taken[date])))
                 continue
-            taken.add(date)
+            taken[date] = day
             held.append(Occurrence(len(held) + 1, date, day, reason))
         if last is None and count is None:
             break
     return held, skipped
+
+
+def _already_held(day: dt.date, date: dt.date, reason: str | None, held_from: dt.date) -> str:
+    """Why an occurrence is dropped because its date is already held (in Danish)."""
+    if reason is not None:  # it was moved off a closed day onto a day already held
+        return f"{reason}, allerede planlagt"
+    # Its own day was taken by an earlier occurrence moved here from a closed day.
+    return f"{date.isoformat()} er allerede brugt af gentagelsen fra {held_from.isoformat()}"

@@ -20,7 +20,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from .types import UTCDateTime
 
-REQUEST_STATUSES = ("received", "processed", "refused")
+REQUEST_STATUSES = ("received", "processed", "refused", "proposed")  # proposed: a handover
 KEY_PREFIX = "vr-"
 
 

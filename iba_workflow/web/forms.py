@@ -71,9 +71,8 @@ class TaskForm:
 
 
 def is_absence_list(step: StepInstanceRow) -> bool:
-    """A weekly absence list (fraværsskema) is a task about absence."""
-    text = f"{step.step_id} {step.name}".lower()
-    return step.kind == "task" and ("fravaer" in text or "fravær" in text)
+    """A weekly absence list (fraværsskema): a step of kind ``attendance``."""
+    return step.kind == "attendance"
 
 
 def build_form(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import subprocess
@@ -124,6 +125,69 @@ def test_plan_by_path_and_errors_without_traceback(tmp_path: Path) -> None:
     assert too_long.exit_code == 1 and "more than the 26 weeks" in too_long.output
     for r in (unknown, bad_branch, too_long):
         assert "Traceback" not in r.output
+
+
+def test_every_dropped_occurrence_is_listed_with_its_step_in_table_json_and_ics(
+    tmp_path: Path,
+) -> None:
+    # 26 weeks across Christmas, New Year and Easter
+    args = ["plan", "hop", "--start", "2026-11-02", "--branch", "slutevaluering=forlaengelse"]
+    table = runner.invoke(app, args)
+    data = json.loads(runner.invoke(app, [*args, "--format", "json"]).output)
+    target = tmp_path / "plan.ics"
+    assert runner.invoke(app, [*args, "--format", "ics", "-o", str(target)]).exit_code == 0
+    skipped = data["skipped"]
+    assert len(skipped) > 6  # more than the six the table used to show before "…"
+    assert "…" not in table.output
+    cancelled = [
+        e
+        for e in icalendar.Calendar.from_ical(target.read_bytes()).walk("VEVENT")
+        if str(e.get("STATUS")) == "CANCELLED"
+    ]
+    assert len(cancelled) == len(skipped)
+    for sk in skipped:
+        line = f"{sk['date']}  {sk['name']} ({sk['step']}): {sk['reason']}"
+        assert line in table.output, line
+        assert any(
+            e.decoded("DTSTART") == dt.date.fromisoformat(sk["date"])
+            and sk["name"] in str(e["SUMMARY"])
+            and sk["reason"] in str(e["DESCRIPTION"])
+            for e in cancelled
+        ), sk
+
+
+def test_validate_walks_every_path_and_warns_without_a_calendar() -> None:
+    result = runner.invoke(app, ["validate", str(BROKEN / "no_calendar.yaml")])
+    assert result.exit_code == 0, result.output  # a warning, not an error
+    assert "warning: municipality 'odder' has no calendar file" in result.output
+    assert "paths from 3 starts" in result.output
+    never = runner.invoke(app, ["validate", str(BROKEN / "path_never_ends.yaml")])
+    assert never.exit_code == 1
+    assert "path_never_ends.yaml:24:9: the path ending with outcome 'ikke_optaget'" in (
+        never.output
+    )
+
+
+def test_plan_shows_what_the_definition_assumes() -> None:
+    table = runner.invoke(app, ["plan", "hop", "--start", "2027-03-01"])
+    assert table.exit_code == 0, table.output
+    assert "Antagelser, som kilden ikke siger (bekræft):" in table.output
+    assert "Ugentlig evaluering med kvinderne: Kilden siger ugentligt" in " ".join(
+        table.output.split()
+    )
+    assert "op til 3" in table.output  # the definition's own assumption (group choice)
+    data = json.loads(
+        runner.invoke(app, ["plan", "hop", "--start", "2027-03-01", "--format", "json"]).output
+    )
+    weekly = next(s for s in data["steps"] if s["step_id"] == "ugentlig_evaluering")
+    assert weekly["assumption"] and weekly["time"] == "13:00"
+    assert any("op til 3" in a for a in data["assumptions"])
+
+
+def test_a_handover_is_shown_as_an_open_branch() -> None:
+    result = runner.invoke(app, ["plan", "sunde_kvinder", "--cohort", "hold_2027_foraar"])
+    assert "--branch afsluttende_evaluering=klar_til_praktik" in result.output
+    assert "foreslår visitation til 'fagmentor'" in " ".join(result.output.split())
 
 
 def test_schema_check_and_print() -> None:

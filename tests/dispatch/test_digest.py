@@ -98,9 +98,10 @@ async def test_monday_digest_once_per_iba_per_week(world: World, smtp: SmtpServe
     ]
     due = section(mine.text, "DENNE UGE (3)", "Opgaverne åbnes")
     assert [line.split(" · ")[0] for line in due] == [
-        "- man. 15. mar. kl. 13:00: Praktiksamtale hos rengøringsvirksomheden",
+        "- man. 15. mar. kl. 14:30: Vurdering af om kvinden er klar til praktik "
+        "(jobcenter og sprogskole)",
         "- fre. 19. mar.: Ugentligt fraværsskema fra sprogcenteret",
-        "- fre. 19. mar. kl. 12:00: Ugentlig evaluering med kvinderne",
+        "- fre. 19. mar. kl. 13:00: Ugentlig evaluering med kvinderne",
     ]
     assert all("forløb F-00001" in line for line in overdue + due)
     assert "F-00002" not in mine.text and "F-00001" not in theirs.text

@@ -126,13 +126,13 @@ async def test_canaries_never_reach_a_sent_mail(world: World, smtp: SmtpServer) 
     data; no sent mail (subject, body, headers, attachments) contains any of it."""
     enrollment_id = visit(world)
     await tick(world)
-    step = world.step("praktiksamtale")
+    step = world.step("klar_til_praktik")
     with pytest.raises(InvalidInput, match="looks like a CPR"), world.session() as s:
         complete_step(  # a CPR number in a note is refused outright
             s,
             world.ctx,
             step_instance_id=step.id or 0,
-            outcome="udvalgt",
+            outcome="klar",
             data={"note": "Fatima Kanarie 010203-4567 vejer for meget"},
         )
     with world.session() as s:
@@ -140,7 +140,7 @@ async def test_canaries_never_reach_a_sent_mail(world: World, smtp: SmtpServer) 
             s,
             world.ctx,
             step_instance_id=step.id or 0,
-            outcome="udvalgt",
+            outcome="klar",
             data={"note": "Fatima Kanarie vejer for meget"},
         )
     world.clock.advance(dt.timedelta(days=30))

@@ -85,7 +85,7 @@ def test_bad_input_is_a_sentence_and_a_hint(iba: Any) -> None:
     out = iba("replan", "7", "--pause", "someday", ok=False)
     assert "is not FROM..TO" in out
     out = iba("migrate", "fagmentor", "--to-version", "5", ok=False)
-    assert "is version 1, not 5" in out
+    assert "is version 2, not 5" in out
 
 
 def test_simulate_prints_a_timeline_without_personal_data(tmp_path: Path) -> None:

@@ -137,8 +137,13 @@ def test_extension_and_moved_start(session: Any, ctx: Any) -> None:
     replan(session, ctx, enrollment_id=e, extend_weeks=4)
     new = _plan(session, e)
     assert new["evaluering"].due_date - old["evaluering"] == dt.timedelta(weeks=4)
-    assert len([k for k in new if k.startswith("mentor_opfoelgning#")]) == 4 + len(
+    # The mentor's weekly follow-up runs to midway, which 4 more weeks move by 2 weeks;
+    # the every-other-week follow-up after it gets the rest.
+    assert len([k for k in new if k.startswith("mentor_opfoelgning#")]) == 2 + len(
         [k for k in old if k.startswith("mentor_opfoelgning#")]
+    )
+    assert len([k for k in new if k.startswith("mentor_opfoelgning_aftagende#")]) > len(
+        [k for k in old if k.startswith("mentor_opfoelgning_aftagende#")]
     )
     replan(session, ctx, enrollment_id=e, new_start=dt.date(2027, 3, 8))
     assert _plan(session, e)["mentor_i_virksomheden#1"].due_date == dt.date(2027, 3, 8)
@@ -188,9 +193,9 @@ def test_cohort_participants_share_the_common_start(session: Any, ctx: Any, cloc
     assert len(session.exec(select(t.CohortRow)).all()) == 1
 
 
-def _fagmentor_v2() -> Any:
+def _fagmentor_v3() -> Any:
     text = (paths.definitions_dir() / "fagmentor.yaml").read_text(encoding="utf-8")
-    text = text.replace("version: 1", "version: 2", 1)
+    text = text.replace("version: 2", "version: 3", 1)
     text = text.replace(
         'when: {anchor: midway, shift: nearest, time: "10:00"}',
         'when: {anchor: midway, shift: nearest, time: "13:00"}',
@@ -201,43 +206,39 @@ def _fagmentor_v2() -> Any:
 
 def test_definition_version_migration_is_previewed_then_applied(session: Any, ctx: Any) -> None:
     e = _enroll(session, ctx)
-    v2 = _fagmentor_v2()
-    assert v2.version == 2
+    v2 = _fagmentor_v3()  # the next version of the shipped one
+    assert v2.version == 3
     previews = migrate_enrollments(session, ctx, definition=v2)
     changes = {line.key: line.change for line in previews[0].lines}
     assert changes == {"midtvejssamtale": "moved", "mentor_i_virksomheden#3": "cancelled"}
     enrollment = session.get(t.EnrollmentRow, e)
     session.refresh(enrollment)
-    assert enrollment.definition_version == 1  # a preview moves nobody
+    assert enrollment.definition_version == 2  # a preview moves nobody
     assert _plan(session, e)["midtvejssamtale"].due_time == dt.time(10, 0)
     migrate_enrollments(session, ctx, definition=v2, apply=True)
     session.refresh(enrollment)
-    assert (enrollment.definition_version, enrollment.content_hash) != (1, "")
+    assert (enrollment.definition_version, enrollment.content_hash) != (2, "")
     plan = _plan(session, e)
     assert plan["midtvejssamtale"].due_time == dt.time(13, 0)
     assert plan["mentor_i_virksomheden#3"].status == "cancelled"
     tampered = v2.model_copy(update={"name": "Fagmentor (ændret)"})
-    with pytest.raises(InvalidInput, match="version 2 of 'fagmentor' is already in use"):
+    with pytest.raises(InvalidInput, match="version 3 of 'fagmentor' is already in use"):
         migrate_enrollments(session, ctx, definition=tampered)
 
 
 def test_a_date_that_follows_a_completion_after_a_pause_is_not_moved_twice(
     session: Any, ctx: Any, clock: Any
 ) -> None:
-    """HOP: the internship starts 5 working days after the interview is completed. The
-    interview moves with a sick leave; the internship then follows its real completion
-    and must not be pushed by the same sick leave a second time."""
+    """HOP: the company interview comes 3 working days after the readiness assessment is
+    completed. The assessment moves with a sick leave; the interview then follows its real
+    completion and must not be pushed by the same sick leave a second time."""
     e = _enroll(session, ctx, name="hop")
     replan(session, ctx, enrollment_id=e, pause=(dt.date(2027, 3, 3), dt.date(2027, 3, 5)))
-    interview = _plan(session, e)["praktiksamtale"]
-    assert interview.due_date == dt.date(2027, 3, 11)  # start +5 working days, +3 paused
-    clock.set(at(interview.due_date))
+    ready = _plan(session, e)["klar_til_praktik"]
+    assert ready.due_date == dt.date(2027, 3, 11)  # start +5 working days, +3 paused
+    clock.set(at(ready.due_date))
     for row in sorted(_plan(session, e).values(), key=lambda r: (r.due_date, r.id)):
-        if (
-            row.due_date <= interview.due_date
-            and row.status == "planned"
-            and row.key != interview.key
-        ):
+        if row.due_date <= ready.due_date and row.status == "planned" and row.key != ready.key:
             complete_step(session, ctx, step_instance_id=row.id)
-    complete_step(session, ctx, step_instance_id=interview.id, outcome="udvalgt")
-    assert _plan(session, e)["praktikstart"].due_date == dt.date(2027, 3, 18)
+    complete_step(session, ctx, step_instance_id=ready.id, outcome="klar")
+    assert _plan(session, e)["praktiksamtale"].due_date == dt.date(2027, 3, 16)

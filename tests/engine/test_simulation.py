@@ -186,6 +186,35 @@ def test_fagmentor_extended_once_then_paid_hours_with_sick_leave(open_session: A
         assert any("evaluering@2 → loennede_timer" in line for line in lines)
 
 
+def test_a_pause_for_one_participant_moves_only_her_steps(open_session: Any) -> None:
+    """A per-participant pause used to end in AttributeError: 'dict' object has no
+    attribute 'first' (the merged script kept the pause as a plain dict)."""
+    d = definition("fagmentor")
+    script = SimulationScript.model_validate(
+        {
+            "outcomes": {"evaluering": "loennede_timer"},
+            "per_participant": {2: {"pauses": [{"from": "2027-04-05", "to": "2027-04-09"}]}},
+        }
+    )
+    assert script.for_participant(2).pauses[0].first == dt.date(2027, 4, 5)
+    sim = Simulation(
+        open_session,
+        d,
+        calendars_from(paths.calendars_dir()),
+        START,
+        script,
+        participants=2,
+        prefix="SIM-pp",
+    )
+    sim.run()
+    with open_session() as session:
+        well = _steps(session, "SIM-pp-001")
+        sick = _steps(session, "SIM-pp-002")
+        assert well["midtvejssamtale"].due_date == dt.date(2027, 4, 14)
+        assert sick["midtvejssamtale"].due_date == dt.date(2027, 4, 21)
+        assert sick["evaluering"].status == "completed"
+
+
 def _steps(session: Any, ref: str) -> dict[str, t.StepInstanceRow]:
     rows = session.exec(
         select(t.StepInstanceRow)

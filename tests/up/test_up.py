@@ -208,7 +208,7 @@ def test_up_visitation_mail_link_completion_and_clean_stop(up: Up) -> None:
         assert final["state_type"] == "COMPLETED", up.logs()
     deadline = time.monotonic() + 20
     while not any(
-        "iba.hedensted@example.org" in m["to"] and "Praktiksamtale" in m["subject"]
+        "iba.hedensted@example.org" in m["to"] and "Vurdering af om kvinden" in m["subject"]
         for m in httpx.get(f"{up.url('mailbox')}/api/messages").json()["messages"]
     ):
         assert time.monotonic() < deadline, f"no invitation in the mailbox:\n{up.logs()}"
@@ -224,12 +224,15 @@ def test_up_visitation_mail_link_completion_and_clean_stop(up: Up) -> None:
             artifacts.mkdir(exist_ok=True)
             page.screenshot(path=str(artifacts / "up-mailbox.png"), full_page=True)
             row = page.locator("tr", has_text="iba.hedensted@example.org")
-            row.get_by_role("link", name="Praktiksamtale").first.click()
+            # HOP: the IBA and the language school assess whether she is ready (seed 001)
+            row.get_by_role(
+                "link", name="Vurdering af om kvinden er klar til praktik"
+            ).first.click()
             link = page.locator("a[href*='/t/']").first.get_attribute("href")
             assert link and link.startswith(up.url("web")), link
             page.goto(link)
-            assert "Praktiksamtale" in page.title()
-            page.get_by_label("Udvalgt til praktik").check()
+            assert "Vurdering af om kvinden er klar til praktik" in page.title()
+            page.get_by_label("Klar til praktiksamtale").check()
             page.get_by_role("button", name="Bekræft: opgaven er udført").click()
             page.wait_for_url("**udfoert=1")
             assert "Opgaven er udført" in page.inner_text("main")
@@ -238,12 +241,12 @@ def test_up_visitation_mail_link_completion_and_clean_stop(up: Up) -> None:
 
     with open_session() as session:
         step = session.exec(
-            select(t.StepInstanceRow).where(t.StepInstanceRow.key == "praktiksamtale")
+            select(t.StepInstanceRow).where(t.StepInstanceRow.key == "klar_til_praktik")
         ).one()
         completion = session.exec(
             select(t.CompletionRow).where(t.CompletionRow.step_instance_id == step.id)
         ).one()
-        assert (completion.channel, completion.outcome) == ("link", "udvalgt")
+        assert (completion.channel, completion.outcome) == ("link", "klar")
     engine.dispose()
 
     flow_runs = httpx.post(

@@ -53,7 +53,8 @@ async def test_task_page_in_chromium(world: World, smtp: SmtpServer, web) -> Non
     [mail] = [
         m
         for m in smtp.mails
-        if "Praktiksamtale" in m.subject and world.staff_email("iba") in m.rcpt_tos
+        if "Vurdering af om kvinden er klar til praktik" in m.subject
+        and world.staff_email("iba") in m.rcpt_tos
     ]
     before = snapshot(world)
     async with async_playwright() as p:
@@ -61,13 +62,16 @@ async def test_task_page_in_chromium(world: World, smtp: SmtpServer, web) -> Non
         try:
             page = await browser.new_page(viewport={"width": 390, "height": 844})
             await page.goto(f"{web.url}/t/{mail.token}")
-            assert await page.title() == "Praktiksamtale hos rengøringsvirksomheden · iba-workflow"
+            assert await page.title() == (
+                "Vurdering af om kvinden er klar til praktik (jobcenter og sprogskole)"
+                " · iba-workflow"
+            )
             artifacts = ROOT / "test-artifacts"
             artifacts.mkdir(exist_ok=True)
             shot = artifacts / "task-page.png"
             await page.screenshot(path=str(shot), full_page=True)
             assert snapshot(world) == before, "opening the page changed the record"
-            await page.get_by_label("Udvalgt til praktik").check()
+            await page.get_by_label("Klar til praktiksamtale").check()
             await page.get_by_label("Note").fill("Godt møde")
             await page.get_by_role("button", name="Bekræft: opgaven er udført").click()
             await page.wait_for_url("**udfoert=1")

@@ -11,6 +11,7 @@ from dispatch.world import SmtpServer, World, answers, snapshot
 from sqlmodel import select
 
 from iba_workflow.dispatch import run_tick
+from iba_workflow.engine import complete_step
 from iba_workflow.store import tables as t
 
 START = dt.date(2027, 3, 8)
@@ -35,6 +36,11 @@ async def test_visitation_mail_link_get_post_next_mail(world: World, smtp: SmtpS
         )
         assert r.status_code == 201, r.text
         assert r.json()["decision"] == "accepted"
+        # The IBA assesses her ready for an internship (HOP: the company then interviews).
+        with world.session() as s:
+            ready = world.step("klar_til_praktik")
+            complete_step(s, world.ctx, step_instance_id=ready.id or 0, outcome="klar")
+            s.commit()
 
         await run_tick(world.open_session, world.ctx, world.settings, owner="e2e")
         iba = world.staff_email("iba")

@@ -13,6 +13,8 @@ import pytest
 from dispatch.world import World
 from kinds import completion, enroll, first, link
 
+from iba_workflow.engine import complete_step
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 ACTIVE = """() => { const e = document.activeElement;
@@ -36,6 +38,10 @@ async def test_evaluation_form_by_keyboard(world: World, web) -> None:  # type: 
     from playwright.async_api import async_playwright
 
     enroll(world, start=dt.date(2027, 3, 8))
+    with world.session() as s:  # assessed ready: the company interview is planned
+        ready = first(world, "klar_til_praktik")
+        complete_step(s, world.ctx, step_instance_id=ready.id or 0, outcome="klar")
+        s.commit()
     step = first(world, "praktiksamtale")
     token = link(world, step, "iba")
     async with async_playwright() as p:
@@ -54,8 +60,8 @@ async def test_evaluation_form_by_keyboard(world: World, web) -> None:  # type: 
             order = [(v["type"] or v["tag"], v["label"].split("\n")[0]) for v in visited]
             assert order == [
                 ("radio", "Udvalgt til praktik"),  # one tab stop for the radio group
+                ("checkbox", "Leder af rengøringsvirksomheden"),  # the assignee first
                 ("checkbox", "Integrations- og beskæftigelsesambassadør (IBA)"),
-                ("checkbox", "Leder af rengøringsvirksomheden"),
                 ("checkbox", "Borgeren"),
                 ("textarea", "Note"),
                 ("submit", "Bekræft: opgaven er udført"),
@@ -71,7 +77,7 @@ async def test_evaluation_form_by_keyboard(world: World, web) -> None:  # type: 
             assert chosen["value"] == "udvalgt"
             assert await page.is_checked("input[value=udvalgt]")
             await page.keyboard.press("Tab")
-            await page.keyboard.press("Space")  # attended: the IBA
+            await page.keyboard.press("Space")  # attended: the company's manager
             for _ in range(3):
                 await page.keyboard.press("Tab")
             await page.keyboard.type("Valgt via tastaturet")
@@ -84,4 +90,4 @@ async def test_evaluation_form_by_keyboard(world: World, web) -> None:  # type: 
             await browser.close()
     done = completion(world, step.id or 0)
     assert done is not None and done.outcome == "udvalgt"
-    assert done.data == {"attended": ["iba"], "note": "Valgt via tastaturet"}
+    assert done.data == {"attended": ["leder"], "note": "Valgt via tastaturet"}

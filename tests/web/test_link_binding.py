@@ -17,7 +17,7 @@ START = dt.date(2027, 3, 8)
 
 async def test_link_for_a_never_completes_b(world: World, web) -> None:  # type: ignore[no-untyped-def]
     enroll(world, start=START)
-    a = first(world, "praktiksamtale")  # outcomes: udvalgt / ikke_udvalgt
+    a = first(world, "klar_til_praktik")  # outcomes: klar / ikke_klar_endnu
     b = first(world, "slutevaluering")  # outcomes: ansaettelse / forlaengelse / ...
     token = link(world, a, "iba")
     async with httpx.AsyncClient(base_url=web.url, timeout=10) as client:
@@ -40,11 +40,11 @@ async def test_link_for_a_never_completes_b(world: World, web) -> None:  # type:
 
         # A valid answer for A, still carrying B's id: A is completed, B is not
         r = await submit(
-            client, token, {"csrf": csrf, "outcome": "udvalgt", "step_instance_id": str(b.id)}
+            client, token, {"csrf": csrf, "outcome": "klar", "step_instance_id": str(b.id)}
         )
         assert r.status_code == 200 and "Opgaven er udført" in r.text and a.name in r.text
     done = completion(world, a.id or 0)
-    assert done is not None and done.outcome == "udvalgt" and "step_instance_id" not in done.data
+    assert done is not None and done.outcome == "klar" and "step_instance_id" not in done.data
     assert completion(world, b.id or 0) is None and status(world, b.id or 0) == "planned"
 
 

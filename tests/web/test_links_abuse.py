@@ -18,6 +18,10 @@ START = dt.date(2027, 3, 8)
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
+# HOP's first decision, a meeting of the IBA and the language school: invited at once.
+READY = "Vurdering af om kvinden er klar til praktik (jobcenter og sprogskole)"
+
+
 async def enrolled(world: World, smtp: SmtpServer) -> dict[str, str]:
     """Enroll, send the invitations; token per step key for the IBA."""
     with world.session() as s:
@@ -46,7 +50,7 @@ async def form_of(client: httpx.AsyncClient, token: str) -> str:
 
 async def test_scanner_replay_altered_other_step(world: World, smtp: SmtpServer, web) -> None:  # type: ignore[no-untyped-def]
     tokens = await enrolled(world, smtp)
-    token = tokens["Praktiksamtale hos rengøringsvirksomheden"]
+    token = tokens[READY]
     other = tokens["Oplæg fra rengøringsvirksomheden"]
     async with httpx.AsyncClient(base_url=web.url, timeout=10) as client:
         before = snapshot(world)
@@ -62,23 +66,23 @@ async def test_scanner_replay_altered_other_step(world: World, smtp: SmtpServer,
             assert r.status_code == 404 and "Linket virker ikke" in r.text
             assert "Traceback" not in r.text and "Praktik" not in r.text
         csrf = await form_of(client, token)
-        r = await client.post(f"/t/{altered}", data={"csrf": csrf, "outcome": "udvalgt"})
+        r = await client.post(f"/t/{altered}", data={"csrf": csrf, "outcome": "klar"})
         assert r.status_code == 404
         # the CSRF token of one link does not work on another step's link
         r = await client.post(f"/t/{other}", data={"csrf": csrf})
         assert r.status_code == 400
         # no CSRF at all
-        r = await client.post(f"/t/{token}", data={"outcome": "udvalgt"})
+        r = await client.post(f"/t/{token}", data={"outcome": "klar"})
         assert r.status_code == 400
         # a wrong outcome is refused with a sentence, nothing stored
         r = await client.post(f"/t/{token}", data={"csrf": csrf, "outcome": "bogus"})
         assert r.status_code == 422 and "vælg et resultat" in r.text
         assert snapshot(world) == before
 
-        ok = await client.post(f"/t/{token}", data={"csrf": csrf, "outcome": "udvalgt"})
+        ok = await client.post(f"/t/{token}", data={"csrf": csrf, "outcome": "klar"})
         assert ok.status_code == 303
         after = snapshot(world)
-        replay = await client.post(f"/t/{token}", data={"csrf": csrf, "outcome": "ikke_udvalgt"})
+        replay = await client.post(f"/t/{token}", data={"csrf": csrf, "outcome": "ikke_klar_endnu"})
         assert replay.status_code == 409 and "Opgaven er udført" in replay.text
         assert snapshot(world) == after, "a replayed POST changed the record"
         used = await client.get(f"/t/{token}")
@@ -88,7 +92,7 @@ async def test_scanner_replay_altered_other_step(world: World, smtp: SmtpServer,
 
 async def test_expired_link_offers_a_fresh_one(world: World, smtp: SmtpServer, web) -> None:  # type: ignore[no-untyped-def]
     tokens = await enrolled(world, smtp)
-    token = tokens["Praktiksamtale hos rengøringsvirksomheden"]
+    token = tokens[READY]
     world.clock.advance(dt.timedelta(days=world.settings.link_ttl_days, seconds=1))
     async with httpx.AsyncClient(base_url=web.url, timeout=10) as client:
         before = snapshot(world)
@@ -96,7 +100,7 @@ async def test_expired_link_offers_a_fresh_one(world: World, smtp: SmtpServer, w
         assert page.status_code == 410 and "Linket er udløbet" in page.text
         assert snapshot(world) == before
         csrf = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
-        r = await client.post(f"/t/{token}", data={"csrf": csrf, "outcome": "udvalgt"})
+        r = await client.post(f"/t/{token}", data={"csrf": csrf, "outcome": "klar"})
         assert r.status_code == 410
         assert snapshot(world) == before, "an expired link completed something"
         for _ in range(2):  # asking twice mails one fresh link

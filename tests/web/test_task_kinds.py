@@ -46,6 +46,8 @@ async def test_meeting_held_records_attendees_and_note(world: World, web) -> Non
             "Borgeren",
         ]
         assert '<label for="note">Note' in html and "Bekræft at mødet er holdt" in html
+        # what the definition assumed (the seed gives no date) is shown, to confirm
+        assert "Antagelse (bekræft)" in html and "2 uger efter start kl. 14:30" in html
         r = await submit(
             client,
             token,
@@ -61,9 +63,14 @@ async def test_meeting_held_records_attendees_and_note(world: World, web) -> Non
 
 async def test_evaluation_outcome_is_applied(world: World, web) -> None:  # type: ignore[no-untyped-def]
     enrollment_id = enroll(world, start=START)
+    assert steps(world, "praktiksamtale") == []  # only once she is assessed ready
+    with world.session() as s:
+        ready = first(world, "klar_til_praktik")
+        complete_step(s, world.ctx, step_instance_id=ready.id or 0, outcome="klar")
+        s.commit()
     step = first(world, "praktiksamtale")
     assert steps(world, "praktikstart") == []
-    token = link(world, step, "iba")
+    token = link(world, step, "leder")  # the company interviews and chooses
     async with httpx.AsyncClient(base_url=web.url, timeout=10) as client:
         html, csrf = await open_form(client, token)
         outcomes = fieldset(html, "Resultat")
@@ -81,8 +88,11 @@ async def test_evaluation_outcome_is_applied(world: World, web) -> None:  # type
     done = completion(world, step.id or 0)
     assert done is not None and done.outcome == "udvalgt" and done.data == {"attended": ["leder"]}
     with world.session() as s:
-        [chosen] = s.exec(select(t.OutcomeRow).where(t.OutcomeRow.enrollment_id == enrollment_id))
-        assert (chosen.step_key, chosen.outcome) == (step.key, "udvalgt")
+        chosen = s.exec(select(t.OutcomeRow).where(t.OutcomeRow.enrollment_id == enrollment_id))
+        assert [(c.step_key, c.outcome) for c in chosen] == [
+            ("klar_til_praktik", "klar"),
+            (step.key, "udvalgt"),
+        ]
     assert [x.status for x in steps(world, "praktikstart")] == ["planned"]
     assert [x.status for x in steps(world, "praktikvurdering")] == ["planned"]
     later = [x for x in steps(world, "undervisning") if x.due_date > step.due_date]
@@ -202,7 +212,7 @@ async def test_vuc_admission_result_opens_the_next_step(
     with world.session() as s:
         complete_step(s, world.ctx, step_instance_id=midway.id or 0, data={"note": "ok"})
     step = first(world, "optagelsesproeve")
-    token = link(world, step, "iba")
+    token = link(world, step, "vuc")  # VUC decides admission (seed 002)
     assert steps(world, opens) == [] and steps(world, not_opened) == []
     async with httpx.AsyncClient(base_url=web.url, timeout=10) as client:
         html, csrf = await open_form(client, token)

@@ -1,0 +1,70 @@
+"""Handover: an outcome that proposes a visitation in another intervention (Sunde kvinder →
+Fagmentor) leaves a proposal for that coordinator, and enrolls nobody by itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from engine_helpers import citizen, definition, staff_for
+from sqlmodel import select
+
+from iba_workflow.engine import complete_step, record_visitation
+from iba_workflow.engine.handover import proposed_handovers
+from iba_workflow.store import tables as t
+from iba_workflow.store.requests import pending_requests
+
+
+def _finish_sunde_kvinder(session: Any, ctx: Any, outcome: str) -> int:
+    d = definition("sunde_kvinder")
+    staff_for(session, ctx, d)
+    citizen(session, ctx, "B-HO")
+    result = record_visitation(
+        session, ctx, citizen_ref="B-HO", definition=d, accept=True, cohort="hold_2027_foraar"
+    )
+    assert result.enrollment_id is not None
+    steps = {
+        r.key: r
+        for r in session.exec(
+            select(t.StepInstanceRow).where(t.StepInstanceRow.enrollment_id == result.enrollment_id)
+        )
+    }
+    for key in (
+        "progressionsmaaling_start",
+        "progressionsmaaling_midtvejs",
+        "progressionsmaaling_slut",
+    ):
+        complete_step(session, ctx, step_instance_id=steps[key].id, data={"energi": 5})
+    complete_step(
+        session, ctx, step_instance_id=steps["afsluttende_evaluering"].id, outcome=outcome
+    )
+    session.commit()
+    return result.enrollment_id
+
+
+def test_ready_for_an_internship_proposes_fagmentor(session: Any, ctx: Any) -> None:
+    enrollment_id = _finish_sunde_kvinder(session, ctx, "klar_til_praktik")
+    enrollment = session.get(t.EnrollmentRow, enrollment_id)
+    assert enrollment.status == "ended"
+    [proposal] = proposed_handovers(session, definition_id="fagmentor")
+    assert (proposal.citizen_id, proposal.channel, proposal.accept) == (
+        enrollment.citizen_id,
+        "handover",
+        False,
+    )
+    # Nobody is enrolled in Fagmentor until its coordinator decides; the visitation
+    # sweep does not pick the proposal up.
+    assert not session.exec(
+        select(t.EnrollmentRow).where(t.EnrollmentRow.definition_id == "fagmentor")
+    ).all()
+    later = ctx.now() + dt.timedelta(days=1)
+    assert proposal.key not in {k for k, _ in pending_requests(session, received_before=later)}
+    [logged] = session.exec(
+        select(t.AuditRow).where(t.AuditRow.action == "handover_proposed")
+    ).all()
+    assert logged.enrollment_id == enrollment_id
+
+
+def test_another_outcome_proposes_nothing(session: Any, ctx: Any) -> None:
+    _finish_sunde_kvinder(session, ctx, "andet_tilbud")
+    assert proposed_handovers(session) == []
