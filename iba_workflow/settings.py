@@ -3,7 +3,9 @@ to anything when this module is imported; the composition root reads Settings on
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,6 +40,21 @@ class Settings(BaseSettings):
 
     dispatch_interval_seconds: int = Field(60, ge=5, le=3600)
     dispatch_batch_size: int = Field(200, ge=1, le=10000)
+
+    # Notifications (dispatch.route): what a person gets unless they chose otherwise
+    # (``iba staff notify``), and when mail may go out. Urgent changes ignore both.
+    notify_default: Literal["digest", "immediate"] = Field(
+        "digest", description="digest: in the morning digest; immediate: a mail of its own."
+    )
+    work_start: dt.time = Field(
+        dt.time(8, 0), description="Working hours begin (Copenhagen): the morning digest."
+    )
+    work_end: dt.time = Field(dt.time(16, 0), description="No mail after this (Copenhagen).")
+    notify_bundle: bool = Field(
+        True,
+        description="At most one mail per person per dispatcher tick (urgent ones aside); "
+        "false: each immediate notification is a mail of its own.",
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

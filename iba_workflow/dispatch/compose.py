@@ -189,6 +189,8 @@ def compose(
         url = task_url(settings.base_url, link.token)
     calendar: CalendarAttachment | None = None
     method = _calendar_method(row.kind, step)
+    if method == "CANCEL" and not _request_sent(session, step.id or 0, staff.id or 0):
+        method = None  # never cancel in a calendar what was never put there
     if method is not None:
         sequence = allocate_sequence(
             session, row, step_id=step.id or 0, staff_id=staff.id or 0, method=method, now=now
@@ -233,6 +235,16 @@ def compose(
     session.add(row)
     session.commit()  # the link's hash and the SEQUENCE are stored before anything is sent
     return Composed(message, (staff.email,))
+
+
+def _request_sent(session: Session, step_id: int, staff_id: int) -> bool:
+    state = session.exec(
+        select(MeetingInvitationRow).where(
+            MeetingInvitationRow.step_instance_id == step_id,
+            MeetingInvitationRow.staff_id == staff_id,
+        )
+    ).first()
+    return state is not None and state.method == "REQUEST"
 
 
 def _calendar_method(kind: str, step: StepInstanceRow) -> str | None:
