@@ -41,6 +41,8 @@ from iba_workflow.store.tables import (
     StepInstanceRow,
 )
 
+from .route import request_sent
+
 #: Outbox kinds whose mail carries a link to the task page.
 ACTIONABLE_KINDS = frozenset(
     {"new_task", "meeting_invitation", "reminder", "escalation", "change", "fresh_link"}
@@ -189,7 +191,7 @@ def compose(
         url = task_url(settings.base_url, link.token)
     calendar: CalendarAttachment | None = None
     method = _calendar_method(row.kind, step)
-    if method == "CANCEL" and not _request_sent(session, step.id or 0, staff.id or 0):
+    if method == "CANCEL" and not request_sent(session, step.id or 0, staff.id or 0):
         method = None  # never cancel in a calendar what was never put there
     if method is not None:
         sequence = allocate_sequence(
@@ -235,16 +237,6 @@ def compose(
     session.add(row)
     session.commit()  # the link's hash and the SEQUENCE are stored before anything is sent
     return Composed(message, (staff.email,))
-
-
-def _request_sent(session: Session, step_id: int, staff_id: int) -> bool:
-    state = session.exec(
-        select(MeetingInvitationRow).where(
-            MeetingInvitationRow.step_instance_id == step_id,
-            MeetingInvitationRow.staff_id == staff_id,
-        )
-    ).first()
-    return state is not None and state.method == "REQUEST"
 
 
 def _calendar_method(kind: str, step: StepInstanceRow) -> str | None:

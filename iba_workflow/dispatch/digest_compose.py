@@ -54,6 +54,7 @@ from .compose import (
     step_ref,
     task_url,
 )
+from .route import request_sent
 
 MEETING_KINDS = ("meeting_invitation", "change", "cancellation")
 
@@ -65,17 +66,6 @@ def workspace_url(base_url: str, ref: str) -> str:
 def short_name(d: Definition) -> str:
     """``HOP`` for "HOP – Helhedsorienteret praktik (…)": short enough for a phone."""
     return d.name.split(" – ")[0].split(":")[0].strip()
-
-
-def invitation_sent(session: Session, step_id: int, staff_id: int) -> bool:
-    """Did this person receive a calendar REQUEST for this meeting (and no CANCEL yet)?"""
-    state = session.exec(
-        select(MeetingInvitationRow).where(
-            MeetingInvitationRow.step_instance_id == step_id,
-            MeetingInvitationRow.staff_id == staff_id,
-        )
-    ).first()
-    return state is not None and state.method == "REQUEST"
 
 
 def end_text(d: Definition, payload: dict[str, Any], ref: str) -> str:
@@ -234,7 +224,9 @@ def _sections(b: _Builder, payload: dict[str, Any], day: dt.date) -> list[Digest
             role = it.payload.get("assignee_role", "")
             enrollment = s.get(EnrollmentRow, step.enrollment_id)
             names = role_names(b.definition(enrollment).roles) if enrollment else {}
-            item = b.step_item(step, f"eskaleret til dig · ansvarlig: {names.get(role, role)}")
+            own = role == it.payload.get("escalated_to_role")
+            note = "forfalden" if own else f"eskaleret til dig · ansvarlig: {names.get(role, role)}"
+            item = b.step_item(step, note)
             if item is not None:
                 escalated.append(item)
     add("Forfaldne", [*escalated, *b.steps(payload.get("overdue", []), notes)])
@@ -247,7 +239,7 @@ def _sections(b: _Builder, payload: dict[str, Any], day: dt.date) -> list[Digest
         step = s.get(StepInstanceRow, it.step_instance_id) if it.step_instance_id else None
         immediate = it.payload.get("route") in ("immediate", "urgent")
         if it.kind in MEETING_KINDS and step is not None:
-            sent = invitation_sent(s, step.id or 0, staff_id)
+            sent = request_sent(s, step.id or 0, staff_id)
             if it.kind == "cancellation":
                 if sent:
                     b.calendar(step, "CANCEL")
@@ -273,7 +265,7 @@ def _sections(b: _Builder, payload: dict[str, Any], day: dt.date) -> list[Digest
                 continue
             for step_id in it.payload.get("cancelled_steps", []):
                 cancelled = s.get(StepInstanceRow, step_id)
-                if cancelled is not None and invitation_sent(s, step_id, staff_id):
+                if cancelled is not None and request_sent(s, step_id, staff_id):
                     b.calendar(cancelled, "CANCEL")
             ref = enrollment_ref(enrollment.id or 0)
             enrollments.append(

@@ -10,6 +10,7 @@ For each ``new`` row, in order:
   who neither coordinates the enrollment nor was ever told about it; a task already done.
 - **urgent** (a mail at once, at any hour): a meeting today or on the next working day
   that moves or is cancelled, or an enrollment end that cancels such a meeting of theirs.
+  An end that cancels meetings whose calendar REQUEST they hold is ``immediate``.
 - otherwise **held**, with the person's choice for the kind (``digest`` or
   ``immediate``, :mod:`.preferences`); an item the next digest would bring too late
   (a meeting before the next morning, a task due before it) is held ``immediate``.
@@ -35,6 +36,7 @@ from iba_workflow.settings import Settings
 from iba_workflow.store.tables import (
     DONE_STEP_STATUSES,
     EnrollmentRow,
+    MeetingInvitationRow,
     OutboxRow,
     StaffRow,
     StepInstanceRow,
@@ -116,6 +118,17 @@ def announced(session: Session, step_id: int | None, staff_id: int) -> bool:
     return False
 
 
+def request_sent(session: Session, step_id: int, staff_id: int) -> bool:
+    """Did this person receive a calendar REQUEST for this meeting (and no CANCEL yet)?"""
+    state = session.exec(
+        select(MeetingInvitationRow).where(
+            MeetingInvitationRow.step_instance_id == step_id,
+            MeetingInvitationRow.staff_id == staff_id,
+        )
+    ).first()
+    return state is not None and state.method == "REQUEST"
+
+
 def _drop_held(session: Session, step_id: int, staff_id: int, reason: str) -> None:
     for row in session.exec(
         select(OutboxRow).where(
@@ -162,6 +175,8 @@ class Router:
                 cancelled = s.get(StepInstanceRow, step_id)
                 if cancelled is not None and is_meeting(cancelled) and cancelled.due_date <= soon:
                     return Decision("urgent", "a meeting today or tomorrow is cancelled")
+            if any(request_sent(s, step_id, staff_id) for step_id in told):
+                return Decision("immediate", "their calendar holds meetings to cancel")
             return Decision(mode)
         if step is None:
             return Decision("drop", "no step")
