@@ -50,6 +50,9 @@ class Settings(BaseSettings):
         dt.time(8, 0), description="Working hours begin (Copenhagen): the morning digest."
     )
     work_end: dt.time = Field(dt.time(16, 0), description="No mail after this (Copenhagen).")
+    notify_quiet_hours: bool = Field(
+        True, description="false: mail goes out at any hour and on any day."
+    )
     notify_bundle: bool = Field(
         True,
         description="At most one mail per person per dispatcher tick (urgent ones aside); "

@@ -72,7 +72,10 @@ def hours_provider(ctx: EngineContext, settings: Settings) -> Callable[[str], Wo
     def provide(municipality: str) -> WorkingHours:
         if municipality not in found:
             found[municipality] = WorkingHours(
-                ctx.calendars(municipality), settings.work_start, settings.work_end
+                ctx.calendars(municipality),
+                settings.work_start,
+                settings.work_end,
+                always=not settings.notify_quiet_hours,
             )
         return found[municipality]
 

@@ -7,6 +7,7 @@ A page never shows a traceback: an unexpected error is a short Danish sentence a
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,15 @@ def create_app(
     async def task_fresh_link(token: str, request: Request) -> Response:
         form = await request.form()
         return render(pages.fresh_link(token, form))
+
+    @app.get("/forloeb/{ref}")
+    def enrollment_placeholder(ref: str) -> Response:
+        """Where digest lines without a task page link to (an ended enrollment, a cancelled
+        meeting). The workspace pages come with a later issue; the path is stable now."""
+        if not re.fullmatch(r"F-\d{1,9}", ref):
+            ref = ""
+        html = env.get_template("forloeb_kommer.html.j2").render(ref=ref)
+        return HTMLResponse(html, status_code=200, headers=SECURITY_HEADERS)
 
     @app.post("/api/visitations", status_code=201)
     def visitations(body: VisitationIn) -> Response:

@@ -22,9 +22,9 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 def defaults(world: World) -> None:
-    """The shipped defaults: morning digest, one mail per person per tick."""
+    """The shipped defaults: morning digest, quiet hours, one mail per person per tick."""
     world.settings = world.settings.model_copy(
-        update={"notify_default": "digest", "notify_bundle": True}
+        update={"notify_default": "digest", "notify_bundle": True, "notify_quiet_hours": True}
     )
 
 

@@ -159,11 +159,12 @@ def make_world(
         smtp_port=smtp_port,
         smtp_timeout_seconds=3,
         mail_from="iba-workflow <noreply@jobcenter.test>",
-        # These worlds test one mail per notification (links, .ics, SMTP retries); the
+        # These worlds test one mail per notification at any hour (links, .ics, SMTP); the
         # default (morning digest, one mail per person per tick) is tested in
         # tests/dispatch/test_notify_*.py.
         notify_default="immediate",
         notify_bundle=False,
+        notify_quiet_hours=False,
     )
     world = World(store_url, clock, settings, {}, d)
     with world.session() as s:
