@@ -9,9 +9,10 @@ what is due and a dispatcher tick (``dispatch.run_tick``) sends; then the day's 
 completed, and a second tick at 15:00 sends what that changed. What
 arrives at the SMTP server is counted: a mail is a mail, whatever produced it.
 
-Named scenarios: ``hop`` (the issue's count: one HOP group of 15 from 2027-03-01) and
+Named scenarios: ``hop`` (the issue's count: one HOP group of 15 from 2027-03-01),
 ``caseload`` (an IBA's realistic load, run at the same time: 15 HOP in three intakes,
-6 Fagmentor in two, a Sunde kvinder cohort of 4 and a De internationale cohort of 5).
+6 Fagmentor in two, a Sunde kvinder cohort of 4 and a De internationale cohort of 5) and
+``caseload-invitations`` (the same, the IBA taking meeting invitations by mail).
 """
 
 from __future__ import annotations
@@ -54,8 +55,19 @@ class Scenario:
     name: str
     description: str
     intakes: tuple[Intake, ...]
+    #: (role, kind) that the staff member holding the role wants by mail at once
+    immediate: tuple[tuple[str, str], ...] = ()
 
 
+CASELOAD_INTAKES = (
+    Intake("hop", 5, dt.date(2027, 2, 15)),
+    Intake("hop", 5, dt.date(2027, 3, 1)),
+    Intake("hop", 5, dt.date(2027, 3, 15)),
+    Intake("fagmentor", 3, dt.date(2027, 2, 22)),
+    Intake("fagmentor", 3, dt.date(2027, 3, 8)),
+    Intake("sunde_kvinder", 4, dt.date(2027, 2, 1), "hold_2027_foraar"),
+    Intake("de_internationale", 5, dt.date(2027, 2, 1), "hold_2027"),
+)
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
@@ -69,15 +81,13 @@ SCENARIOS: dict[str, Scenario] = {
             "an IBA's caseload at the same time: HOP 15 (5+5+5 from 2027-02-15, 03-01, "
             "03-15), Fagmentor 6 (3+3 from 2027-02-22, 03-08), Sunde kvinder 4 and De "
             "internationale 5 (cohorts starting 2027-02-01)",
-            (
-                Intake("hop", 5, dt.date(2027, 2, 15)),
-                Intake("hop", 5, dt.date(2027, 3, 1)),
-                Intake("hop", 5, dt.date(2027, 3, 15)),
-                Intake("fagmentor", 3, dt.date(2027, 2, 22)),
-                Intake("fagmentor", 3, dt.date(2027, 3, 8)),
-                Intake("sunde_kvinder", 4, dt.date(2027, 2, 1), "hold_2027_foraar"),
-                Intake("de_internationale", 5, dt.date(2027, 2, 1), "hold_2027"),
-            ),
+            CASELOAD_INTAKES,
+        ),
+        Scenario(
+            "caseload-invitations",
+            "the caseload, with the IBA taking meeting invitations (.ics) by mail at once",
+            CASELOAD_INTAKES,
+            immediate=(("iba", "meeting_invitation"),),
         ),
     )
 }
@@ -228,6 +238,7 @@ def run_scenario(
         ctx = EngineContext(clock=clock, calendars=calendars, actor="dispatcher")
 
         def tick(session: Session) -> None:
+            _choose(session, scenario, clock)
             session.commit()
             asyncio.run(run_tick(open_session, ctx, settings, owner="budget"))
             if on_tick is not None:
@@ -253,6 +264,18 @@ def run_scenario(
         controller.stop()
     with open_session() as session:
         return count_mails(session, scenario.name, sink.mails)
+
+
+def _choose(session: Session, scenario: Scenario, clock: FixedClock) -> None:
+    """The scenario's preferences, for whoever holds the role by now."""
+    from iba_workflow.dispatch.preferences import set_preference
+
+    for role, kind in scenario.immediate:
+        for staff in session.exec(select(StaffRow)):
+            if role in staff.roles:
+                set_preference(
+                    session, staff_id=staff.id or 0, kind=kind, mode="immediate", now=clock.now()
+                )
 
 
 def _drive(

@@ -346,17 +346,22 @@ class Simulation:
 
     def _drain_leftovers(self, session: Session) -> None:
         """Send what a crashed run left unsent: move the clock past the latest retry time
-        or lease (a resumed run replays from the beginning, so its clock may be early)."""
+        or lease, or to the next morning digest after what is still held (a resumed run
+        replays from the beginning, so its clock may be early)."""
         from iba_workflow.store.tables import OutboxRow
 
-        for _ in range(3):
-            unsent = session.exec(
-                select(OutboxRow).where(col(OutboxRow.status).in_(("pending", "sending", "failed")))
-            ).all()
+        waiting = ("new", "held", "pending", "sending", "failed")
+        for _ in range(4):
+            unsent = session.exec(select(OutboxRow).where(col(OutboxRow.status).in_(waiting))).all()
             if not unsent:
                 return
             latest = max(max(r.next_attempt_at, r.lease_until or r.next_attempt_at) for r in unsent)
-            self.clock.set(max(self.clock.now(), latest) + dt.timedelta(seconds=1))
+            later = max(self.clock.now(), latest) + dt.timedelta(seconds=1)
+            if any(r.status in ("new", "held") for r in unsent):
+                cal = self.calendars(self.definition.municipality)
+                day = later.astimezone(COPENHAGEN).date()
+                later = max(later, day_start(cal.add_working_days(day, 1)))
+            self.clock.set(later)
             self._drain(session)
 
     def _drain(self, session: Session) -> None:
