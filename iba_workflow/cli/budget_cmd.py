@@ -86,13 +86,14 @@ def run_budget(
         engine.dispose()
     if json_lines:
         for line in result.lines():
-            console.print(json.dumps(line, ensure_ascii=False), markup=False, highlight=False)
+            typer.echo(json.dumps(line, ensure_ascii=False))  # one line each, never wrapped
         return
     console.print(f"scenario {chosen.name}: {chosen.description}", markup=False)
     kinds = sorted({c.kind for c in result.counts})
     for person in result.people():
         roles = next(c.roles for c in result.counts if c.person == person)
-        table = Table("week", *kinds, "all", title=f"{person} ({roles})", box=None)
+        console.print(f"\n{person} ({roles})", markup=False, highlight=False)
+        table = Table("week", *kinds, "all", box=None)
         weeks = result.per_week(person)
         for week in weeks:
             row = [

@@ -43,3 +43,27 @@ async def test_preferences_by_cli_are_obeyed(
     assert len(leder.ics_files()) == 3 and "METHOD:REQUEST" in leder.ics_files()[0]
     [iba] = to(smtp, world, "iba")
     assert iba.subject.startswith("Morgenoversigt") and iba.ics_files() == []
+
+
+def test_simulate_budget_prints_mails_per_person_week_and_kind() -> None:
+    """A mix on the command line, as JSON lines: one Fagmentor woman, and the Sunde
+    kvinder cohort of 2027-02-01."""
+    import json
+
+    out = run(
+        "simulate",
+        "--budget",
+        "--json",
+        "--mix",
+        "fagmentor:1:2027-03-01",
+        "--mix",
+        "sunde_kvinder:1:2027-02-01:hold_2027_foraar",
+    )
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert lines and {tuple(sorted(x)) for x in lines} == {
+        ("kind", "mails", "person", "roles", "scenario", "week")
+    }
+    iba = [x for x in lines if x["person"] == "iba@hedensted.sim.invalid"]
+    assert iba and {x["kind"] for x in iba} == {"digest"}
+    assert {x["roles"] for x in lines} >= {"iba", "fagmentor"}
+    assert "no scenario 'x'" in run("simulate", "--scenario", "x", ok=False)
