@@ -216,6 +216,7 @@ def _make_mails(session: Session, ctx: EngineContext, settings: Settings) -> int
             payload={
                 "mode": "digest",
                 "day": today.isoformat(),
+                "next_working_day": hours.next_working_day(today).isoformat(),
                 "items": [r.id for r in mine],
                 "overdue": agenda.overdue,
                 "today": agenda.today,

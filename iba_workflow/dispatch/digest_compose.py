@@ -231,7 +231,11 @@ def _sections(b: _Builder, payload: dict[str, Any], day: dt.date) -> list[Digest
                 escalated.append(item)
     add("Forfaldne", [*escalated, *b.steps(payload.get("overdue", []), notes)])
     add(f"I dag, {short_date(day)}", b.steps(payload.get("today", []), notes))
-    add("I morgen og næste arbejdsdag", b.steps(payload.get("tomorrow", []), notes))
+    soon = payload.get("next_working_day")
+    if soon:
+        nxt = dt.date.fromisoformat(soon)
+        title = "I morgen" if nxt == day + dt.timedelta(days=1) else "Næste arbejdsdag"
+        add(f"{title}, {short_date(nxt)}", b.steps(payload.get("tomorrow", []), notes))
     meetings: list[DigestItem] = []
     tasks: list[DigestItem] = []
     enrollments: list[DigestItem] = []

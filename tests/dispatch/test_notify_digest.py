@@ -81,7 +81,7 @@ async def test_one_digest_per_working_day_with_links_and_no_personal_data(
     assert "Forløb F-00001 er startet" in to(smtp, world, "iba")[-1].text
     await tick_at(world, dt.date(2027, 3, 9))
     tuesday = to(smtp, world, "iba")[-1]
-    assert "I MORGEN OG NÆSTE ARBEJDSDAG (1)" in tuesday.text  # the start measurement
+    assert "I MORGEN, ONS. 10. MAR. (1)" in tuesday.text  # the start measurement
     await tick_at(world, dt.date(2027, 3, 10))
     wednesday = to(smtp, world, "iba")[-1]
     assert "Progressionsmåling ved start (ny)" in wednesday.text
