@@ -154,3 +154,35 @@ def staff_notify(
                 out.print(f"{kind:<20} {mode:<10} {KINDS[kind]}")
 
     _run(act)
+
+
+@staff_app.command("feed")
+def staff_feed(
+    email: Annotated[str, typer.Argument(help="The staff member's e-mail address.")],
+    revoke: Annotated[
+        bool, typer.Option(help="Stop the feed (its address stops working).")
+    ] = False,
+) -> None:
+    """A new secret calendar-feed address (the old one stops working), or --revoke."""
+    from sqlmodel import select
+
+    from iba_workflow.dispatch.feed import feed_url, new_feed_token, revoke_feed
+    from iba_workflow.settings import Settings
+    from iba_workflow.store.tables import StaffRow
+
+    def act() -> None:
+        with _store() as (session, ctx):
+            staff = session.exec(select(StaffRow).where(StaffRow.email == email)).first()
+            if staff is None:
+                raise InvalidInput(f"no staff member with e-mail {email}", hint="iba staff add")
+            if revoke:
+                done = revoke_feed(session, staff_id=staff.id or 0)
+                session.commit()
+                out.print("feed revoked" if done else "no feed to revoke")
+                return
+            token = new_feed_token(session, staff_id=staff.id or 0, now=ctx.now())
+            session.commit()
+            out.print("Abonnér på denne adresse i din kalender (hold den hemmelig):")
+            out.print(feed_url(Settings().base_url, token), markup=False, soft_wrap=True)
+
+    _run(act)

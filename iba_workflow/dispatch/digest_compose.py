@@ -54,6 +54,7 @@ from .compose import (
     step_ref,
     task_url,
 )
+from .feed import has_feed
 from .route import request_sent
 
 MEETING_KINDS = ("meeting_invitation", "change", "cancellation")
@@ -102,6 +103,7 @@ class _Builder:
         self.settings, self.definitions, self.now = settings, definitions, now
         self.shown: set[int] = set()
         self.calendars: list[CalendarAttachment] = []
+        self.feed = has_feed(session, staff.id or 0)  # their calendar follows the feed
 
     def definition(self, enrollment: EnrollmentRow) -> Definition:
         return self.definitions.get(
@@ -252,8 +254,9 @@ def _sections(b: _Builder, payload: dict[str, Any], day: dt.date) -> list[Digest
             else:
                 if step.status not in OPEN_STEP_STATUSES:
                     continue
-                if (it.kind == "meeting_invitation" and immediate) or (
-                    it.kind == "change" and (sent or immediate)
+                if not b.feed and (
+                    (it.kind == "meeting_invitation" and immediate)
+                    or (it.kind == "change" and (sent or immediate))
                 ):
                     b.calendar(step, "REQUEST")
                 if step.id in b.shown:

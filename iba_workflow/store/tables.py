@@ -335,3 +335,17 @@ class NotificationPreferenceRow(SQLModel, table=True):
     kind: str
     mode: str
     updated_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
+class CalendarFeedRow(SQLModel, table=True):
+    """A staff member's calendar feed (``/kalender/<token>.ics``): only the SHA-256 of the
+    secret token is kept; a new token replaces the old one, which stops working."""
+
+    __tablename__ = "calendar_feed"
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("staff.id"), nullable=False, unique=True)
+    )
+    token_hash: str = Field(unique=True)
+    created_at: dt.datetime = Field(sa_type=UTCDateTime)

@@ -132,6 +132,20 @@ def create_app(
         form = await request.form()
         return render(pages.fresh_link(token, form))
 
+    @app.get("/kalender/{name}")
+    def calendar_feed(name: str) -> Response:
+        """A staff member's calendar feed (``dispatch.feed``); an unknown or revoked token
+        is a plain 404, the same for every wrong token."""
+        from iba_workflow.dispatch.feed import feed_ics, staff_for_token
+
+        token = name.removesuffix(".ics")
+        with session_factory() as session:
+            staff = staff_for_token(session, token)
+            if staff is None:
+                return Response("Ukendt kalender.", status_code=404, headers=SECURITY_HEADERS)
+            data = feed_ics(session, staff, now=clock.now())
+        return Response(data, media_type="text/calendar; charset=utf-8", headers=SECURITY_HEADERS)
+
     @app.get("/forloeb/{ref}")
     def enrollment_placeholder(ref: str) -> Response:
         """Where digest lines without a task page link to (an ended enrollment, a cancelled
