@@ -12,7 +12,7 @@ from test_notify_digest import defaults, tick_at, to, visit
 from world import Mail, SmtpServer, World, local
 
 from iba_workflow.dispatch.preferences import set_preference
-from iba_workflow.engine import replan
+from iba_workflow.engine import complete_step, replan
 from iba_workflow.store import tables as t
 
 ROLES = ("iba", "leder", "beskaeftigelsesraadgiver", "rollemodel")
@@ -66,7 +66,17 @@ async def test_early_end_is_one_mail_per_person_and_cancels_only_what_was_sent(
     assert requested["beskaeftigelsesraadgiver"], "the adviser got the final evaluation's .ics"
     assert not requested["iba"] and not requested["rollemodel"], "digest people get no .ics"
     exit_on, open_steps = exit_leaving(world, enrollment_id, 11)
-    assert open_steps in (11, 12)
+    if open_steps == 12:  # two steps fall on each Friday: the last absence list is waived
+        with world.session() as s:
+            last = s.exec(
+                select(t.StepInstanceRow)
+                .where(t.StepInstanceRow.enrollment_id == enrollment_id)
+                .where(t.StepInstanceRow.step_id == "fravaersskema")
+                .order_by(t.StepInstanceRow.due_date.desc())  # type: ignore[attr-defined]
+            ).first()
+            assert last is not None and last.due_date >= exit_on
+            complete_step(s, world.ctx, step_instance_id=last.id or 0, skip=True)
+        open_steps = 11
     seen = len(smtp.mails)
 
     world.clock.set(local(dt.date(2027, 3, 12), 10))
