@@ -417,9 +417,15 @@ def timeline(session: Session) -> list[TimelineEntry]:
     for o in session.exec(select(OutboxRow).order_by(col(OutboxRow.id))):
         who = refs.get(o.enrollment_id) or "-"
         p = o.payload
-        when = f" ({p.get('due_date')}{' ' + p['time'] if p.get('time') else ''})"
         to = staff.get(o.recipient_staff_id, "?")
-        text = f"mail {o.kind:<18} {p.get('step_key', '')}{when} → {to} [{o.status}]"
+        if o.kind == "digest":  # a morning digest or a bundle: what it carries
+            what = f"{p.get('mode', 'digest')}: {len(p.get('items', []))} notifications"
+            text = f"mail {what} → {to} [{o.status}]"
+        else:
+            when = f" ({p.get('due_date')}{' ' + p['time'] if p.get('time') else ''})"
+            if o.kind == "enrollment_ended":
+                when = f" ({p.get('cancelled', 0)} cancelled)"
+            text = f"mail {o.kind:<18} {p.get('step_key', '')}{when} → {to} [{o.status}]"
         entries.append((o.created_at, 1, TimelineEntry(day_of(o.created_at), who, text)))
     entries.sort(key=lambda e: (e[0], e[1]))  # a change first, then the mails it causes
     return [e[2] for e in entries]

@@ -186,6 +186,14 @@ def _make_mails(session: Session, ctx: EngineContext, settings: Settings) -> int
     ).all()
     agendas: dict[str, dict[int, Agenda]] = {}
     prefs = Preferences(session, settings.notify_default)
+    prefs.load([person.id or 0 for person in staff])
+    made_today = set(
+        session.exec(
+            select(OutboxRow.recipient_staff_id).where(
+                col(OutboxRow.message_id).startswith(f"digest/{today.isoformat()}/")
+            )
+        ).all()
+    )
     bundle = settings.notify_bundle
     made = 0
     for person in staff:
@@ -195,7 +203,7 @@ def _make_mails(session: Session, ctx: EngineContext, settings: Settings) -> int
             continue
         mine = held.get(staff_id, [])
         day_id = digest_message_id(today, staff_id)
-        done = session.exec(select(OutboxRow.id).where(OutboxRow.message_id == day_id)).first()
+        done = staff_id in made_today
         if done or not prefs.wants_digest(staff_id) or not bundle:
             made += _send_immediate(session, mine, now, bundle=bundle)
             if done or not prefs.wants_digest(staff_id):

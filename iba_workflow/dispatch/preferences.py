@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from iba_workflow.errors import InvalidInput
 from iba_workflow.store.tables import NotificationPreferenceRow
@@ -63,6 +63,19 @@ class Preferences:
         self._session = session
         self._default = default
         self._found: dict[int, dict[str, str]] = {}
+
+    def load(self, staff_ids: list[int]) -> None:
+        """Read the choices of many people in one query."""
+        chosen: dict[int, dict[str, str]] = {i: {} for i in staff_ids}
+        rows = self._session.exec(
+            select(NotificationPreferenceRow).where(
+                col(NotificationPreferenceRow.staff_id).in_(staff_ids)
+            )
+        )
+        for p in rows:
+            chosen[p.staff_id][p.kind] = p.mode
+        for staff_id, kinds in chosen.items():
+            self._found[staff_id] = {k: kinds.get(k, self._default) for k in KINDS}
 
     def wants_digest(self, staff_id: int) -> bool:
         """Does this person get a morning digest (some kind is left to it)?"""
