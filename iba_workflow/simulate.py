@@ -415,6 +415,8 @@ def timeline(session: Session) -> list[TimelineEntry]:
         if text:
             entries.append((a.at, 0, TimelineEntry(day_of(a.at), who, text)))
     for o in session.exec(select(OutboxRow).order_by(col(OutboxRow.id))):
+        if o.kind == "digest" and o.status == "dropped":
+            continue  # "nothing to tell today": a day's marker, not a mail
         who = refs.get(o.enrollment_id) or "-"
         p = o.payload
         to = staff.get(o.recipient_staff_id, "?")
