@@ -3,7 +3,9 @@ to anything when this module is imported; the composition root reads Settings on
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
@@ -119,6 +121,24 @@ class Settings(BaseSettings):
     @property
     def date_window(self) -> tuple[int, int]:
         return (self.date_window_back_days, self.date_window_ahead_days)
+
+    # Notifications (dispatch.route): what a person gets unless they chose otherwise
+    # (``iba staff notify``), and when mail may go out. Urgent changes ignore both.
+    notify_default: Literal["digest", "immediate"] = Field(
+        "digest", description="digest: in the morning digest; immediate: a mail of its own."
+    )
+    work_start: dt.time = Field(
+        dt.time(8, 0), description="Working hours begin (Copenhagen): the morning digest."
+    )
+    work_end: dt.time = Field(dt.time(16, 0), description="No mail after this (Copenhagen).")
+    notify_quiet_hours: bool = Field(
+        True, description="false: mail goes out at any hour and on any day."
+    )
+    notify_bundle: bool = Field(
+        True,
+        description="At most one mail per person per dispatcher tick (urgent ones aside); "
+        "false: each immediate notification is a mail of its own.",
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

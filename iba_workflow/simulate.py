@@ -10,6 +10,7 @@ again on the same store — which is exactly how the crash-safety tests use it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from iba_workflow.engine import (
 )
 from iba_workflow.engine.context import CalendarProvider
 from iba_workflow.errors import InvalidInput
+from iba_workflow.settings import Settings
 from iba_workflow.store.outbox import claim_outbox_batch, mark_sent
 from iba_workflow.store.tables import (
     OPEN_STEP_STATUSES,
@@ -116,6 +118,11 @@ class Simulation:
     script: SimulationScript = field(default_factory=SimulationScript)
     participants: int = 1
     prefix: str | None = None  # citizen references: PREFIX-001, ... (default SIM-<id>)
+    shared_clock: FixedClock | None = None  # shared by the parts of a scenario (budget.py)
+    #: What "the dispatcher" does at the end of each simulated day; default: route the
+    #: outbox and mark every sendable row sent (no SMTP). budget.py sends real mail.
+    deliver: Callable[[Session], None] | None = None
+    settings: Settings = field(default_factory=lambda: Settings())
 
     def __post_init__(self) -> None:
         d = self.definition
@@ -142,7 +149,7 @@ class Simulation:
         )
         moved = cal.shift(self.visit_day, "previous")
         self.visit_day = moved.date if moved else self.visit_day
-        self.clock = FixedClock(_at(self.visit_day))
+        self.clock: FixedClock = self.shared_clock or FixedClock(day_start(self.visit_day))
         self.ctx = EngineContext(
             clock=self.clock, calendars=self.calendars, actor="simulator", channel="simulation"
         )
@@ -159,20 +166,22 @@ class Simulation:
     # ------------------------------------------------------------------ run
 
     def run(self) -> None:
-        self.clock.set(_at(self.visit_day))
+        self.clock.set(day_start(self.visit_day))
         with self.open_session() as session:
-            self._setup(session)
+            self.setup(session)
             today = self.visit_day
             for _ in range(MAX_EVENT_DAYS):
-                self._process_day(session, today)
-                nxt = self._next_event(session, today)
+                self.process_day(session, today)
+                self._drain(session)
+                nxt = self.next_event(session, today)
                 if nxt is None:
                     break
                 today = nxt
-                self.clock.set(_at(today))
+                self.clock.set(day_start(today))
             self._drain_leftovers(session)
 
-    def _setup(self, session: Session) -> None:
+    def setup(self, session: Session) -> None:
+        """Staff, citizens, consent and visitations (idempotent)."""
         d = self.definition
         have = {s.email for s in session.exec(select(StaffRow))}
         for role in d.roles:
@@ -228,11 +237,19 @@ class Simulation:
         ).all()
         found = []
         for enrollment, ref in rows:
+            if self.prefix is not None and not ref.startswith(self.prefix + "-"):
+                continue  # another part of a scenario on the same store
             number = int(ref.rsplit("-", 1)[1])
             found.append((enrollment, self.script.for_participant(number)))
         return found
 
-    def _process_day(self, session: Session, today: dt.date) -> None:
+    def process_day(self, session: Session, today: dt.date) -> None:
+        """Pauses and exits of the day, what became due, and today's completions."""
+        self.begin_day(session, today)
+        self.complete_day(session, today)
+
+    def begin_day(self, session: Session, today: dt.date) -> None:
+        """Pauses and exits of the day, and what became due."""
         for enrollment, script in self._participants(session):
             if enrollment.status != "active":
                 continue
@@ -252,9 +269,11 @@ class Simulation:
             if script.exit == today:
                 self._engine(replan, session, enrollment_id=enrollment.id or 0, exit_on=today)
         self._engine(enqueue_due_notifications, session)
+
+    def complete_day(self, session: Session, today: dt.date) -> None:
+        """What the participants and staff complete today, a minute apart."""
         for enrollment, script in self._participants(session):
             self._complete_due(session, enrollment, script, today)
-        self._drain(session)
 
     def _complete_due(
         self,
@@ -318,7 +337,7 @@ class Simulation:
             data["present"] = "no" if step.key in script.absent else "yes"
         return {"outcome": outcome, "data": data}
 
-    def _next_event(self, session: Session, today: dt.date) -> dt.date | None:
+    def next_event(self, session: Session, today: dt.date) -> dt.date | None:
         days: list[dt.date] = []
         for enrollment, script in self._participants(session):
             if enrollment.status != "active":
@@ -336,27 +355,39 @@ class Simulation:
 
     def _drain_leftovers(self, session: Session) -> None:
         """Send what a crashed run left unsent: move the clock past the latest retry time
-        or lease (a resumed run replays from the beginning, so its clock may be early)."""
+        or lease, or to the next morning digest after what is still held (a resumed run
+        replays from the beginning, so its clock may be early)."""
         from iba_workflow.store.tables import OutboxRow
 
-        for _ in range(3):
-            unsent = session.exec(
-                select(OutboxRow).where(col(OutboxRow.status).in_(("pending", "sending", "failed")))
-            ).all()
+        waiting = ("new", "held", "pending", "sending", "failed")
+        for _ in range(4):
+            unsent = session.exec(select(OutboxRow).where(col(OutboxRow.status).in_(waiting))).all()
             if not unsent:
                 return
             latest = max(max(r.next_attempt_at, r.lease_until or r.next_attempt_at) for r in unsent)
-            self.clock.set(max(self.clock.now(), latest) + dt.timedelta(seconds=1))
+            later = max(self.clock.now(), latest) + dt.timedelta(seconds=1)
+            if any(r.status in ("new", "held") for r in unsent):
+                cal = self.calendars(self.definition.municipality)
+                day = later.astimezone(COPENHAGEN).date()
+                later = max(later, day_start(cal.add_working_days(day, 1)))
+            self.clock.set(later)
             self._drain(session)
 
     def _drain(self, session: Session) -> None:
+        if self.deliver is not None:
+            self.deliver(session)
+            return
+        from iba_workflow.dispatch.digest import prepare_mail
+
         now = self.clock.now()
+        prepare_mail(session, self.ctx, self.settings)
+        session.commit()
         while batch := claim_outbox_batch(session, DISPATCHER, now, limit=200):
             for row in batch:
                 mark_sent(session, row.id or 0, DISPATCHER, now)
 
 
-def _at(day: dt.date) -> dt.datetime:
+def day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, DAY_TIME, tzinfo=COPENHAGEN).astimezone(dt.UTC)
 
 
@@ -393,11 +424,19 @@ def timeline(session: Session) -> list[TimelineEntry]:
         if text:
             entries.append((a.at, 0, TimelineEntry(day_of(a.at), who, text)))
     for o in session.exec(select(OutboxRow).order_by(col(OutboxRow.id))):
+        if o.kind == "digest" and o.status == "dropped":
+            continue  # "nothing to tell today": a day's marker, not a mail
         who = refs.get(o.enrollment_id) or "-"
         p = o.payload
-        when = f" ({p.get('due_date')}{' ' + p['time'] if p.get('time') else ''})"
         to = staff.get(o.recipient_staff_id, "?")
-        text = f"mail {o.kind:<18} {p.get('step_key', '')}{when} → {to} [{o.status}]"
+        if o.kind == "digest":  # a morning digest or a bundle: what it carries
+            what = f"{p.get('mode', 'digest')}: {len(p.get('items', []))} notifications"
+            text = f"mail {what} → {to} [{o.status}]"
+        else:
+            when = f" ({p.get('due_date')}{' ' + p['time'] if p.get('time') else ''})"
+            if o.kind == "enrollment_ended":
+                when = f" ({p.get('cancelled', 0)} cancelled)"
+            text = f"mail {o.kind:<18} {p.get('step_key', '')}{when} → {to} [{o.status}]"
         entries.append((o.created_at, 1, TimelineEntry(day_of(o.created_at), who, text)))
     entries.sort(key=lambda e: (e[0], e[1]))  # a change first, then the mails it causes
     return [e[2] for e in entries]

@@ -210,6 +210,11 @@ def child_env(config: StackConfig, base: dict[str, str], urls: StackUrls) -> dic
         }
     )
     env.setdefault("PREFECT_RUNNER_POLL_FREQUENCY", "2")  # flow runs start within ~2 s
+    # The dev mailbox shows each notification as its own mail, at any hour (set these to
+    # digest / true / true to watch the morning digest and quiet hours instead).
+    env.setdefault("IBA_NOTIFY_DEFAULT", "immediate")
+    env.setdefault("IBA_NOTIFY_BUNDLE", "false")
+    env.setdefault("IBA_NOTIFY_QUIET_HOURS", "false")
     return env
 
 

@@ -34,6 +34,7 @@ def fail(exc: IbaError) -> None:
 def _register() -> None:
     from . import (
         apikey_cmd,  # noqa: F401  (iba apikey)
+        budget_cmd,  # noqa: F401  (iba staff notify; iba simulate --budget)
         definitions_cmd,  # noqa: F401  (registers commands on ``app``)
         demo_cmd,  # noqa: F401  (iba demo)
         dispatch_cmd,  # noqa: F401  (iba dispatch)

@@ -392,20 +392,50 @@ def migrate_cmd(
 
 @app.command()
 def simulate(
-    definition: Annotated[str, typer.Argument(help="An id or a path.")],
-    start: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="Start date.")],
+    definition: Annotated[str | None, typer.Argument(help="An id or a path.")] = None,
+    start: Annotated[
+        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Start date.")
+    ] = None,
     participants: Annotated[int | None, typer.Option(help="How many (default 1).")] = None,
     script: Annotated[Path | None, typer.Option(help="A YAML script of what happens.")] = None,
     database: Annotated[
         str | None, typer.Option(help="A database URL (default: a temporary SQLite file).")
     ] = None,
+    budget: Annotated[
+        bool,
+        typer.Option(
+            "--budget",
+            help="Send through the dispatcher to a local SMTP server and print "
+            "the mails per person, ISO week and kind.",
+        ),
+    ] = False,
+    scenario: Annotated[
+        str | None, typer.Option(help="A named mix for --budget: hop, caseload.")
+    ] = None,
+    mix: Annotated[
+        list[str] | None,
+        typer.Option(help="For --budget: DEFINITION:PARTICIPANTS:START[:COHORT] (repeatable)."),
+    ] = None,
+    json_lines: Annotated[bool, typer.Option("--json", help="--budget as JSON lines.")] = False,
 ) -> None:
-    """Run a lifecycle in simulated time on a real store; print what was sent and recorded."""
+    """Run a lifecycle in simulated time on a real store; print what was sent and recorded
+    (or, with --budget, how many mails each person gets per week and kind)."""
     from iba_workflow.engine import calendars_from
     from iba_workflow.simulate import Simulation, SimulationScript, load_script, timeline
     from iba_workflow.store import session_factory, upgrade
 
+    if budget or scenario or mix:
+        from .budget_cmd import run_budget
+
+        _run(lambda: run_budget(out, definition, start, participants, scenario, mix, json_lines))
+        return
+
     def act() -> None:
+        if definition is None or start is None:
+            raise InvalidInput(
+                "simulate needs a definition and --start",
+                hint="iba simulate hop --start 2027-03-01, or iba simulate --scenario caseload",
+            )
         d = _definition(definition)
         plan = load_script(script) if script else SimulationScript()
         with tempfile.TemporaryDirectory() as tmp:

@@ -15,9 +15,11 @@
   recipient, CANCEL when cancelled), sends with aiosmtplib and marks the row sent, or
   failed (transient: retried with backoff) / dead (permanent, or too many tries). One
   message's failure never stops the batch.
-- ``enqueue_digests(session_factory, ctx) -> int``: the weekly overview (``ugeoversigt``)
-  for each IBA, once per ISO week from Monday 08:00 (``dispatch.digest``); delivered like
-  any row (counted under ``ugeoversigt`` in the report).
+- ``enqueue_digests(session_factory, ctx, settings) -> int``: routes what the engine wrote
+  (``dispatch.route``: morning digest, a mail of its own, urgent, or dropped) and writes the
+  morning digests (one per person per working day, from ``IBA_WORK_START``) and bundles
+  (at most one mail per person per tick) due now (``dispatch.digest``); delivered like any
+  row (counted under ``morgenoversigt`` in the report).
 - ``await run_tick(session_factory, ctx, settings, *, owner, batch_size) -> TickReport``:
   ``enqueue_due`` and ``enqueue_digests``, then claim/deliver until nothing is sendable;
   ``TickReport.rows()`` is a table per intervention (for a Prefect artifact),

@@ -41,6 +41,9 @@ from iba_workflow.store.tables import (
     StepInstanceRow,
 )
 
+from .feed import has_feed
+from .route import request_sent
+
 #: Outbox kinds whose mail carries a link to the task page.
 ACTIONABLE_KINDS = frozenset(
     {"new_task", "meeting_invitation", "reminder", "escalation", "change", "fresh_link"}
@@ -189,6 +192,10 @@ def compose(
         url = task_url(settings.base_url, link.token)
     calendar: CalendarAttachment | None = None
     method = _calendar_method(row.kind, step)
+    if method == "CANCEL" and not request_sent(session, step.id or 0, staff.id or 0):
+        method = None  # never cancel in a calendar what was never put there
+    if method == "REQUEST" and has_feed(session, staff.id or 0):
+        method = None  # their calendar follows their feed
     if method is not None:
         sequence = allocate_sequence(
             session, row, step_id=step.id or 0, staff_id=staff.id or 0, method=method, now=now

@@ -224,7 +224,7 @@ async def run_tick(
     """enqueue_due and this week's digests, then claim and deliver batches until nothing
     is sendable now."""
     report = TickReport(due=enqueue_due(session_factory, ctx))
-    report.digests = enqueue_digests(session_factory, ctx)
+    report.digests = enqueue_digests(session_factory, ctx, settings)
     renderer = renderer or MailRenderer(settings.templates_dir or paths.templates_dir())
     limit = batch_size or settings.dispatch_batch_size
     for _ in range(MAX_BATCHES_PER_TICK):

@@ -1,39 +1,43 @@
-"""The weekly overview (``ugeoversigt``) for each IBA: what is due this week and what is
-overdue in the enrollments they coordinate.
+"""The morning digest per person, and bundles: how held notifications become mail.
 
-- ``enqueue_digests(session_factory, ctx) -> int``: on the first tick of an ISO week at or
-  after Monday 08:00 (Copenhagen), one outbox row per IBA who coordinates an active
-  enrollment. The message id ``digest/<year>-W<week>/<staff id>`` makes it once per IBA
-  per week, however many ticks run. The payload holds step instance ids only.
-- ``compose_digest(...)``: the mail for such a row, rendered with ``DigestMail``.
+``enqueue_digests(session_factory, ctx, settings) -> int`` runs on every dispatcher tick:
 
-Who coordinates an enrollment is who the engine mails for the role ``iba``
-(``engine.apply.Recipients``: an explicit assignment, else the first active staff member
-of the municipality holding the role). Sessions (teaching, training) are left out: they
-are a timetable, not tasks. The rows name the intervention, the step, its date and an
-opaque enrollment reference; there is no overview page, so the digest carries no links
-(the task links are in the mails each task already sent).
+1. :func:`.route.route_outbox` routes what the engine wrote (``new`` rows).
+2. On a working day of the person's municipality, on the first tick in working hours
+   (``Settings.work_start``..``work_end``, Copenhagen), each active staff member gets
+   **one** digest (message id ``digest/<date>/<staff id>``) when there is something in
+   it: everything held for them since the last one (new tasks, reminders, escalations to
+   them, meetings added/moved/cancelled, enrollments ended), and what the record says now:
+   overdue tasks, tasks and meetings today and on the next working day, enrollments they
+   coordinate that started since the previous working day. With nothing in it, no mail
+   (a ``dropped`` row marks the day as done).
+3. Later in working hours, what is held ``immediate`` for a person goes as one mail per
+   person per tick: the row itself if it is one step notification, else a bundle.
+4. Outside working hours nothing but urgent rows (routed ``pending`` at once) goes out.
+
+Digests and bundles are outbox rows of kind ``digest`` whose payload lists the rows they
+carry (status ``folded``, ``carried_by``) and the step ids of each section; they are
+composed by :func:`.digest_compose.compose_digest`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from iba_workflow.clock import COPENHAGEN, Clock
+from iba_workflow.clock import COPENHAGEN
 from iba_workflow.engine import EngineContext
-from iba_workflow.engine.apply import Recipients, step_payload
-from iba_workflow.mail import DigestMail, DigestRow, MailRenderer
-from iba_workflow.mail.message import build_message
-from iba_workflow.mail.render import role_names
+from iba_workflow.engine.apply import Recipients
+from iba_workflow.engine.lifecycle import COORDINATOR_ROLE
 from iba_workflow.settings import Settings
 from iba_workflow.store.db import SessionFactory
 from iba_workflow.store.outbox import enqueue
 from iba_workflow.store.tables import (
-    DONE_STEP_STATUSES,
     OPEN_STEP_STATUSES,
     EnrollmentRow,
     OutboxRow,
@@ -41,154 +45,226 @@ from iba_workflow.store.tables import (
     StepInstanceRow,
 )
 
-from .compose import Composed, DefinitionCache, Skipped, enrollment_ref, step_ref
+from .digest_compose import compose_digest
+from .preferences import Preferences
+from .route import BUNDLE_KIND, digest_message_id, hours_provider, route_outbox
 
-DIGEST_KIND = "digest"
-DIGEST_ROLE = "iba"
-DIGEST_HOUR = dt.time(8, 0)
+DIGEST_KIND = BUNDLE_KIND
+#: Step notifications that can go as a mail of their own (``dispatch.compose``).
+STEP_KINDS = frozenset(
+    {"new_task", "meeting_invitation", "reminder", "escalation", "change", "cancellation"}
+)
 
-
-def week_start(local_day: dt.date) -> dt.date:
-    """The Monday of the ISO week of ``local_day``."""
-    return local_day - dt.timedelta(days=local_day.weekday())
-
-
-def digest_week(clock: Clock) -> dt.date | None:
-    """This week's Monday, once it is Monday 08:00 in Copenhagen or later; else None."""
-    local = clock.now().astimezone(COPENHAGEN)
-    monday = week_start(local.date())
-    opens = dt.datetime.combine(monday, DIGEST_HOUR, tzinfo=COPENHAGEN)
-    return monday if local >= opens else None
+__all__ = ["DIGEST_KIND", "compose_digest", "enqueue_digests", "make_bundle", "prepare_mail"]
 
 
-def digest_message_id(monday: dt.date, staff_id: int) -> str:
-    year, week, _ = monday.isocalendar()
-    return f"{DIGEST_KIND}/{year}-W{week:02d}/{staff_id}"
+@dataclass
+class Agenda:
+    """What the record says a person has: step ids per section, enrollment ids started."""
+
+    overdue: list[int] = field(default_factory=list)
+    today: list[int] = field(default_factory=list)
+    tomorrow: list[int] = field(default_factory=list)
+    started: list[int] = field(default_factory=list)
+
+    def empty(self) -> bool:
+        return not (self.overdue or self.today or self.tomorrow or self.started)
 
 
-def _open_task_steps(session: Session, until: dt.date) -> list[StepInstanceRow]:
-    """Open, non-session steps of active enrollments due before ``until``."""
-    return list(
-        session.exec(
-            select(StepInstanceRow)
-            .join(EnrollmentRow, col(EnrollmentRow.id) == StepInstanceRow.enrollment_id)
-            .where(
-                EnrollmentRow.status == "active",
-                col(StepInstanceRow.status).in_(OPEN_STEP_STATUSES),
-                StepInstanceRow.kind != "session",
-                col(StepInstanceRow.due_date) < until,
-            )
-            .order_by(
-                col(StepInstanceRow.due_date),
-                col(StepInstanceRow.due_time).nulls_first(),  # same order on both backends
-                col(StepInstanceRow.enrollment_id),
-                col(StepInstanceRow.id),
-            )
+def collect_agendas(
+    session: Session, today: dt.date, soon: dt.date, since: dt.date
+) -> dict[int, Agenda]:
+    """Per staff id: open tasks and meetings of active enrollments up to ``soon`` (the
+    next working day), and enrollments coordinated that started in (``since``, today]."""
+    agendas: dict[int, Agenda] = defaultdict(Agenda)
+    recipients: dict[int, Recipients] = {}
+
+    def who(enrollment_id: int) -> Recipients:
+        if enrollment_id not in recipients:
+            enrollment = session.get(EnrollmentRow, enrollment_id)
+            assert enrollment is not None
+            recipients[enrollment_id] = Recipients(session, enrollment)
+        return recipients[enrollment_id]
+
+    steps = session.exec(
+        select(StepInstanceRow)
+        .join(EnrollmentRow, col(EnrollmentRow.id) == StepInstanceRow.enrollment_id)
+        .where(
+            EnrollmentRow.status == "active",
+            col(StepInstanceRow.status).in_(OPEN_STEP_STATUSES),
+            StepInstanceRow.kind != "session",
+            col(StepInstanceRow.due_date) <= soon,
+        )
+        .order_by(
+            col(StepInstanceRow.due_date),
+            col(StepInstanceRow.due_time).nulls_first(),
+            col(StepInstanceRow.enrollment_id),
+            col(StepInstanceRow.id),
         )
     )
+    for step in steps:
+        people = who(step.enrollment_id).for_step(step)
+        if step.due_date < today:
+            if people:  # overdue: the assignee's, not every attendee's
+                agendas[people[0]].overdue.append(step.id or 0)
+            continue
+        bucket = "today" if step.due_date == today else "tomorrow"
+        for staff_id in people:
+            getattr(agendas[staff_id], bucket).append(step.id or 0)
+    started = session.exec(
+        select(EnrollmentRow).where(
+            EnrollmentRow.status == "active",
+            col(EnrollmentRow.start) > since,
+            col(EnrollmentRow.start) <= today,
+        )
+    )
+    for enrollment in started:
+        coordinator = who(enrollment.id or 0).for_role(COORDINATOR_ROLE)
+        if coordinator is not None:
+            agendas[coordinator].started.append(enrollment.id or 0)
+    return agendas
 
 
-def coordinators(session: Session) -> dict[int, int | None]:
-    """Active enrollment id → the staff id that coordinates it (role ``iba``), if any."""
-    found: dict[int, int | None] = {}
-    active = select(EnrollmentRow).where(EnrollmentRow.status == "active")
-    for enrollment in session.exec(active.order_by(col(EnrollmentRow.id))):
-        found[enrollment.id or 0] = Recipients(session, enrollment).for_role(DIGEST_ROLE)
-    return found
+def make_bundle(
+    session: Session, rows: Sequence[OutboxRow], *, now: dt.datetime, mode: str
+) -> OutboxRow | None:
+    """One mail that carries ``rows`` (all for the same person), sendable now."""
+    staff_id = rows[0].recipient_staff_id
+    carrier = enqueue(
+        session,
+        message_id=f"samlet/{rows[0].id}/{staff_id}",
+        kind=DIGEST_KIND,
+        recipient_staff_id=staff_id,
+        now=now,
+        payload={
+            "mode": mode,
+            "day": now.astimezone(COPENHAGEN).date().isoformat(),
+            "items": [r.id for r in rows],
+        },
+    )
+    if carrier is None:
+        return None
+    session.flush()
+    for row in rows:
+        row.status, row.carried_by = "folded", carrier.id
+        session.add(row)
+    return carrier
 
 
-def enqueue_digests(session_factory: SessionFactory, ctx: EngineContext) -> int:
-    """Write this week's digest rows (none before Monday 08:00, none twice); how many."""
-    monday = digest_week(ctx.clock)
-    if monday is None:
-        return 0
-    made = 0
+def enqueue_digests(
+    session_factory: SessionFactory, ctx: EngineContext, settings: Settings | None = None
+) -> int:
+    """Route new rows, then write the digests and bundles due now; how many mails."""
+    settings = settings or Settings()
     with session_factory() as session:
-        owner = coordinators(session)
-        plans: dict[int, dict[str, list[int]]] = {
-            staff_id: {"due": [], "overdue": []} for staff_id in owner.values() if staff_id
-        }
-        for step in _open_task_steps(session, monday + dt.timedelta(days=7)):
-            staff_id = owner.get(step.enrollment_id)
-            if staff_id is None:
-                continue
-            bucket = "overdue" if step.due_date < monday else "due"
-            plans[staff_id][bucket].append(step.id or 0)
-        for staff_id, rows in sorted(plans.items()):
-            staff = session.get(StaffRow, staff_id)
-            if staff is None or not staff.active:
-                continue
-            if enqueue(
-                session,
-                message_id=digest_message_id(monday, staff_id),
-                kind=DIGEST_KIND,
-                recipient_staff_id=staff_id,
-                now=ctx.now(),
-                payload={"week_start": monday.isoformat(), **rows},
-            ):
-                made += 1
+        made = prepare_mail(session, ctx, settings)
         try:
             session.commit()
-        except IntegrityError:  # another dispatcher wrote this week's digests first
+        except IntegrityError:  # another dispatcher wrote the same digest first
             session.rollback()
             return 0
     return made
 
 
-def _rows(
-    session: Session, ids: Iterable[int], definitions: DefinitionCache, names: dict[str, str]
-) -> tuple[DigestRow, ...]:
-    rows: list[DigestRow] = []
-    for step_id in ids:
-        step = session.get(StepInstanceRow, step_id)
-        if step is None or step.status in DONE_STEP_STATUSES:
-            continue  # done since the digest was written: no longer to do
-        enrollment = session.get(EnrollmentRow, step.enrollment_id)
-        if enrollment is None or enrollment.status != "active":
-            continue
-        d = definitions.get(session, enrollment.definition_id, enrollment.definition_version)
-        roles = role_names(d.roles)
-        names.setdefault("iba", roles.get(DIGEST_ROLE, "IBA"))
-        rows.append(
-            DigestRow(
-                intervention=d.name,
-                step=step_ref(d, step, step_payload(step)),
-                enrollment_ref=enrollment_ref(enrollment.id or 0),
-                assignee_role=roles.get(step.assignee_role, step.assignee_role),
-                link_url="",  # no overview page: see the module docstring
+def prepare_mail(session: Session, ctx: EngineContext, settings: Settings) -> int:
+    """Route new rows and write the digests and bundles due now (flushes, no commit)."""
+    route_outbox(session, ctx, settings)
+    return _make_mails(session, ctx, settings)
+
+
+def _make_mails(session: Session, ctx: EngineContext, settings: Settings) -> int:
+    now = ctx.now()
+    today = now.astimezone(COPENHAGEN).date()
+    hours_for = hours_provider(ctx, settings)
+    held: dict[int, list[OutboxRow]] = defaultdict(list)
+    for row in session.exec(
+        select(OutboxRow).where(OutboxRow.status == "held").order_by(col(OutboxRow.id))
+    ):
+        held[row.recipient_staff_id].append(row)
+    staff = session.exec(
+        select(StaffRow).where(StaffRow.active == True).order_by(col(StaffRow.id))  # noqa: E712
+    ).all()
+    agendas: dict[str, dict[int, Agenda]] = {}
+    prefs = Preferences(session, settings.notify_default)
+    prefs.load([person.id or 0 for person in staff])
+    made_today = set(
+        session.exec(
+            select(OutboxRow.recipient_staff_id).where(
+                col(OutboxRow.message_id).startswith(f"digest/{today.isoformat()}/")
             )
+        ).all()
+    )
+    bundle = settings.notify_bundle
+    made = 0
+    for person in staff:
+        staff_id = person.id or 0
+        hours = hours_for(person.municipality)
+        if not hours.is_open(now):
+            continue
+        mine = held.get(staff_id, [])
+        day_id = digest_message_id(today, staff_id)
+        done = staff_id in made_today
+        if done or not prefs.wants_digest(staff_id) or not bundle:
+            made += _send_immediate(session, mine, now, bundle=bundle)
+            if done or not prefs.wants_digest(staff_id):
+                continue
+            mine = [r for r in mine if r.payload.get("route") != "immediate"]
+        if person.municipality not in agendas:
+            soon = hours.next_working_day(today)
+            since = hours.calendar.add_working_days(today, -1)
+            agendas[person.municipality] = collect_agendas(session, today, soon, since)
+        agenda = agendas[person.municipality].get(staff_id, Agenda())
+        empty = agenda.empty() and not mine
+        digest = enqueue(
+            session,
+            message_id=day_id,
+            kind=DIGEST_KIND,
+            recipient_staff_id=staff_id,
+            now=now,
+            payload={
+                "mode": "digest",
+                "day": today.isoformat(),
+                "next_working_day": hours.next_working_day(today).isoformat(),
+                "items": [r.id for r in mine],
+                "overdue": agenda.overdue,
+                "today": agenda.today,
+                "tomorrow": agenda.tomorrow,
+                "started": agenda.started,
+            },
         )
-    return tuple(rows)
+        assert digest is not None
+        if empty:
+            digest.status, digest.last_error = "dropped", "nothing to tell today"
+            session.add(digest)
+            continue
+        session.flush()
+        for row in mine:
+            row.status, row.carried_by = "folded", digest.id
+            session.add(row)
+        made += 1
+    session.flush()
+    return made
 
 
-def compose_digest(
-    session: Session,
-    row: OutboxRow,
-    *,
-    settings: Settings,
-    renderer: MailRenderer,
-    clock: Clock,
-    definitions: DefinitionCache,
-) -> Composed | Skipped:
-    """The digest mail of one outbox row, from the steps its payload names."""
-    staff = session.get(StaffRow, row.recipient_staff_id)
-    if staff is None:
-        return Skipped("no recipient")
-    names: dict[str, str] = {}
-    overdue = _rows(session, row.payload.get("overdue", []), definitions, names)
-    due = _rows(session, row.payload.get("due", []), definitions, names)
-    mail = DigestMail(
-        recipient_role=names.get("iba", "IBA"),
-        week_start=dt.date.fromisoformat(row.payload["week_start"]),
-        due=due,
-        overdue=overdue,
-        overview_url=None,
-    )
-    message = build_message(
-        outbox_id=row.id or 0,
-        rendered=renderer.render(mail),
-        sender=settings.mail_from,
-        to=[staff.email],
-        clock=clock,
-    )
-    return Composed(message, (staff.email,))
+def _send_immediate(
+    session: Session, rows: list[OutboxRow], now: dt.datetime, *, bundle: bool
+) -> int:
+    """What is held ``immediate`` for one person: one mail (the row itself, or a bundle);
+    without ``bundle``, a mail per row."""
+    ready = [r for r in rows if r.payload.get("route") == "immediate"]
+    if not ready:
+        return 0
+    if not bundle:
+        for row in ready:
+            if row.kind in STEP_KINDS:
+                row.status, row.next_attempt_at = "pending", now
+                session.add(row)
+            else:
+                make_bundle(session, [row], now=now, mode="samlet")
+        return len(ready)
+    if len(ready) == 1 and ready[0].kind in STEP_KINDS:
+        row = ready[0]
+        row.status, row.next_attempt_at = "pending", now
+        session.add(row)
+        return 1
+    return 1 if make_bundle(session, ready, now=now, mode="samlet") else 0

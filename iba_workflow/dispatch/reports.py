@@ -67,7 +67,7 @@ class TickReport:
     due: DueReport = field(default_factory=DueReport)
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
     batches: int = 0
-    digests: int = 0  # weekly overviews written to the outbox (dispatch.digest)
+    digests: int = 0  # morning digests and bundles written to the outbox (dispatch.digest)
 
     @property
     def by_intervention(self) -> dict[str, InterventionCounts]:
@@ -95,7 +95,7 @@ class TickReport:
 
     def summary(self) -> str:
         t = self.totals
-        digests = f"; weekly digests {self.digests}" if self.digests else ""
+        digests = f"; digests and bundles {self.digests}" if self.digests else ""
         return (
             f"due {t.due}, new tasks {t.new_tasks}, reminders {t.reminders}, escalations "
             f"{t.escalations}; sent {t.sent}, failed {t.failed}, dead {t.dead}, "

@@ -100,7 +100,9 @@ def notify(
     tag: str,
     **extra: Any,
 ) -> int:
-    """One outbox row per recipient; ``tag`` makes the message id stable and unique."""
+    """One outbox row per recipient; ``tag`` makes the message id stable and unique.
+    The rows are ``new``: the dispatcher decides per recipient whether each goes into the
+    morning digest or into a mail of its own, and when (``dispatch.route``)."""
     made = 0
     for staff_id in recipients:
         if enqueue(
@@ -112,6 +114,7 @@ def notify(
             step_instance_id=row.id,
             enrollment_id=row.enrollment_id,
             payload=step_payload(row, **extra),
+            status="new",
         ):
             made += 1
     return made

@@ -10,15 +10,17 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from iba_workflow.errors import NotFound
+from iba_workflow.store.outbox import enqueue
 from iba_workflow.store.records import audit
 from iba_workflow.store.tables import (
     DONE_STEP_STATUSES,
     CohortRow,
     EnrollmentRow,
+    OutboxRow,
     StepInstanceRow,
 )
 
-from .apply import Recipients, apply_target, notify
+from .apply import Recipients, apply_target
 from .context import EngineContext
 from .definitions import stored_definition
 from .target import (
@@ -31,6 +33,8 @@ from .target import (
 )
 
 LIVE_STATUSES = ("active", "waiting")
+ENDED_KIND = "enrollment_ended"
+COORDINATOR_ROLE = "iba"
 
 
 def get_enrollment(session: Session, enrollment_id: int) -> EnrollmentRow:
@@ -112,6 +116,8 @@ def set_status(
         enrollment.ended_on = ended_on or ctx.today()
         enrollment.ended_reason = reason
     session.add(enrollment)
+    if old == "active" and status in ("ended", "exited", "completed"):
+        announce_end(session, ctx, enrollment)
     audit(
         session,
         at=ctx.now(),
@@ -130,8 +136,8 @@ def set_status(
 
 
 def cancel_open_steps(session: Session, ctx: EngineContext, enrollment: EnrollmentRow) -> int:
-    """Cancel what is still open when an enrollment ends, and tell whoever was told."""
-    recipients = Recipients(session, enrollment)
+    """Cancel what is still open when an enrollment ends. No mail per step: the end is one
+    message per person (:func:`announce_end`)."""
     cancelled = 0
     for row in instances_of(session, enrollment.id or 0):
         if row.status in DONE_STEP_STATUSES:
@@ -139,12 +145,50 @@ def cancel_open_steps(session: Session, ctx: EngineContext, enrollment: Enrollme
         row.status, row.updated_at = "cancelled", ctx.now()
         session.add(row)
         cancelled += 1
-        if row.kind != "session":
-            notify(
-                session, ctx, row, "cancellation", recipients.for_step(row), tag=f"r{row.revision}"
-            )
     session.flush()
     return cancelled
+
+
+def announce_end(session: Session, ctx: EngineContext, enrollment: EnrollmentRow) -> int:
+    """One ``enrollment_ended`` notification per person: the coordinator (role ``iba``)
+    and everyone who was ever sent something about this enrollment. It names how many
+    planned steps from the end date on were cancelled; which of them get a calendar
+    CANCEL is decided when it is sent (only meetings already sent to that person)."""
+    ended_on = enrollment.ended_on or ctx.today()
+    cancelled = [
+        row
+        for row in instances_of(session, enrollment.id or 0)
+        if row.status == "cancelled" and row.kind != "session" and row.due_date >= ended_on
+    ]
+    told = session.exec(
+        select(OutboxRow.recipient_staff_id).where(
+            OutboxRow.enrollment_id == enrollment.id, OutboxRow.kind != ENDED_KIND
+        )
+    ).all()
+    coordinator = Recipients(session, enrollment).for_role(COORDINATOR_ROLE)
+    people = sorted({*told, *([coordinator] if coordinator else [])})
+    made = 0
+    for staff_id in people:
+        if enqueue(
+            session,
+            message_id=f"{ENDED_KIND}/{enrollment.id}/{staff_id}",
+            kind=ENDED_KIND,
+            recipient_staff_id=staff_id,
+            now=ctx.now(),
+            enrollment_id=enrollment.id,
+            payload={
+                "enrollment_id": enrollment.id,
+                "status": enrollment.status,
+                "reason": enrollment.ended_reason,
+                "ended_on": ended_on.isoformat(),
+                "cancelled": len(cancelled),
+                "cancelled_steps": [row.id for row in cancelled],
+            },
+            status="new",
+        ):
+            made += 1
+    session.flush()
+    return made
 
 
 def active_count(session: Session, definition_id: str, cohort_id: int | None) -> int:

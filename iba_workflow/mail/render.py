@@ -64,8 +64,8 @@ STEP_TEMPLATES = frozenset(
         "aflysning",
     }
 )
-#: The weekly digest for the coordinator.
-DIGEST_TEMPLATE = "ugeoversigt"
+#: The morning digest per person (and bundles of what goes at once).
+DIGEST_TEMPLATE = "morgenoversigt"
 #: A sign-in link by e-mail (identity).
 SIGN_IN_TEMPLATE = "log_ind"
 
@@ -146,35 +146,44 @@ class StepMail:
 
 
 @dataclass(frozen=True, kw_only=True)
-class DigestRow:
-    intervention: str
-    step: StepRef
+class DigestItem:
+    """One line of a digest: a step or an enrollment, named by references only."""
+
+    intervention: str  # short name, e.g. "HOP"
     enrollment_ref: str
-    assignee_role: str
-    link_url: str
+    title: str  # the step's name, or "Forløb F-00012 er afsluttet: …"
+    when: str = ""  # "tir. 2. mar. kl. 10:00"
+    note: str = ""  # "ny", "flyttet fra …", "aflyst", "eskaleret til dig"
+    link_url: str = ""
+    link_label: str = "Åbn"
 
     def __post_init__(self) -> None:
         _check_ref(self.enrollment_ref)
 
 
 @dataclass(frozen=True, kw_only=True)
-class DigestMail:
-    """The weekly overview for a coordinator: due this week and overdue."""
+class DigestSection:
+    title: str
+    items: tuple[DigestItem, ...]
 
-    recipient_role: str
-    week_start: dt.date  # the Monday of the week
-    due: tuple[DigestRow, ...] = ()
-    overdue: tuple[DigestRow, ...] = ()
-    overview_url: str | None = None
+
+@dataclass(frozen=True, kw_only=True)
+class DigestMail:
+    """The morning digest (``mode="digest"``) or a bundle of notifications that go at
+    once (``mode="samlet"``): sections of items, each with its own link."""
+
+    day: dt.date
+    mode: str = "digest"
+    sections: tuple[DigestSection, ...] = ()
+    calendar_files: int = 0  # .ics files attached (invitations or cancellations)
     template: str = field(default=DIGEST_TEMPLATE)
 
     @property
-    def week_number(self) -> int:
-        return self.week_start.isocalendar().week
+    def items(self) -> tuple[DigestItem, ...]:
+        return tuple(i for s in self.sections for i in s.items)
 
-    @property
-    def week_end(self) -> dt.date:
-        return self.week_start + dt.timedelta(days=4)
+    def count(self, title_start: str) -> int:
+        return sum(len(s.items) for s in self.sections if s.title.startswith(title_start))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -247,7 +256,7 @@ class MailRenderer:
                 hint=f"add templates/mail/{name}.txt.j2 and {name}.html.j2",
                 template=name,
             )
-        action_url = mail.overview_url if isinstance(mail, DigestMail) else mail.link_url
+        action_url = mail.link_url if isinstance(mail, StepMail | SignInMail) else None
         ctx = {"m": mail, "action_url": action_url}
         try:
             text_t = self.text_env.get_template(f"{name}.txt.j2")

@@ -173,7 +173,7 @@ async def run_tick(
     lease = lease_seconds or rt.orchestration.dispatch_lease_seconds
     limit = batch_size or rt.settings.dispatch_batch_size
     report = TickReport(due=enqueue_due(rt.session_factory, ctx))
-    report.digests = enqueue_digests(rt.session_factory, ctx)  # weekly, from Monday 08:00
+    report.digests = enqueue_digests(rt.session_factory, ctx, rt.settings)  # digests, bundles
     for _ in range(MAX_BATCHES_PER_TICK):
         ids = claim(
             rt.session_factory,

@@ -34,6 +34,17 @@ def feed_router(session_factory: SessionFactory, clock: Clock) -> APIRouter:
         with session_factory() as session:
             row = feed_by_token(session, token)
             if row is None:
+                # A staff member's plan feed (``iba staff feed``, dispatch.feed): the same
+                # address form, another table of hashed tokens.
+                from iba_workflow.dispatch.feed import feed_ics as plan_feed_ics
+                from iba_workflow.dispatch.feed import staff_for_token
+
+                staff = staff_for_token(session, token)
+                if staff is not None:
+                    data = plan_feed_ics(session, staff, now=clock.now())
+                    return Response(
+                        data, media_type="text/calendar; charset=utf-8", headers=HEADERS
+                    )
                 return PlainTextResponse(
                     "Kalenderen findes ikke eller er lukket. Bed koordinatoren om et nyt link.",
                     status_code=404,

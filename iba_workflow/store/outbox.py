@@ -33,8 +33,10 @@ def enqueue(
     step_instance_id: int | None = None,
     enrollment_id: int | None = None,
     payload: dict[str, Any] | None = None,
+    status: str = "pending",
 ) -> OutboxRow | None:
-    """Add a notification unless one with the same ``message_id`` exists (then None)."""
+    """Add a notification unless one with the same ``message_id`` exists (then None).
+    ``status="new"`` leaves it to ``dispatch.route`` (digest or mail, and when)."""
     # An ORM select autoflushes rows added earlier in this transaction (a Core select on
     # the table's columns does not in SQLAlchemy 2.0), so a duplicate is always seen.
     exists = session.execute(
@@ -49,7 +51,7 @@ def enqueue(
         step_instance_id=step_instance_id,
         enrollment_id=enrollment_id,
         payload=payload or {},
-        status="pending",
+        status=status,
         attempts=0,
         next_attempt_at=now,
         created_at=now,

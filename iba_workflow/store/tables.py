@@ -28,7 +28,21 @@ STEP_STATUSES = ("planned", "due", "notified", "completed", "skipped", "cancelle
 OPEN_STEP_STATUSES = ("planned", "due", "notified")
 DONE_STEP_STATUSES = ("completed", "skipped", "cancelled")
 ENROLLMENT_STATUSES = ("waiting", "active", "ended", "exited", "completed")
-OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "dead")
+#: ``new``: written by the engine, not yet routed (``dispatch.route``); ``held``: waits
+#: for the recipient's morning digest; ``folded``: carried by the digest or bundle row
+#: ``carried_by``; ``dropped``: never sent (e.g. a cancellation of something never
+#: announced to that person; the reason is in ``last_error``).
+OUTBOX_STATUSES = (
+    "new",
+    "held",
+    "folded",
+    "dropped",
+    "pending",
+    "sending",
+    "sent",
+    "failed",
+    "dead",
+)
 
 
 def _fk(target: str, *, nullable: bool = False, index: bool = True) -> Any:
@@ -288,6 +302,7 @@ class OutboxRow(SQLModel, table=True):
     created_at: dt.datetime = Field(sa_type=UTCDateTime)
     sent_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = None
+    carried_by: int | None = Field(default=None, index=True)  # the digest row (status folded)
 
 
 class LinkTokenRow(SQLModel, table=True):
@@ -323,3 +338,32 @@ class MeetingInvitationRow(SQLModel, table=True):
 
 
 from iba_workflow.schedule import tables as _schedule_tables  # noqa: E402, F401  (issue 12)
+
+
+class NotificationPreferenceRow(SQLModel, table=True):
+    """How one staff member wants one kind of notification: ``digest`` (in the morning
+    digest; the default) or ``immediate`` (a mail of its own, in working hours). Urgent
+    changes go at once whatever is chosen (``dispatch.route``)."""
+
+    __tablename__ = "notification_preference"
+    __table_args__ = (UniqueConstraint("staff_id", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = _fk("staff.id")
+    kind: str
+    mode: str
+    updated_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
+class CalendarFeedRow(SQLModel, table=True):
+    """A staff member's calendar feed (``/kalender/<token>.ics``): only the SHA-256 of the
+    secret token is kept; a new token replaces the old one, which stops working."""
+
+    __tablename__ = "calendar_feed"
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("staff.id"), nullable=False, unique=True)
+    )
+    token_hash: str = Field(unique=True)
+    created_at: dt.datetime = Field(sa_type=UTCDateTime)

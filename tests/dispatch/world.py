@@ -69,11 +69,18 @@ class Mail:
         return found.group(1) if found else None
 
     def ics(self) -> str | None:
+        found = self.ics_files()
+        return found[0] if found else None
+
+    def ics_files(self) -> list[str]:
+        """Every attached .ics (an end message carries one CANCEL per meeting)."""
+        found = []
         for part in self.message.walk():
             if part.get_content_type() == "application/ics":
                 payload = part.get_payload(decode=True)
-                return payload.decode() if isinstance(payload, bytes) else None
-        return None
+                if isinstance(payload, bytes):
+                    found.append(payload.decode())
+        return found
 
 
 @dataclass
@@ -171,6 +178,12 @@ def make_world(
         smtp_port=smtp_port,
         smtp_timeout_seconds=3,
         mail_from="iba-workflow <noreply@jobcenter.test>",
+        # These worlds test one mail per notification at any hour (links, .ics, SMTP); the
+        # default (morning digest, one mail per person per tick) is tested in
+        # tests/dispatch/test_notify_*.py.
+        notify_default="immediate",
+        notify_bundle=False,
+        notify_quiet_hours=False,
     )
     world = World(store_url, clock, settings, {}, d)
     with world.session() as s:

@@ -126,16 +126,22 @@ def canonical(session: Session) -> dict[str, list[Any]]:
             (steps[m.step_instance_id], m.dimension, m.value) for m in rows(t.MeasurementRow)
         ],
         "attendance": [(steps[a.step_instance_id], a.present) for a in rows(t.AttendanceRow)],
+        # What the engine wrote, and that it was settled (sent, carried by a digest, or
+        # dropped as needless — a task done before the dispatcher saw it). Which of these,
+        # and which digest carried it, depends on when the dispatcher ran (a crash changes
+        # that), so the digest rows and the routing bookkeeping are left out; a row still
+        # new, held, pending, failed or dead shows as such.
         "outbox": [
             (
                 o.kind,
                 steps.get(o.step_instance_id),
                 staff[o.recipient_staff_id],
-                o.status,
+                "settled" if o.status in ("sent", "folded", "dropped") else o.status,
                 o.message_id.split("/")[2],
-                repr(_no_ids(o.payload)),
+                repr(_no_ids({k: v for k, v in o.payload.items() if k != "route"})),
             )
             for o in rows(t.OutboxRow)
+            if o.kind != "digest"
         ],
         "audit": [
             (

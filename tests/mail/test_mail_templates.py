@@ -14,8 +14,9 @@ from iba_workflow.errors import MailError
 from iba_workflow.mail import (
     DIGEST_TEMPLATE,
     STEP_TEMPLATES,
+    DigestItem,
     DigestMail,
-    DigestRow,
+    DigestSection,
     MailRenderer,
     StepMail,
     StepRef,
@@ -97,48 +98,63 @@ def test_the_definitions_own_template_renders_for_its_steps(
             assert step.name in out.text
 
 
-def test_digest_renders_due_and_overdue(renderer: MailRenderer) -> None:
-    step = StepRef(
-        key="evaluering",
-        name="Evaluering af praktikken",
-        kind="evaluation",
-        date=dt.date(2027, 3, 3),
-        time=dt.time(10),
-    )
-    late = StepRef(key="rekruttering", name="Rekruttering", kind="task", date=dt.date(2027, 2, 24))
-    due = DigestRow(
-        intervention="Fagmentor",
-        step=step,
-        enrollment_ref="F-1",
-        assignee_role="IBA",
-        link_url="http://x/l/1",
-    )
-    overdue = DigestRow(
+def test_digest_renders_sections_in_order_and_bundles_name_their_item(
+    renderer: MailRenderer,
+) -> None:
+    overdue = DigestItem(
         intervention="HOP",
-        step=late,
         enrollment_ref="F-2",
-        assignee_role="Virksomhedskonsulent",
-        link_url="http://x/l/2",
+        title="Rekruttering",
+        when="ons. 24. feb.",
+        note="eskaleret til dig",
+        link_url="http://x/t/2",
+    )
+    today = DigestItem(
+        intervention="Fagmentor",
+        enrollment_ref="F-1",
+        title="Evaluering af praktikken <b>",
+        when="ons. 3. mar. kl. 10:00",
+        note="ny",
+        link_url="http://x/t/1",
+        link_label="Åbn mødet",
     )
     out = renderer.render(
         DigestMail(
-            recipient_role="IBA",
-            week_start=dt.date(2027, 3, 1),
-            due=(due,),
-            overdue=(overdue,),
-            overview_url="http://x/",
+            day=dt.date(2027, 3, 3),
+            sections=(
+                DigestSection(title="Forfaldne", items=(overdue,)),
+                DigestSection(title="I dag, ons. 3. mar.", items=(today,)),
+            ),
         )
     )
-    assert out.subject == "Ugeoversigt uge 9: 1 denne uge, 1 overskredet"
+    assert out.subject == "Morgenoversigt ons. 3. mar.: 1 i dag, 0 i morgen, 1 forfaldne"
     assert (
-        out.text.index("OVERSKREDET")
-        < out.text.index("Rekruttering")
-        < out.text.index("DENNE UGE")
-        < out.text.index("Evaluering af praktikken")
+        out.text.index("FORFALDNE (1)")
+        < out.text.index("Rekruttering (eskaleret til dig)")
+        < out.text.index("I DAG, ONS. 3. MAR. (1)")
+        < out.text.index("Evaluering af praktikken <b> (ny) · Fagmentor · forløb F-1")
     )
-    assert "http://x/l/1" in out.html and "http://x/l/2" in out.html
-    empty = renderer.render(DigestMail(recipient_role="IBA", week_start=dt.date(2027, 3, 1)))
-    assert "Intet overskredet." in empty.text and "Intet forfalder denne uge." in empty.html
+    assert "http://x/t/1" in out.html and "http://x/t/2" in out.html
+    assert "&lt;b&gt;" in out.html and "<b>" not in out.html.split("<body")[1].split("Åbn")[0]
+    ended = DigestItem(
+        intervention="HOP",
+        enrollment_ref="F-00012",
+        title="Forløb F-00012 er afsluttet: ordinære løntimer; 11 planlagte aftaler er aflyst",
+        when="man. 12. apr.",
+        link_url="http://x/forloeb/F-00012",
+        link_label="Se forløbet",
+    )
+    one = renderer.render(
+        DigestMail(
+            day=dt.date(2027, 4, 12),
+            mode="samlet",
+            sections=(DigestSection(title="Forløb", items=(ended,)),),
+        )
+    )
+    assert one.subject == (
+        "Forløb F-00012 er afsluttet: ordinære løntimer; 11 planlagte aftaler er aflyst"
+        " · man. 12. apr."
+    )
 
 
 def test_html_is_escaped_and_text_is_not(renderer: MailRenderer) -> None:

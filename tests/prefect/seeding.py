@@ -19,6 +19,7 @@ from iba_workflow.engine import (
     record_visitation,
     register_citizen,
 )
+from iba_workflow.settings import Settings
 from iba_workflow.store.tables import OutboxRow, StaffRow
 from iba_workflow.store.work import unit_of_work
 
@@ -52,12 +53,16 @@ def staff(open_session: Any, d: Definition) -> None:
             )
 
 
+#: As the stack's ``iba serve`` is configured (tests/prefect/stack.py).
+IMMEDIATE = Settings(notify_default="immediate", notify_bundle=False, notify_quiet_hours=False)
+
+
 def enrollments_due_now(
     open_session: Any, d: Definition, *, count: int, days_ago: int = 21, prefix: str = "D"
 ) -> int:
     """``count`` enrollments that started ``days_ago`` days ago, and what is due today
-    enqueued (with the real clock, as the served dispatcher would; on a Monday also the
-    week's digest). Returns the number of pending outbox rows."""
+    enqueued and routed (with the real clock, as the served dispatcher would). Returns
+    the number of pending outbox rows."""
     staff(open_session, d)
     visited = dt.datetime.combine(
         today() - dt.timedelta(days=days_ago + 14), dt.time(9), tzinfo=COPENHAGEN
@@ -77,6 +82,6 @@ def enrollments_due_now(
                 start=today() - dt.timedelta(days=days_ago),
             )
         enqueue_due_notifications(session, context())
-    enqueue_digests(open_session, context())  # on a Monday from 08:00: this week's digest
+    enqueue_digests(open_session, context(), IMMEDIATE)  # routes them: a mail each
     with open_session() as session:
         return len(session.exec(select(OutboxRow).where(OutboxRow.status == "pending")).all())

@@ -112,6 +112,11 @@ def serve_env(
             "IBA_SMTP_PORT": str(smtp_port),
             "IBA_DISPATCH_INTERVAL_SECONDS": "3600",  # tests pull ticks forward
             "IBA_DISPATCH_BATCH_SIZE": "10",
+            # one mail per notification at any hour (the real clock runs these tests);
+            # the digest and quiet hours are tested in tests/dispatch/test_notify_*.py
+            "IBA_NOTIFY_DEFAULT": "immediate",
+            "IBA_NOTIFY_BUNDLE": "false",
+            "IBA_NOTIFY_QUIET_HOURS": "false",
             "IBA_DISPATCH_LEASE_SECONDS": "6",
             "IBA_SEND_RETRY_DELAY_SECONDS": "0.5",
             "PREFECT_RUNNER_POLL_FREQUENCY": "1",

@@ -72,7 +72,8 @@ async def test_visitation_mail_link_get_post_next_mail(world: World, smtp: SmtpS
             assert completion.outcome == "udvalgt"
             pending = s.exec(
                 select(t.OutboxRow).where(
-                    t.OutboxRow.status == "pending", t.OutboxRow.kind == "meeting_invitation"
+                    t.OutboxRow.status == "new",  # written with the completion, not yet routed
+                    t.OutboxRow.kind == "meeting_invitation",
                 )
             ).all()
             assert any(p.payload["step_id"] == "praktikstart" for p in pending)
