@@ -108,7 +108,13 @@ def visitation_submit(
         return ws.page("adgang_naegtet.html.j2", access, {"reason": "csrf"}, 400)
     indsats = str(form.get("indsats", ""))
     d = ws.definitions().get(indsats)
-    kept = {k: str(v) for k, v in form.items() if k not in ("csrf", "cpr")}
+    from iba_workflow.cpr_guard import looks_like_cpr
+
+    kept = {  # what the form shows again: never the CPR number, nor anything CPR-shaped
+        k: str(v)
+        for k, v in form.items()
+        if k not in ("csrf", "cpr") and not looks_like_cpr(str(v))
+    }
     if d is None:
         return _visitation(request, access, "", kept, "Vælg en indsats.", 422)
     try:
