@@ -22,7 +22,8 @@ FIRST_NAMES = (
     "Troels", "Mette", "Anders", "Ulla", "Kim", "Dorte", "Bo", "Vibeke", "Henrik",
 )  # fmt: skip
 SURNAMES = ("Eksempel", "Prøvesen", "Demosen", "Fiktivsen", "Opdigtet", "Testrup")
-#: The demo person of this role coordinates her municipality's interventions.
+#: The demo person of this role coordinates her municipality's interventions (if any
+#: definition there has the role; see :func:`coordinator_roles`).
 COORDINATOR_ROLE = "iba"
 
 
@@ -78,10 +79,25 @@ def load_demo_staff(
     return added
 
 
+def coordinator_roles(definitions: Mapping[str, Definition]) -> dict[str, str]:
+    """Per municipality, the role whose demo person coordinates its interventions: the
+    IBA where a definition has one, else the first role of its first definition (Rebild:
+    the job consultant)."""
+    found: dict[str, str] = {}
+    for d in sorted(definitions.values(), key=lambda d: d.id):
+        ids = [r.id for r in d.roles]
+        if COORDINATOR_ROLE in ids:
+            found[d.municipality] = COORDINATOR_ROLE
+        elif ids:
+            found.setdefault(d.municipality, ids[0])
+    return found
+
+
 def demo_coordinator(definitions: Mapping[str, Definition], municipality: str) -> str | None:
-    """The demo IBA's address in ``municipality`` (she coordinates its interventions)."""
+    """The address of the demo person who coordinates ``municipality``'s interventions."""
+    role = coordinator_roles(definitions).get(municipality)
     for person in demo_staff(definitions):
-        if person.role == COORDINATOR_ROLE and person.municipality == municipality:
+        if person.role == role and person.municipality == municipality:
             return person.email
     return None
 
@@ -89,11 +105,12 @@ def demo_coordinator(definitions: Mapping[str, Definition], municipality: str) -
 def _coordinate(
     session: Session, ctx: EngineContext, definitions: Mapping[str, Definition]
 ) -> None:
-    """Each municipality's demo IBA coordinates every intervention of her municipality."""
+    """Each municipality's demo coordinator coordinates every intervention there."""
     from iba_workflow.identity.staff import add_coordinates
 
+    roles = coordinator_roles(definitions)
     for person in demo_staff(definitions):
-        if person.role != COORDINATOR_ROLE:
+        if roles.get(person.municipality) != person.role:
             continue
         row = session.exec(select(StaffRow).where(StaffRow.email == person.email)).first()
         if row is None or row.id is None:

@@ -119,7 +119,7 @@ def print_demo_sign_in() -> None:
     found = [a for a in (demo_coordinator(definitions, m) for m in places) if a]
     if found:
         others = f" (or {', '.join(found[1:])})" if found[1:] else ""
-        out.print(f"  Sign in as the demo IBA [bold]{found[0]}[/bold]{others};")
+        out.print(f"  Sign in as the demo coordinator [bold]{found[0]}[/bold]{others};")
         out.print("  the sign-in link arrives in the mailbox.")
         out.print()
         sys.stdout.flush()

@@ -36,6 +36,7 @@ def web(
         fail(exc)
         return
     out.print(f"Opgavesider: http://{host}:{port}/t/<token>   (IBA_BASE_URL={settings.base_url})")
+    out.print(f"Log ind:     http://{host}:{port}/log-ind")
     try:
         # Access log on, but through the redacting filter: no token or CPR in any line.
         uvicorn.run(

@@ -1,4 +1,6 @@
-"""The web app: task pages behind mail links, a health check and the visitation API.
+"""The web app: task pages behind mail links, a health check, the visitation API, and
+the identity pages (sign-in, Min side, sign-out: ``identity.routes``). Every route
+declares its guard from ``identity.policy``.
 
 ``create_app(settings, session_factory, clock)`` builds it; nothing connects at import.
 A page never shows a traceback: an unexpected error is a short Danish sentence and a 500.

@@ -201,8 +201,9 @@ def answers(d: Definition) -> dict[str, bool]:
     return {c.id: True for c in d.eligibility}
 
 
-#: Bookkeeping of credentials, not the record: an API call notes the key's last use.
-NOT_THE_RECORD = frozenset({"api_key"})
+#: Bookkeeping of credentials, not the record: an API call notes the key's last use, a
+#: signed-in request its session's.
+NOT_THE_RECORD = frozenset({"api_key", "staff_session"})
 
 
 def snapshot(world: World) -> dict[str, list[str]]:

@@ -109,3 +109,21 @@ def test_the_access_log_never_shows_a_sign_in_token() -> None:
     assert SignInTokenFilter().filter(record)
     line = record.getMessage()
     assert token not in line and "/log-ind/<token>?x=1" in line
+
+
+def test_a_deactivated_staff_members_sessions_stop_working(open_session: Any) -> None:
+    staff = _staff(open_session)
+    with open_session() as s:
+        sid = start_session(s, staff_id=staff, now=T0, settings=SETTINGS)
+        s.commit()
+    with open_session() as s:
+        row = s.get(StaffRow, staff)
+        assert row is not None
+        row.active = False
+        s.add(row)
+        s.commit()
+    with open_session() as s:
+        assert resume_session(s, sid, now=T0, settings=SETTINGS) is None
+        s.commit()
+        reason = s.execute(text("SELECT ended_reason FROM staff_session")).scalar_one()
+    assert reason == "staff_inactive"

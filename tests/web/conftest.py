@@ -12,22 +12,11 @@ from pathlib import Path
 import pytest
 import uvicorn
 from dispatch.world import SmtpServer, World, free_port, make_world
+from identity_helpers import make_api_key
 
 from iba_workflow.web import create_app
 
 MONDAY = dt.date(2027, 3, 1)
-
-
-def make_api_key(world: World, scope: str = "visitations:write") -> str:
-    """An API key in the world's store (what ``iba apikey create`` does)."""
-    from iba_workflow.identity.apikeys import create_api_key
-
-    with world.session() as s:
-        created = create_api_key(
-            s, name="tests", scopes=[scope], now=world.clock.now(), created_by="tests"
-        )
-        s.commit()
-    return created.key
 
 
 class WebServer:

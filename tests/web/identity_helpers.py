@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import httpx
-from dispatch.world import Mail, SmtpServer
+from dispatch.world import Mail, SmtpServer, World
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 SIGN_IN_LINK = re.compile(r"https?://[^/\s]+/log-ind/([A-Za-z0-9_-]{43})")
@@ -49,3 +49,15 @@ def sign_in(client: httpx.Client, smtp: SmtpServer, address: str) -> httpx.Respo
     landed = follow_link(client, ask_for_link(client, smtp, address))
     assert landed.status_code == 200 and "Min uge" in landed.text, landed.text
     return landed
+
+
+def make_api_key(world: World, scope: str = "visitations:write") -> str:
+    """An API key in the world's store (what ``iba apikey create`` does)."""
+    from iba_workflow.identity.apikeys import create_api_key
+
+    with world.session() as s:
+        created = create_api_key(
+            s, name="tests", scopes=[scope], now=world.clock.now(), created_by="tests"
+        )
+        s.commit()
+    return created.key

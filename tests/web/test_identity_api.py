@@ -9,8 +9,8 @@ import datetime as dt
 from typing import Any
 
 import httpx
-from conftest import make_api_key
 from dispatch.world import World, answers
+from identity_helpers import make_api_key
 from sqlalchemy import text
 from sqlmodel import SQLModel
 

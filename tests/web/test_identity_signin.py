@@ -199,3 +199,24 @@ def test_sign_in_requests_are_limited_per_address(world: World, smtp: SmtpServer
             "/log-ind", data={"email": "nogen@jobcenter.test", "csrf": csrf_of(form.text)}
         )
         assert r.status_code == 200
+
+
+def test_parallel_uses_of_one_sign_in_link_make_one_session(
+    world: World, smtp: SmtpServer, web: Any
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with httpx.Client(base_url=web.url, timeout=20) as client:
+        token = ask_for_link(client, smtp, world.staff_email("iba"))
+        page = client.get(f"/log-ind/{token}")
+        csrf, cookies = csrf_of(page.text), dict(client.cookies)
+
+    def use(_: int) -> int:
+        with httpx.Client(base_url=web.url, timeout=20, cookies=cookies) as c:
+            return c.post(f"/log-ind/{token}", data={"csrf": csrf}).status_code
+
+    with ThreadPoolExecutor(10) as pool:
+        codes = sorted(pool.map(use, range(10)))
+    assert codes == [303] + [410] * 9
+    with world.session() as s:
+        assert s.execute(text("SELECT count(*) FROM staff_session")).scalar_one() == 1
