@@ -55,6 +55,11 @@ class Week:
     more: int
     monday: dt.date
 
+    @property
+    def week_numbers(self) -> tuple[int, int]:
+        following = self.monday + dt.timedelta(days=7)
+        return self.monday.isocalendar()[1], following.isocalendar()[1]
+
 
 def monday_of(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
