@@ -31,7 +31,7 @@ class Office:
 def enrol(w: World, ref: str, *, start: dt.date = START) -> int:
     with w.session() as s:
         if ref != w.citizen_ref:
-            register_citizen(s, w.ctx, ref=ref, municipality="hedensted")
+            register_citizen(s, w.ctx, ref=ref, municipality="hedensted", name=f"Borger {ref}")
         result = record_visitation(
             s, w.ctx, citizen_ref=ref, definition=w.definition, accept=True,
             answers=answers(w.definition), start=start,
