@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import String, and_, cast, exists, func, or_
 from sqlmodel import Session, col, select
 
+from iba_workflow.definition import Definition
 from iba_workflow.dispatch.compose import enrollment_ref
 from iba_workflow.engine.definitions import stored_definition
 from iba_workflow.identity.policy import Action, Actor, Kind, Resource, decide
@@ -17,6 +19,8 @@ from iba_workflow.store.tables import (
     OPEN_STEP_STATUSES,
     CitizenRow,
     EnrollmentRow,
+    EnrollmentStaffRow,
+    StaffRow,
     StepInstanceRow,
 )
 from iba_workflow.web.forms import TaskForm, build_form
@@ -24,6 +28,7 @@ from iba_workflow.web.forms import TaskForm, build_form
 from .people import StepPeople
 
 MAX_TASKS = 60
+LATER = 5  # the nearest of one's tasks after next week
 
 
 @dataclass
@@ -65,10 +70,38 @@ def monday_of(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
-def my_week(session: Session, actor: Actor, *, today: dt.date) -> Week:
-    monday = monday_of(today)
-    horizon = monday + dt.timedelta(days=13)
-    rows = session.exec(
+def mine_clause(session: Session, actor: Actor) -> Any:
+    """The open steps that are the actor's, in SQL (the rule of ``StepPeople``): assigned
+    to her; or of a role she holds for the enrollment (``enrollment_staff``); or of a role
+    she is the municipality's first active holder of, with nobody named for it; or a
+    meeting she attends in such a role. Rows are checked again with ``StepPeople``."""
+    first: dict[str, int] = {}
+    for s in session.exec(
+        select(StaffRow)
+        .where(StaffRow.municipality == actor.municipality, StaffRow.active == True)  # noqa: E712
+        .order_by(col(StaffRow.id))
+    ):
+        for role in s.roles:
+            first.setdefault(role, s.id or 0)
+    default_roles = sorted(r for r, sid in first.items() if sid == actor.staff_id)
+    step = StepInstanceRow
+    named = exists().where(
+        col(EnrollmentStaffRow.enrollment_id) == step.enrollment_id,
+        col(EnrollmentStaffRow.role) == step.assignee_role,
+    )
+    named_me = named.where(col(EnrollmentStaffRow.staff_id) == actor.staff_id)
+    unassigned = col(step.assigned_staff_id).is_(None)
+    by_default = and_(col(step.assignee_role).in_(default_roles), ~named)
+    attends = [cast(step.attendee_roles, String).like(f'%"{r}"%') for r in default_roles]
+    return or_(
+        col(step.assigned_staff_id) == actor.staff_id,
+        and_(unassigned, or_(named_me, by_default)),
+        *attends,
+    )
+
+
+def _open_steps(actor: Actor, mine: Any) -> Any:
+    return (
         select(StepInstanceRow, EnrollmentRow, CitizenRow.ref)
         .join(EnrollmentRow, col(EnrollmentRow.id) == StepInstanceRow.enrollment_id)
         .join(CitizenRow, col(CitizenRow.id) == EnrollmentRow.citizen_id)
@@ -76,59 +109,64 @@ def my_week(session: Session, actor: Actor, *, today: dt.date) -> Week:
             EnrollmentRow.municipality == actor.municipality,
             EnrollmentRow.status == "active",
             col(StepInstanceRow.status).in_(OPEN_STEP_STATUSES),
-            StepInstanceRow.kind != "session",  # the weekly lessons are in the schedule
-            col(StepInstanceRow.due_date) <= horizon,
+            col(StepInstanceRow.kind) != "session",  # the weekly lessons are in the schedule
+            mine,
         )
-        .order_by(col(StepInstanceRow.due_date), col(StepInstanceRow.id))
+    )
+
+
+def my_week(session: Session, actor: Actor, *, today: dt.date) -> Week:
+    monday = monday_of(today)
+    horizon = monday + dt.timedelta(days=13)
+    mine = mine_clause(session, actor)
+    window = _open_steps(actor, mine).where(col(StepInstanceRow.due_date) <= horizon)
+    in_window = session.exec(select(func.count()).select_from(window.subquery())).one()
+    late_q = _open_steps(actor, mine).where(col(StepInstanceRow.due_date) < today)
+    overdue_mine = int(session.exec(select(func.count()).select_from(late_q.subquery())).one())
+    rows = session.exec(
+        window.order_by(col(StepInstanceRow.due_date), col(StepInstanceRow.id)).limit(MAX_TASKS)
     ).all()
-    people = StepPeople(session, actor.municipality or "", (e.id or 0 for _, e, _ in rows))
-    overdue = Section("Overskredet")
-    this_week = Section("Denne uge")
-    next_week = Section("Næste uge")
-    shown = 0
-    more = 0
-    overdue_mine = 0
-    for step, e, citizen_ref in rows:
-        mine = frozenset(people.for_step(step))
-        if actor.staff_id not in mine:
-            continue
+    later_rows = session.exec(
+        _open_steps(actor, mine)
+        .where(col(StepInstanceRow.due_date) > horizon)
+        .order_by(col(StepInstanceRow.due_date), col(StepInstanceRow.id))
+        .limit(LATER)
+    ).all()
+    people = StepPeople(
+        session, actor.municipality or "", (e.id or 0 for _, e, _ in [*rows, *later_rows])
+    )
+    definitions: dict[tuple[str, int], Definition] = {}
+    sections = [Section("Overskredet"), Section("Denne uge"), Section("Næste uge")]
+    later = Section("Senere")
+    for n, (step, e, citizen_ref) in enumerate([*rows, *later_rows]):
+        staff_ids = frozenset(people.for_step(step))
         resource = Resource(
             kind=Kind.TASK, municipality=e.municipality, definition_id=e.definition_id,
-            staff_ids=mine,
+            staff_ids=staff_ids,
         )  # fmt: skip
-        if not decide(actor, Action.VIEW, resource):
+        if actor.staff_id not in staff_ids or not decide(actor, Action.VIEW, resource):
             continue
-        late = step.due_date < today
-        overdue_mine += late
-        if shown >= MAX_TASKS:
-            more += 1
-            continue
-        shown += 1
-        d = stored_definition(session, e.definition_id, e.definition_version)
+        key = (e.definition_id, e.definition_version)
+        if key not in definitions:
+            definitions[key] = stored_definition(session, *key)
+        d = definitions[key]
         form = build_form(session, d, step, e, today=today, ref_of=enrollment_ref)
+        late = step.due_date < today
         task = WeekTask(
             step, enrollment_ref(e.id or 0), citizen_ref, d.name, late, step.due_date > today, form
         )
-        section = (
-            overdue
-            if late
-            else this_week
-            if step.due_date < monday + dt.timedelta(7)
-            else next_week
-        )
+        if n >= len(rows):
+            section = later
+        elif late:
+            section = sections[0]
+        else:
+            section = sections[1] if step.due_date < monday + dt.timedelta(7) else sections[2]
         section.groups.setdefault(d.name, []).append(task)
-    later = Section("Senere")
-    for step, e, citizen_ref, late_form in _later(session, actor, horizon, today):
-        d = stored_definition(session, e.definition_id, e.definition_version)
-        task = WeekTask(
-            step, enrollment_ref(e.id or 0), citizen_ref, d.name, False, True, late_form
-        )
-        later.groups.setdefault(d.name, []).append(task)
     return Week(
-        [overdue, this_week, next_week, later],
+        [*sections, later],
         overdue_mine,
         overdue_in_coordinated(session, actor, today=today),
-        more,
+        max(0, int(in_window) - len(rows)),
         monday,
     )
 
@@ -151,43 +189,3 @@ def overdue_in_coordinated(session: Session, actor: Actor, *, today: dt.date) ->
         .group_by(EnrollmentRow.definition_id)
     ).all()
     return {definition_id: int(n) for definition_id, n in found}
-
-
-LATER = 5
-
-
-def _later(
-    session: Session, actor: Actor, horizon: dt.date, today: dt.date
-) -> list[tuple[StepInstanceRow, EnrollmentRow, str, TaskForm]]:
-    """The nearest few of one's tasks after next week (assigned to one, or of one's
-    roles), so a quiet fortnight still shows what comes."""
-    rows = session.exec(
-        select(StepInstanceRow, EnrollmentRow, CitizenRow.ref)
-        .join(EnrollmentRow, col(EnrollmentRow.id) == StepInstanceRow.enrollment_id)
-        .join(CitizenRow, col(CitizenRow.id) == EnrollmentRow.citizen_id)
-        .where(
-            EnrollmentRow.municipality == actor.municipality,
-            EnrollmentRow.status == "active",
-            col(StepInstanceRow.status).in_(OPEN_STEP_STATUSES),
-            StepInstanceRow.kind != "session",
-            col(StepInstanceRow.due_date) > horizon,
-            or_(
-                col(StepInstanceRow.assigned_staff_id) == actor.staff_id,
-                col(StepInstanceRow.assignee_role).in_(sorted(actor.roles)),
-                col(StepInstanceRow.kind).in_(["meeting", "evaluation"]),  # attendees
-            ),
-        )
-        .order_by(col(StepInstanceRow.due_date), col(StepInstanceRow.id))
-        .limit(200)
-    ).all()
-    people = StepPeople(session, actor.municipality or "", (e.id or 0 for _, e, _ in rows))
-    found = []
-    for step, e, citizen_ref in rows:
-        if actor.staff_id not in people.for_step(step):
-            continue
-        d = stored_definition(session, e.definition_id, e.definition_version)
-        form = build_form(session, d, step, e, today=today, ref_of=enrollment_ref)
-        found.append((step, e, citizen_ref, form))
-        if len(found) >= LATER:
-            break
-    return found

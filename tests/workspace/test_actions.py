@@ -141,7 +141,7 @@ def test_a_refused_visitation_says_why_and_keeps_nothing(
     assert "150390-1234" not in r.text  # the CPR number is not echoed back
     with w.session() as s:
         assert not s.exec(select(t.CitizenRow).where(t.CitizenRow.ref == "B-0100")).all()
-        assert len(s.exec(select(t.CitizenIdentityRow)).all()) == 1  # only the canary
+        assert len(s.exec(select(t.CitizenIdentityRow)).all()) == 2  # the office's two
 
 
 def test_cpr_shape_and_a_plausible_birth_date() -> None:
