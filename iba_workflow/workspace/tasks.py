@@ -25,7 +25,7 @@ from iba_workflow.store.tables import (
     StepInstanceRow,
 )
 from iba_workflow.store.work import unit_of_work
-from iba_workflow.web.forms import TaskForm, build_form, parse_form
+from iba_workflow.web.forms import TaskForm, build_form, parse_form, recorded_lines
 
 from .context import Workspace
 from .impact import ImpactText, impact_text
@@ -108,7 +108,7 @@ def complete_own_task(
     """Complete the step in one unit of work; raises :class:`IbaError` if refused."""
     ctx = ws.engine_ctx(access)
     with unit_of_work(ws.ident.session_factory) as session:
-        step, enrollment, d, form = _task(session, ws, access, step_id)
+        step, enrollment, _d, form = _task(session, ws, access, step_id)
         if step.status not in OPEN_STEP_STATUSES:
             raise IbaError("opgaven er allerede afsluttet")
         sub = parse_form(form, posted, own_step_id=step.id or 0)
@@ -117,7 +117,7 @@ def complete_own_task(
         )
         for other_id, data in sub.others.items():  # the rest of an absence list
             complete_step(session, ctx, step_instance_id=other_id, data=data)
-        recorded = _recorded(d, form, sub.outcome, sub.data, len(sub.others))
+        recorded = recorded_lines(form, sub.outcome, sub.data, others=len(sub.others))
         next_steps = list(
             session.exec(
                 select(StepInstanceRow)
@@ -140,34 +140,6 @@ def complete_own_task(
             next_steps,
             result.enrollment_status,
         )
-
-
-def _recorded(
-    d: Any, form: TaskForm, outcome: str | None, data: dict[str, Any], others: int
-) -> list[str]:
-    lines: list[str] = []
-    if outcome is not None:
-        name = next((c.label for c in form.outcomes if c.value == outcome), outcome)
-        lines.append(f"Resultat: {name}")
-    if "attended" in data:
-        names = {c.value: c.label for c in form.attendees}
-        who = [names.get(a, a) for a in data["attended"]]
-        lines.append("Deltog: " + (", ".join(who) if who else "ingen markeret"))
-    for f in form.numbers:
-        if f.name in data:
-            unit = f" {f.unit}" if f.unit else ""
-            lines.append(f"{f.label}: {data[f.name]:g}{unit}")
-    if "absent_days" in data:
-        lines.append(f"Fraværsdage: {data['absent_days']}")
-    if others:
-        lines.append(f"Fravær for {others} andre deltagere på samme liste")
-    if "present" in data:
-        lines.append("Fremmøde: " + ("ja" if data["present"] == "yes" else "nej"))
-    if data.get("note"):
-        lines.append("En note er gemt ved opgaven")
-    if not lines:
-        lines.append("Opgaven er markeret som udført")
-    return lines
 
 
 def today_of(ws: Workspace, access: PageAccess) -> dt.date:
