@@ -3,7 +3,8 @@
 
 Builds a SQLite store: HOP staff in Hedensted (the IBA coordinates HOP), one enrollment
 made by the engine, then 5,000 copies of it (steps included) with starts spread over 20
-weeks, so Min uge has overdue, this week's and next week's tasks. Then renders Min uge,
+weeks (steps more than three days past are marked completed, the rest stay open), so
+Min uge has overdue, this week's and next week's tasks. Then renders Min uge,
 the enrollment list (Forløb, first page) and one enrollment through the whole app (ASGI,
 session cookie, policy, templates) and prints one JSON line per page and a summary.
 """
@@ -85,8 +86,11 @@ def build(folder: Path, n: int) -> tuple[Settings, FixedClock, int, int]:
             eid = conn.execute(insert(EnrollmentRow).values(**e)).inserted_primary_key[0]
             rows = []
             for st in steps:
-                r = {**st, "enrollment_id": eid, "due_date": st["due_date"] + shift,
-                     "remind_from": None, "escalation_date": None}  # fmt: skip
+                due = st["due_date"] + shift
+                done = due < TODAY - dt.timedelta(days=3)  # the past is done, but the last days
+                status = "completed" if done else st["status"]
+                r = {**st, "enrollment_id": eid, "due_date": due, "remind_from": None,
+                     "escalation_date": None, "status": status}  # fmt: skip
                 r.pop("id")
                 rows.append(r)
             conn.execute(insert(StepInstanceRow), rows)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Integer, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from iba_workflow.identity.oidc_state import OidcLoginRow  # noqa: F401  (oidc_login: issue 10)
@@ -151,7 +151,10 @@ class EnrollmentStaffRow(SQLModel, table=True):
 
 class StepInstanceRow(SQLModel, table=True):
     __tablename__ = "step_instance"
-    __table_args__ = (UniqueConstraint("enrollment_id", "key"),)
+    __table_args__ = (
+        UniqueConstraint("enrollment_id", "key"),
+        Index("ix_step_instance_status_due", "status", "due_date"),  # Min uge (0012)
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     enrollment_id: int = _fk("enrollment.id")

@@ -149,25 +149,32 @@ def list_enrollments(
     nexts: dict[int, tuple[str, dt.date]] = {}
     late: dict[int, tuple[int, dt.date]] = {}
     if ids:
-        open_steps = session.exec(
+        open_ = (
+            col(StepInstanceRow.enrollment_id).in_(ids),
+            col(StepInstanceRow.status).in_(OPEN_STEP_STATUSES),
+            col(StepInstanceRow.kind) != "session",
+        )
+        for eid, n, first in session.exec(
             select(
-                col(StepInstanceRow.enrollment_id),
-                col(StepInstanceRow.name),
-                col(StepInstanceRow.due_date),
+                col(StepInstanceRow.enrollment_id), func.count(), func.min(StepInstanceRow.due_date)
             )
-            .where(
-                col(StepInstanceRow.enrollment_id).in_(ids),
-                col(StepInstanceRow.status).in_(OPEN_STEP_STATUSES),
-                col(StepInstanceRow.kind) != "session",
+            .where(*open_, col(StepInstanceRow.due_date) < today)
+            .group_by(col(StepInstanceRow.enrollment_id))
+        ):
+            late[eid] = (
+                int(n),
+                first if isinstance(first, dt.date) else dt.date.fromisoformat(str(first)),
             )
-            .order_by(col(StepInstanceRow.due_date), col(StepInstanceRow.id))
-        ).all()
-        for eid, name, due in open_steps:
-            if due < today:
-                n, first = late.get(eid, (0, due))
-                late[eid] = (n + 1, first)
-            elif eid not in nexts:
-                nexts[eid] = (name, due)
+        for one in ids:  # the next step of each row: one indexed look-up each
+            upcoming = session.exec(
+                select(col(StepInstanceRow.name), col(StepInstanceRow.due_date))
+                .where(col(StepInstanceRow.enrollment_id) == one, *open_[1:])
+                .where(col(StepInstanceRow.due_date) >= today)
+                .order_by(col(StepInstanceRow.due_date), col(StepInstanceRow.id))
+                .limit(1)
+            ).first()
+            if upcoming is not None:
+                nexts[one or 0] = (str(upcoming[0]), upcoming[1])
     lines = []
     for e, citizen_ref in rows:
         weeks = total_weeks(session, e)
