@@ -131,7 +131,7 @@ def set_status(
 
 def cancel_open_steps(session: Session, ctx: EngineContext, enrollment: EnrollmentRow) -> int:
     """Cancel what is still open when an enrollment ends, and tell whoever was told."""
-    recipients = Recipients(session, enrollment)
+    recipients = Recipients(session, enrollment, on=ctx.today())
     cancelled = 0
     for row in instances_of(session, enrollment.id or 0):
         if row.status in DONE_STEP_STATUSES:

@@ -1,14 +1,16 @@
-"""Giving one step to another staff member (a colleague covers, the mentor changes)."""
+"""Giving one step to another staff member (the mentor changes), and a colleague who
+covers all of a person's tasks for a period (``staff_cover``)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlmodel import Session
 
 from iba_workflow.errors import InvalidInput, InvalidTransition, NotFound
 from iba_workflow.store.records import audit
-from iba_workflow.store.tables import OPEN_STEP_STATUSES, StaffRow, StepInstanceRow
+from iba_workflow.store.tables import OPEN_STEP_STATUSES, StaffCoverRow, StaffRow, StepInstanceRow
 
 from .context import EngineContext, transaction
 from .lifecycle import get_enrollment
@@ -64,3 +66,55 @@ def reassign_step(
             staff_id=staff_id,
         )
     return result
+
+
+def add_cover(
+    session: Session,
+    ctx: EngineContext,
+    *,
+    staff_id: int,
+    cover_staff_id: int,
+    first_day: dt.date,
+    last_day: dt.date,
+) -> StaffCoverRow:
+    """From ``first_day`` to ``last_day``, what would go to ``staff_id`` goes to
+    ``cover_staff_id`` (an active colleague of the same municipality)."""
+    if last_day < first_day:
+        raise InvalidInput(
+            "the cover ends before it starts / afløsningen slutter før den begynder",
+            hint="give the first day first / angiv første dag før sidste dag",
+        )
+    ctx.check_date(first_day, field="first_day")
+    ctx.check_date(last_day, field="last_day")
+    with transaction(session):
+        person, cover = session.get(StaffRow, staff_id), session.get(StaffRow, cover_staff_id)
+        if person is None or cover is None or staff_id == cover_staff_id:
+            raise InvalidInput(
+                "choose two different staff members / vælg to forskellige medarbejdere"
+            )
+        if not cover.active or cover.municipality != person.municipality:
+            raise InvalidInput(
+                "the colleague is inactive or of another municipality / kollegaen er ikke "
+                "aktiv eller hører til en anden kommune"
+            )
+        row = StaffCoverRow(
+            staff_id=staff_id,
+            cover_staff_id=cover_staff_id,
+            first_day=first_day,
+            last_day=last_day,
+            created_at=ctx.now(),
+        )
+        session.add(row)
+        session.flush()
+        audit(
+            session,
+            at=ctx.now(),
+            actor=ctx.actor,
+            action="cover_added",
+            entity="staff",
+            entity_id=staff_id,
+            cover_staff_id=cover_staff_id,
+            first_day=first_day,
+            last_day=last_day,
+        )
+    return row

@@ -49,6 +49,20 @@ class StaffRow(SQLModel, table=True):
     created_at: dt.datetime = Field(sa_type=UTCDateTime)
 
 
+class StaffCoverRow(SQLModel, table=True):
+    """A colleague covers a staff member's tasks for a period (holiday, illness): the
+    dispatcher sends what would go to ``staff_id`` to ``cover_staff_id`` on those days."""
+
+    __tablename__ = "staff_cover"
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = _fk("staff.id")
+    cover_staff_id: int = _fk("staff.id", index=False)
+    first_day: dt.date
+    last_day: dt.date
+    created_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
 class CitizenRow(SQLModel, table=True):
     """A citizen as the engine sees one: an opaque reference, nothing more."""
 

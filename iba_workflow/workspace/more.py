@@ -4,6 +4,7 @@ Indsatser (definitions with a plan preview), and small reads the pages share."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import func
@@ -15,7 +16,7 @@ from iba_workflow.identity import policy
 from iba_workflow.identity.policy import Action, Actor, Kind, PageAccess, Resource, decide
 from iba_workflow.planning import plan_enrollment
 from iba_workflow.store.records import audit
-from iba_workflow.store.tables import CohortRow, EnrollmentRow, StaffRow
+from iba_workflow.store.tables import CohortRow, EnrollmentRow, StaffCoverRow, StaffRow
 from iba_workflow.store.work import unit_of_work
 from iba_workflow.web.guard import PostedForm
 
@@ -179,10 +180,18 @@ def _staff_page(
             .where(StaffRow.municipality == access.actor.municipality)
             .order_by(col(StaffRow.name))
         ).all()
+        covers = session.exec(
+            select(StaffCoverRow)
+            .where(col(StaffCoverRow.last_day) >= today_of(ws, access))
+            .order_by(col(StaffCoverRow.first_day))
+        ).all()
+    names = {s.id: s.name for s in staff}
+    covers = [c for c in covers if c.staff_id in names]
     roles = sorted({r.id: r.name for d in ws.definitions().values() for r in d.roles}.items())
     return ws.page(
         "ws_medarbejdere.html.j2", access,
         {"staff": staff, "roles": roles, "notice": notice, "error": error,
+         "covers": covers, "names": names,
          "section": "medarbejdere"},
         status,
     )  # fmt: skip
@@ -200,7 +209,9 @@ def medarbejdere_submit(
     ctx = ws.engine_ctx(access)
     try:
         with unit_of_work(ws.ident.session_factory) as session:
-            if form.get("handling") == "deaktiver":
+            if form.get("handling") == "afloeser":
+                notice = _add_cover(session, ctx, access, form)
+            elif form.get("handling") == "deaktiver":
                 row = session.get(StaffRow, int(str(form.get("id", "0")) or 0))
                 if row is None or row.municipality != access.actor.municipality:
                     raise IbaError("medarbejderen findes ikke")
@@ -266,3 +277,20 @@ def indsatser(
         {"defs": defs, "running": running, "chosen": chosen, "preview": preview,
          "start": first, "error": error, "section": "indsatser"},
     )  # fmt: skip
+
+
+def _add_cover(session: Session, ctx: Any, access: PageAccess, form: Any) -> str:
+    from iba_workflow.engine.reassign import add_cover
+    from iba_workflow.errors import InvalidInput
+
+    try:
+        who, cover = int(str(form.get("person", ""))), int(str(form.get("afloeser", "")))
+        first = dt.date.fromisoformat(str(form.get("fra", "")))
+        last = dt.date.fromisoformat(str(form.get("til", "")))
+    except ValueError:
+        raise InvalidInput("vælg to medarbejdere og skriv første og sidste dag") from None
+    person = session.get(StaffRow, who)
+    if person is None or person.municipality != access.actor.municipality:
+        raise InvalidInput("medarbejderen findes ikke")
+    add_cover(session, ctx, staff_id=who, cover_staff_id=cover, first_day=first, last_day=last)
+    return f"{person.name}s opgaver går til en kollega fra {first:%d.%m.%Y} til {last:%d.%m.%Y}."

@@ -57,7 +57,7 @@ class Week:
     sections: list[Section]
     overdue_mine: int
     overdue_coordinated: dict[str, int]
-    more: int
+    more: bool
     monday: dt.date
 
     @property
@@ -120,12 +120,13 @@ def my_week(session: Session, actor: Actor, *, today: dt.date) -> Week:
     horizon = monday + dt.timedelta(days=13)
     mine = mine_clause(session, actor)
     window = _open_steps(actor, mine).where(col(StepInstanceRow.due_date) <= horizon)
-    in_window = session.exec(select(func.count()).select_from(window.subquery())).one()
     late_q = _open_steps(actor, mine).where(col(StepInstanceRow.due_date) < today)
     overdue_mine = int(session.exec(select(func.count()).select_from(late_q.subquery())).one())
     rows = session.exec(
-        window.order_by(col(StepInstanceRow.due_date), col(StepInstanceRow.id)).limit(MAX_TASKS)
+        window.order_by(col(StepInstanceRow.due_date), col(StepInstanceRow.id)).limit(MAX_TASKS + 1)
     ).all()
+    more = len(rows) > MAX_TASKS  # more than are shown: not counted (that is the slow part)
+    rows = rows[:MAX_TASKS]
     later_rows = session.exec(
         _open_steps(actor, mine)
         .where(col(StepInstanceRow.due_date) > horizon)
@@ -166,7 +167,7 @@ def my_week(session: Session, actor: Actor, *, today: dt.date) -> Week:
         [*sections, later],
         overdue_mine,
         overdue_in_coordinated(session, actor, today=today),
-        max(0, int(in_window) - len(rows)),
+        more,
         monday,
     )
 
