@@ -29,6 +29,7 @@ from .people import StepPeople
 
 MAX_TASKS = 60
 LATER = 5  # the nearest of one's tasks after next week
+LATER_DAYS = 42  # … within six weeks
 
 
 @dataclass
@@ -115,6 +116,46 @@ def _open_steps(actor: Actor, mine: Any) -> Any:
     )
 
 
+def _first_rows(
+    session: Session, query: Any, n: int, ranges: list[tuple[dt.date | None, dt.date]]
+) -> list[Any]:
+    """The first ``n`` rows of ``query`` by date. The database sorts narrow rows (ids, not
+    whole rows with their JSON), one date range at a time (the index on status and date
+    keeps each small), until ``n`` are found; then only those rows are loaded."""
+    wanted: list[int] = []
+    due = col(StepInstanceRow.due_date)
+    for first, last in ranges:
+        bounded = (
+            query.where(due <= last) if first is None else query.where(due >= first, due <= last)
+        )
+        narrow = (
+            bounded.with_only_columns(col(StepInstanceRow.id))
+            .order_by(due, col(StepInstanceRow.id))
+            .limit(n - len(wanted))
+        )
+        wanted += [sid for (sid,) in session.execute(narrow).all()]
+        if len(wanted) >= n:
+            break
+    if not wanted:
+        return []
+    full = {
+        step.id: (step, e, ref)
+        for step, e, ref in session.exec(query.where(col(StepInstanceRow.id).in_(wanted))).all()
+    }
+    return [full[sid] for sid in wanted if sid in full]
+
+
+def _ranges(first: dt.date, last: dt.date) -> list[tuple[dt.date | None, dt.date]]:
+    """``..first-1``, then growing ranges from ``first`` to ``last``."""
+    out: list[tuple[dt.date | None, dt.date]] = [(None, first - dt.timedelta(days=1))]
+    start, width = first, 1
+    while start <= last:
+        end = min(last, start + dt.timedelta(days=width - 1))
+        out.append((start, end))
+        start, width = end + dt.timedelta(days=1), width * 2
+    return out
+
+
 def my_week(session: Session, actor: Actor, *, today: dt.date) -> Week:
     monday = monday_of(today)
     horizon = monday + dt.timedelta(days=13)
@@ -122,17 +163,16 @@ def my_week(session: Session, actor: Actor, *, today: dt.date) -> Week:
     window = _open_steps(actor, mine).where(col(StepInstanceRow.due_date) <= horizon)
     late_q = _open_steps(actor, mine).where(col(StepInstanceRow.due_date) < today)
     overdue_mine = int(session.exec(select(func.count()).select_from(late_q.subquery())).one())
-    rows = session.exec(
-        window.order_by(col(StepInstanceRow.due_date), col(StepInstanceRow.id)).limit(MAX_TASKS + 1)
-    ).all()
+    rows = _first_rows(session, window, MAX_TASKS + 1, _ranges(today, horizon))
     more = len(rows) > MAX_TASKS  # more than are shown: not counted (that is the slow part)
     rows = rows[:MAX_TASKS]
-    later_rows = session.exec(
-        _open_steps(actor, mine)
-        .where(col(StepInstanceRow.due_date) > horizon)
-        .order_by(col(StepInstanceRow.due_date), col(StepInstanceRow.id))
-        .limit(LATER)
-    ).all()
+    after = horizon + dt.timedelta(days=1)
+    later_rows = _first_rows(
+        session,
+        _open_steps(actor, mine),
+        LATER,
+        _ranges(after, horizon + dt.timedelta(days=LATER_DAYS))[1:],
+    )
     people = StepPeople(
         session, actor.municipality or "", (e.id or 0 for _, e, _ in [*rows, *later_rows])
     )
