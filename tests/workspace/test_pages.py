@@ -71,6 +71,15 @@ def test_forloeb_filters_and_search(office: Office, signed_in: SignedIn) -> None
     client = signed_in(office.world.staff["iba"])
     page = client.get("/forloeb").text
     assert "F-00001" in page and "F-00002" in page and "af 13" in page
+    with office.world.session() as s:
+        nxt = s.exec(
+            select(t.StepInstanceRow)
+            .where(t.StepInstanceRow.enrollment_id == 2, t.StepInstanceRow.kind != "session")
+            .order_by(col(t.StepInstanceRow.due_date), col(t.StepInstanceRow.id))
+        ).first()
+    assert nxt is not None
+    row = page.split('href="/forloeb/2"', 1)[1].split("</tr>", 1)[0]
+    assert nxt.name in row  # the next step of F-00002
     assert "F-00002" not in client.get("/forloeb", params={"q": "F-1"}).text
     found = client.get("/forloeb", params={"q": "b-0002"}).text
     assert "F-00002" in found and "F-00001" not in found
