@@ -165,26 +165,16 @@ def list_enrollments(
                 int(n),
                 first if isinstance(first, dt.date) else dt.date.fromisoformat(str(first)),
             )
-        ranked = (
-            select(
-                col(StepInstanceRow.enrollment_id).label("eid"),
-                col(StepInstanceRow.name).label("name"),
-                col(StepInstanceRow.due_date).label("due"),
-                func.row_number()
-                .over(
-                    partition_by=col(StepInstanceRow.enrollment_id),
-                    order_by=(col(StepInstanceRow.due_date), col(StepInstanceRow.id)),
-                )
-                .label("rank"),
-            )
-            .where(*open_, col(StepInstanceRow.due_date) >= today)
-            .subquery()
-        )
-        for eid, name, due in session.execute(  # the next step of each row, in one query
-            select(ranked.c.eid, ranked.c.name, ranked.c.due).where(ranked.c.rank == 1)
-        ):
-            day = due if isinstance(due, dt.date) else dt.date.fromisoformat(str(due))
-            nexts[int(eid)] = (str(name), day)
+        for one in ids:  # the next step of each row: one indexed look-up each
+            upcoming = session.exec(
+                select(col(StepInstanceRow.name), col(StepInstanceRow.due_date))
+                .where(col(StepInstanceRow.enrollment_id) == one, *open_[1:])
+                .where(col(StepInstanceRow.due_date) >= today)
+                .order_by(col(StepInstanceRow.due_date), col(StepInstanceRow.id))
+                .limit(1)
+            ).first()
+            if upcoming is not None:
+                nexts[one or 0] = (str(upcoming[0]), upcoming[1])
     lines = []
     for e, citizen_ref in rows:
         weeks = total_weeks(session, e)
