@@ -223,7 +223,8 @@ def _print_summary(
             f"  Deployments: the dispatcher, one visitation flow per intervention.\n"
             f"[bold]Sign in[/bold]     {urls.web}/log-ind\n"
             f"  as the demo IBA {sign_in}: the sign-in link arrives in the\n"
-            f"  mailbox; 'Min side' lists her tasks and the citizens she coordinates.\n"
+            f"  mailbox; she lands on 'Min uge' (her week); Forløb, Visitation\n"
+            f"  and Hold are in the menu.\n"
             f"Citizens' names are fictional, kept only in citizen_identity.\n"
             f"Ctrl-C stops {stops}.",
             title="Where to look",

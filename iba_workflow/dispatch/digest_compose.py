@@ -3,7 +3,7 @@
 Every line names the intervention (short name), the step, its date and an opaque
 enrollment reference, never a citizen. An open step gets its own single-use task link
 (``links.store.issue_step_link``, bound to the step and this person); anything else links
-into the workspace at a stable path, ``<IBA_BASE_URL>/forloeb/<F-ref>`` (the workspace
+into the workspace at a stable path, ``<IBA_BASE_URL>/forloeb/<id>`` (the workspace
 pages come with a later issue; the path is fixed now so that mails already sent keep
 working).
 
@@ -61,7 +61,10 @@ MEETING_KINDS = ("meeting_invitation", "change", "cancellation")
 
 
 def workspace_url(base_url: str, ref: str) -> str:
-    return f"{base_url.rstrip('/')}/forloeb/{ref}"
+    """The workspace's page of the enrollment ``F-00012``: ``<base>/forloeb/12`` (its
+    access is the policy's: a signed-in coordinator or assignee)."""
+    number = int(ref.removeprefix("F-")) if ref.startswith("F-") else ref
+    return f"{base_url.rstrip('/')}/forloeb/{number}"
 
 
 def short_name(d: Definition) -> str:

@@ -14,6 +14,7 @@ from iba_workflow.store.records import pk
 from iba_workflow.store.tables import (
     EnrollmentRow,
     EnrollmentStaffRow,
+    StaffCoverRow,
     StaffRow,
     StepInstanceRow,
 )
@@ -27,13 +28,24 @@ class Recipients:
     active staff member of the municipality who holds the role. External roles
     (company manager, VUC) usually have nobody, and are then not mailed."""
 
-    def __init__(self, session: Session, enrollment: EnrollmentRow) -> None:
+    def __init__(
+        self, session: Session, enrollment: EnrollmentRow, *, on: dt.date | None = None
+    ) -> None:
         self._assigned = {
             a.role: a.staff_id
             for a in session.exec(
                 select(EnrollmentStaffRow).where(EnrollmentStaffRow.enrollment_id == enrollment.id)
             )
         }
+        #: who covers whom on ``on`` (``staff_cover``): their tasks go to the colleague
+        self._cover: dict[int, int] = {}
+        if on is not None:
+            for c in session.exec(
+                select(StaffCoverRow)
+                .where(col(StaffCoverRow.first_day) <= on, col(StaffCoverRow.last_day) >= on)
+                .order_by(col(StaffCoverRow.id))
+            ):
+                self._cover[c.staff_id] = c.cover_staff_id
         self._staff = list(
             session.exec(
                 select(StaffRow)
@@ -46,16 +58,22 @@ class Recipients:
         if role is None:
             return None
         if role in self._assigned:
-            return self._assigned[role]
+            return self.covered(self._assigned[role])
         for s in self._staff:
             if role in s.roles:
-                return s.id
+                return self.covered(s.id)
         return None
+
+    def covered(self, staff_id: int | None) -> int | None:
+        """``staff_id``, or the colleague covering for them that day."""
+        if staff_id is None:
+            return None
+        return self._cover.get(staff_id, staff_id)
 
     def for_step(self, row: StepInstanceRow) -> list[int]:
         """The assignee, plus for meetings every attendee who is staff."""
         found: list[int] = []
-        first = row.assigned_staff_id or self.for_role(row.assignee_role)
+        first = self.covered(row.assigned_staff_id) or self.for_role(row.assignee_role)
         roles = [row.assignee_role, *row.attendee_roles] if is_meeting(row) else []
         for staff_id in [first, *(self.for_role(r) for r in roles)]:
             if staff_id is not None and staff_id not in found:
@@ -146,7 +164,7 @@ def apply_target(
 ) -> None:
     """Write ``lines`` (from :func:`diff_instances`) and their notifications."""
     now = ctx.now()
-    recipients = Recipients(session, enrollment)
+    recipients = Recipients(session, enrollment, on=ctx.today())
     by_key = {row.key: row for row in instances}
     for line in lines:
         row = by_key.get(line.key)

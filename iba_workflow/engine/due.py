@@ -33,7 +33,7 @@ def enqueue_due_notifications(session: Session, ctx: EngineContext) -> DueReport
         if row.enrollment_id not in recipients:
             enrollment = session.get(EnrollmentRow, row.enrollment_id)
             assert enrollment is not None
-            recipients[row.enrollment_id] = Recipients(session, enrollment)
+            recipients[row.enrollment_id] = Recipients(session, enrollment, on=today)
         return recipients[row.enrollment_id]
 
     with transaction(session):
@@ -42,7 +42,9 @@ def enqueue_due_notifications(session: Session, ctx: EngineContext) -> DueReport
             session.add(row)
             report.became_due += 1
             if row.kind != "session":
-                who = row.assigned_staff_id or staff_for(row).for_role(row.assignee_role)
+                who = staff_for(row).covered(row.assigned_staff_id) or staff_for(row).for_role(
+                    row.assignee_role
+                )
                 report.new_tasks += notify(
                     session, ctx, row, "new_task", [who] if who else [], tag="once"
                 )
@@ -58,7 +60,9 @@ def enqueue_due_notifications(session: Session, ctx: EngineContext) -> DueReport
             )
         for reminder in reminders_due(session, today):
             row = reminder.step
-            who = row.assigned_staff_id or staff_for(row).for_role(row.assignee_role)
+            who = staff_for(row).covered(row.assigned_staff_id) or staff_for(row).for_role(
+                row.assignee_role
+            )
             report.reminders += notify(
                 session,
                 ctx,

@@ -165,7 +165,7 @@ def announce_end(session: Session, ctx: EngineContext, enrollment: EnrollmentRow
             OutboxRow.enrollment_id == enrollment.id, OutboxRow.kind != ENDED_KIND
         )
     ).all()
-    coordinator = Recipients(session, enrollment).for_role(COORDINATOR_ROLE)
+    coordinator = Recipients(session, enrollment, on=ctx.today()).for_role(COORDINATOR_ROLE)
     people = sorted({*told, *([coordinator] if coordinator else [])})
     made = 0
     for staff_id in people:

@@ -66,6 +66,7 @@ class Kind(enum.StrEnum):
     STAFF = "staff"
     DEFINITION = "definition"
     API_KEY = "api_key"
+    COHORT = "cohort"  # a group with a common start: participants, waiting list
 
 
 #: What an API client needs for (action, kind); nothing else is open to the API.
@@ -169,13 +170,17 @@ def _decide_staff(actor: Actor, action: Action, r: Resource) -> Decision:
             return _yes("holds a task in the enrollment (the minimum)")
         return _no("not coordinated by this person")
     if kind is Kind.CITIZEN_IDENTITY:
-        if action is Action.VIEW_IDENTITY and coordinates_it:
+        if action in (Action.VIEW_IDENTITY, Action.CREATE) and coordinates_it:
             return _yes("coordinates the intervention")
         return _no("only the coordinator sees who the citizen is")
     if kind is Kind.VISITATION:
         if action in (Action.CREATE, Action.VIEW) and coordinates_it:
             return _yes("coordinates the intervention")
         return _no("only the coordinator records visitations")
+    if kind is Kind.COHORT:
+        if action in (Action.VIEW, Action.ACT) and coordinates_it:
+            return _yes("coordinates the intervention")
+        return _no("only the coordinator sees a cohort")
     if kind in (Kind.STAFF, Kind.DEFINITION, Kind.API_KEY):
         if kind is Kind.DEFINITION and action is Action.VIEW:
             return _yes("definitions are no secret to staff")

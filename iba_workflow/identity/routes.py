@@ -11,7 +11,6 @@ from fastapi import APIRouter, BackgroundTasks, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from iba_workflow.links.tokens import LinkState, hash_token
-from iba_workflow.store.work import unit_of_work
 
 from . import policy
 from .context import IdentityContext, identity_of
@@ -20,11 +19,9 @@ from .forms import (
     check_sign_in_csrf,
     pre_cookie,
     pre_cookie_value,
-    session_csrf,
     set_pre_cookie,
     sign_in_csrf,
 )
-from .mypage import my_page
 from .policy import Action, Kind, PageAccess
 from .sessions import (
     clear_session_cookie,
@@ -45,7 +42,7 @@ from .signin import (
 
 router = APIRouter()
 WINDOW = dt.timedelta(minutes=15)
-LANDING = "/min-side"
+LANDING = "/min-uge"  # the workspace's start page (issue 11); /min-side leads there
 
 
 def _redirect(url: str) -> Response:
@@ -197,18 +194,12 @@ def sign_in_confirm(request: Request, token: str, csrf: str = Form("")) -> Respo
     return response
 
 
-@router.get(LANDING)
+@router.get("/min-side")
 def landing(
     request: Request, access: PageAccess = policy.page(Action.VIEW, Kind.OWN_PAGE)
 ) -> Response:
-    ident = identity_of(request)
-    now = ident.clock.now()
-    with unit_of_work(ident.session_factory) as db:  # the audited reads of names are kept
-        context = my_page(db, access.actor, now=now)
-    context["csrf"] = session_csrf(ident.secret, access.signed_in, now)
-    context["staff_name"] = access.signed_in.staff.name
-    response: Response = ident.render("min_side.html.j2", context, 200)
-    return response
+    """Min side is folded into Min uge (issue 11): the old address leads there."""
+    return _redirect(LANDING)
 
 
 @router.post("/log-ud")

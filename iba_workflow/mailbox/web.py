@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,7 @@ def create_mailbox_app(store: MessageStore, *, templates_dir: Path) -> FastAPI:
         lstrip_blocks=True,
     )
     env.filters["linkify"] = linkify
+    env.filters["lokal_tid"] = copenhagen_time
     env.filters["preview"] = preview_document
 
     def page(name: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
@@ -103,3 +105,14 @@ def create_mailbox_app(store: MessageStore, *, templates_dir: Path) -> FastAPI:
         return {"total": 0}
 
     return app
+
+
+def copenhagen_time(value: dt.datetime) -> str:
+    """A received instant as people here read it: Copenhagen time, with the offset shown
+    (``01.03.2027 09:05:00 (+01:00)``), never UTC."""
+    from iba_workflow.clock import COPENHAGEN
+
+    local = value.astimezone(COPENHAGEN) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    local = local.astimezone(COPENHAGEN)
+    offset = local.strftime("%z")
+    return f"{local:%d.%m.%Y %H:%M:%S} ({offset[:3]}:{offset[3:]})"

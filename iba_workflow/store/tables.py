@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Integer, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from iba_workflow.identity.oidc_state import OidcLoginRow  # noqa: F401  (oidc_login: issue 10)
@@ -61,6 +61,20 @@ class StaffRow(SQLModel, table=True):
     roles: list[str] = Field(default_factory=list, sa_type=JSON)
     municipality: str = Field(index=True)
     active: bool = True
+    created_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
+class StaffCoverRow(SQLModel, table=True):
+    """A colleague covers a staff member's tasks for a period (holiday, illness): the
+    dispatcher sends what would go to ``staff_id`` to ``cover_staff_id`` on those days."""
+
+    __tablename__ = "staff_cover"
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = _fk("staff.id")
+    cover_staff_id: int = _fk("staff.id", index=False)
+    first_day: dt.date
+    last_day: dt.date
     created_at: dt.datetime = Field(sa_type=UTCDateTime)
 
 
@@ -172,7 +186,10 @@ class EnrollmentStaffRow(SQLModel, table=True):
 
 class StepInstanceRow(SQLModel, table=True):
     __tablename__ = "step_instance"
-    __table_args__ = (UniqueConstraint("enrollment_id", "key"),)
+    __table_args__ = (
+        UniqueConstraint("enrollment_id", "key"),
+        Index("ix_step_instance_status_due", "status", "due_date"),  # Min uge (0012)
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     enrollment_id: int = _fk("enrollment.id")

@@ -35,6 +35,8 @@ from iba_workflow.mail.render import long_date
 from iba_workflow.schedule.web import feed_router
 from iba_workflow.settings import Settings
 from iba_workflow.store.db import SessionFactory
+from iba_workflow.workspace import workspace_router
+from iba_workflow.workspace.context import make_workspace
 
 from .guard import SECURITY_HEADERS, PostedForm, api_error, install_guards
 from .secret_file import read_or_create_secret
@@ -102,6 +104,8 @@ def create_app(
     app.include_router(oidc_router(oidc))
     hide_callback_query_in_access_log()
     app.include_router(identity_router)
+    app.state.workspace = make_workspace(app.state.identity, templates_dir=folder)
+    app.include_router(workspace_router)
     install_sign_in_log_filter()
 
     @app.exception_handler(SignInRequired)

@@ -245,3 +245,32 @@ def _getlist(posted: Mapping[str, Any], name: str) -> list[str]:
     if value is None:
         return []
     return [str(v) for v in (value if isinstance(value, list) else [value])]
+
+
+def recorded_lines(
+    form: TaskForm, outcome: str | None, data: Mapping[str, Any], *, others: int = 0
+) -> list[str]:
+    """What a completion recorded, in words for the receipt."""
+    lines: list[str] = []
+    if outcome is not None:
+        name = next((c.label for c in form.outcomes if c.value == outcome), outcome)
+        lines.append(f"Resultat: {name}")
+    if "attended" in data:
+        names = {c.value: c.label for c in form.attendees}
+        who = [names.get(a, a) for a in data["attended"]]
+        lines.append("Deltog: " + (", ".join(who) if who else "ingen markeret"))
+    for f in form.numbers:
+        if f.name in data:
+            unit = f" {f.unit}" if f.unit else ""
+            lines.append(f"{f.label}: {data[f.name]:g}{unit}")
+    if "absent_days" in data:
+        lines.append(f"Fraværsdage: {data['absent_days']}")
+    if others:
+        lines.append(f"Fravær for {others} andre deltagere på samme liste")
+    if "present" in data:
+        lines.append("Fremmøde: " + ("ja" if data["present"] == "yes" else "nej"))
+    if data.get("note"):
+        lines.append("En note er gemt ved opgaven")
+    if not lines:
+        lines.append("Opgaven er markeret som udført")
+    return lines

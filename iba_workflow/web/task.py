@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from iba_workflow.clock import local_today
 from iba_workflow.dispatch.compose import enrollment_ref
@@ -35,7 +35,7 @@ from iba_workflow.store.tables import (
 )
 from iba_workflow.store.work import committed, unit_of_work
 
-from .forms import TaskForm, build_form, parse_form
+from .forms import TaskForm, build_form, parse_form, recorded_lines
 
 OPEN = ("planned", "due", "notified")
 
@@ -110,6 +110,7 @@ class TaskPages:
         if state is LinkState.USED:
             who = session.get(StaffRow, link.used_by_staff_id) if link.used_by_staff_id else None
             ctx.update(by=who.name if who else "ukendt", at=link.used_at)
+            ctx.update(self._receipt(session, d, step, enrollment))
             return Page("task_used.html.j2", 200, ctx)
         completion = session.exec(
             select(CompletionRow).where(CompletionRow.step_instance_id == step.id)
@@ -129,6 +130,29 @@ class TaskPages:
             return Page("task_expired.html.j2", 410, ctx)
         ctx["form"] = self._form(session, d, step, enrollment)
         return Page("task_form.html.j2", 422 if error else 200, ctx)
+
+    def _receipt(
+        self, session: Session, d: Any, step: StepInstanceRow, e: EnrollmentRow
+    ) -> dict[str, Any]:
+        """What the completion recorded and what comes next in the enrollment."""
+        completion = session.exec(
+            select(CompletionRow).where(CompletionRow.step_instance_id == step.id)
+        ).first()
+        recorded: list[str] = []
+        if completion is not None and not completion.skipped:
+            form = self._form(session, d, step, e)
+            recorded = recorded_lines(form, completion.outcome, completion.data)
+        upcoming = session.exec(
+            select(StepInstanceRow)
+            .where(
+                StepInstanceRow.enrollment_id == step.enrollment_id,
+                col(StepInstanceRow.status).in_(OPEN),
+                col(StepInstanceRow.kind) != "session",
+            )
+            .order_by(col(StepInstanceRow.due_date), col(StepInstanceRow.id))
+            .limit(3)
+        ).all()
+        return {"recorded": recorded, "upcoming": list(upcoming), "enrollment_status": e.status}
 
     def _form(self, session: Session, d: Any, step: StepInstanceRow, e: Any) -> TaskForm:
         today = local_today(self.clock)

@@ -140,7 +140,7 @@ async def test_staff_member_signs_in_through_the_provider(site: Site) -> None:
                     ),
                 )
                 assert await _sign_in_as(page, site, "Iba.Hedensted@Example.org") == 303
-                assert page.url == f"{site.url}/min-side"
+                assert page.url == f"{site.url}/min-uge"
                 assert "Du er logget ind som Ida Hedensted." in await page.inner_text("main")
                 cookies = {c["name"]: c["value"] for c in await context.cookies(site.url)}
 
@@ -192,7 +192,7 @@ async def test_unknown_staff_and_cancelled_sign_in_get_danish_sentences(site: Si
                 assert await page.title() == "Testudbyder · log ind", "the provider asks again"
                 await page.get_by_label("E-mail").fill(STAFF)
                 await page.get_by_role("button", name="Log ind").click()
-                await page.wait_for_url(f"{site.url}/min-side")
+                await page.wait_for_url(f"{site.url}/min-uge")
                 assert "Du er logget ind som Ida Hedensted." in await page.inner_text("main")
 
                 page = await (await browser.new_context()).new_page()

@@ -77,6 +77,9 @@ RESOURCES: dict[str, Resource] = {
     "definition_home": _r(Kind.DEFINITION, municipality=HOME, definition_id="hop"),
     "definition_abroad": _r(Kind.DEFINITION, municipality=ABROAD, definition_id="hop"),
     "api_key": _r(Kind.API_KEY),
+    "cohort_hop": _r(Kind.COHORT, municipality=HOME, definition_id="hop"),
+    "cohort_other_def": _r(Kind.COHORT, municipality=HOME, definition_id="fagmentor"),
+    "cohort_abroad": _r(Kind.COHORT, municipality=ABROAD, definition_id="hop"),
 }
 
 V, A, ID, M, C = Action.VIEW, Action.ACT, Action.VIEW_IDENTITY, Action.MANAGE, Action.CREATE
@@ -89,7 +92,8 @@ EXPECTED: dict[str, set[tuple[str, Action]]] = {
         ("task_mine", V), ("task_mine", A), ("task_theirs_hop", V), ("task_theirs_hop", A),
         ("task_link_mine", V), ("task_link_mine", A),
         ("enrollment_hop", V), ("enrollment_hop", A), ("enrollment_involved", V),
-        ("identity_hop", ID), ("visitation_hop", C), ("visitation_hop", V),
+        ("identity_hop", ID), ("identity_hop", C), ("visitation_hop", C), ("visitation_hop", V),
+        ("cohort_hop", V), ("cohort_hop", A),
     },
     "worker": _own | _defs | {
         ("task_mine", V), ("task_mine", A), ("task_link_mine", V), ("task_link_mine", A),
@@ -105,7 +109,9 @@ EXPECTED: dict[str, set[tuple[str, Action]]] = {
     "coordinator_abroad": _own | {("task_abroad_mine", V), ("task_abroad_mine", A),
                                   ("task_link_mine", V), ("task_link_mine", A),
                                   ("enrollment_abroad", V), ("enrollment_abroad", A),
-                                  ("identity_abroad", ID), ("definition_abroad", V)},
+                                  ("identity_abroad", ID), ("identity_abroad", C),
+                                  ("definition_abroad", V),
+                                  ("cohort_abroad", V), ("cohort_abroad", A)},
     "api_visitations": {("visitation_api", C), ("visitation_hop", C),
                         ("visitation_other_def", C)},
     "api_no_scope": set(),
@@ -126,7 +132,7 @@ def test_every_cell_of_the_matrix_is_exactly_as_written() -> None:
         assert not unexpected, f"{name} may unexpectedly: {sorted(unexpected)}"
         assert not missing, f"{name} may no longer: {sorted(missing)}"
     total = len(ACTORS) * len(RESOURCES) * len(Action)
-    assert total == 805 and sum(map(len, allowed.values())) < total / 8  # walked, mostly no
+    assert total == 910 and sum(map(len, allowed.values())) < total / 8  # walked, mostly no
 
 
 def test_nobody_sees_another_municipalitys_citizens() -> None:

@@ -61,6 +61,8 @@ async def test_smtp_in_json_and_page_out(renderer, clock, templates_dir) -> None
             index = await client.get("/")
             assert index.status_code == 200 and 'lang="da"' in index.text
             assert "Ny opgave: Rekruttering" in index.text and f'href="/m/{m["id"]}"' in index.text
+            # received 07:30 UTC: listed in Copenhagen time, as the mails say (+01:00)
+            assert "22.02.2027 08:30:00 (+01:00)" in index.text and "07:30:00" not in index.text
 
             page = await client.get(f"/m/{m['id']}")
             assert page.status_code == 200

@@ -45,9 +45,9 @@ def follow_link(client: httpx.Client, token: str) -> httpx.Response:
 
 
 def sign_in(client: httpx.Client, smtp: SmtpServer, address: str) -> httpx.Response:
-    """Signed in as ``address``: the answer is Min side."""
+    """Signed in as ``address``: the answer is Min uge."""
     landed = follow_link(client, ask_for_link(client, smtp, address))
-    assert landed.status_code == 200 and "Min side" in landed.text, landed.text
+    assert landed.status_code == 200 and "Min uge" in landed.text, landed.text
     return landed
 
 

@@ -62,6 +62,8 @@ async def test_visitation_mail_link_get_post_next_mail(world: World, smtp: SmtpS
         )
         assert done.status_code == 200, done.text
         assert "Opgaven er udført" in done.text and "Integrations- Medarbejder" in done.text
+        assert "Det blev gemt" in done.text and "Resultat: " in done.text  # the receipt
+        assert "Deltog: " in done.text and "Det sker nu" in done.text
 
         with world.session() as s:
             step = world.step("praktiksamtale")

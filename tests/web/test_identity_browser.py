@@ -1,6 +1,6 @@
 """E-mail sign-in in headless Chromium on a phone-sized viewport: type the work address
-(by its label), the mail arrives at aiosmtpd, open its link, press "Log ind", Min side,
-sign out; the session cookie is HttpOnly and SameSite=Lax, and after sign-out Min side
+(by its label), the mail arrives at aiosmtpd, open its link, press "Log ind", Min uge,
+sign out; the session cookie is HttpOnly and SameSite=Lax, and after sign-out Min uge
 sends the browser back to /log-ind."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ async def test_sign_in_by_mail_in_chromium(world: World, smtp: SmtpServer, web: 
         try:
             context = await browser.new_context(viewport={"width": 390, "height": 844})
             page = await context.new_page()
-            await page.goto(f"{web.url}/min-side")
+            await page.goto(f"{web.url}/min-uge")
             assert page.url.endswith("/log-ind")  # not signed in: to the sign-in page
             await page.get_by_label("Arbejdsmail").fill(iba)
             await page.screenshot(path=str(artifacts / "sign-in.png"), full_page=True)
@@ -38,10 +38,10 @@ async def test_sign_in_by_mail_in_chromium(world: World, smtp: SmtpServer, web: 
             assert link is not None
             await page.goto(link.group(0))
             await page.get_by_role("button", name="Log ind").click()
-            await page.wait_for_url("**/min-side")
+            await page.wait_for_url("**/min-uge")
             main = await page.inner_text("main")
-            assert "Min side" in main and "Integrations- Medarbejder" in main
-            await page.screenshot(path=str(artifacts / "min-side.png"), full_page=True)
+            assert "Min uge" in main and "Integrations- Medarbejder" in main
+            await page.screenshot(path=str(artifacts / "min-uge.png"), full_page=True)
             [cookie] = [c for c in await context.cookies() if c["name"] == "iba_session"]
             assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
             assert await page.evaluate("document.cookie") == ""  # no script can read it
@@ -49,7 +49,7 @@ async def test_sign_in_by_mail_in_chromium(world: World, smtp: SmtpServer, web: 
             await page.get_by_role("button", name="Log ud", exact=True).click()
             await page.wait_for_url("**/log-ind?ud=1")
             assert "Du er logget ud" in await page.inner_text("main")
-            await page.goto(f"{web.url}/min-side")
+            await page.goto(f"{web.url}/min-uge")
             assert page.url.endswith("/log-ind")
             await page.goto(link.group(0))  # the link was used
             assert "allerede brugt" in await page.inner_text("main")

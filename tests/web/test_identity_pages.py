@@ -1,5 +1,5 @@
 """What a signed-in person sees, through the policy: a task link addressed to someone
-else is refused (an anonymous holder still gets it); Min side lists one's own open
+else is refused (an anonymous holder still gets it); Min uge lists one's own open
 tasks; only the coordinator of the intervention in her municipality sees the citizen's
 name there, and every such read is in the audit log."""
 
@@ -67,9 +67,11 @@ def test_a_signed_in_person_cannot_use_someone_elses_task_link(
         assert not s.exec(select(t.CompletionRow)).all()
 
 
-def test_min_side_shows_own_tasks_and_names_only_to_the_coordinator(
+def test_min_uge_shows_own_tasks_and_names_only_to_the_coordinator(
     world: World, smtp: SmtpServer, web: Any
 ) -> None:
+    """Min side is folded into Min uge (issue 11): own tasks there, no names; the
+    citizen's name is on the enrollment's page, for its coordinator only, audited."""
     _enrol(world, smtp)
     iba, manager = world.staff_email("iba"), world.staff_email("leder")
     with world.session() as s:
@@ -79,24 +81,27 @@ def test_min_side_shows_own_tasks_and_names_only_to_the_coordinator(
         s.commit()
     with _client(web) as client:
         page = sign_in(client, smtp, manager)
-        assert "Mine åbne opgaver" in page.text and "F-00001" in page.text
+        assert "Næste uge" in page.text and "F-00001" in page.text
         assert "koordinerer" not in page.text
         assert not [c for c in CANARIES if c in page.text]
+        assert client.get("/forloeb/1").status_code in (200, 403)
+        assert NAME not in client.get("/forloeb/1").text
     with _client(web) as client:
-        page = sign_in(client, smtp, iba)  # the IBA, not yet coordinating HOP
-        assert NAME not in page.text and "koordinerer" not in page.text
+        sign_in(client, smtp, iba)  # the IBA, not yet coordinating HOP
+        assert NAME not in client.get("/forloeb/1").text
     with world.session() as s:
         add_coordinates(s, world.staff["iba"], ["hop"], now=world.clock.now(), actor="tests")
         s.commit()
     with _client(web) as client:
         page = sign_in(client, smtp, iba)
-        assert "Forløb, du koordinerer" in page.text and NAME in page.text
-        assert "010203" not in page.text  # the CPR number is not needed here
+        assert NAME not in page.text  # no names on Min uge
+        assert NAME in client.get("/forloeb/1").text
     with _client(web) as client:
-        page = sign_in(client, smtp, "iba@rebild.test")  # coordinates HOP, elsewhere
-        assert NAME not in page.text and "F-00001" not in page.text
+        sign_in(client, smtp, "iba@rebild.test")  # coordinates HOP, elsewhere
+        assert client.get("/forloeb/1").status_code == 403
+        assert "F-00001" not in client.get("/forloeb").text
     with world.session() as s:
         reads = s.exec(select(t.AuditRow).where(t.AuditRow.action == "read_identity")).all()
     assert [(r.actor, r.citizen_id, r.details["purpose"]) for r in reads] == [
-        (f"staff:{world.staff['iba']}", 1, "page:min-side")
+        (f"staff:{world.staff['iba']}", 1, "page:forloeb")
     ]

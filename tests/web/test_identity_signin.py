@@ -24,14 +24,14 @@ def _client(web: Any) -> httpx.Client:
 def test_sign_in_by_mail_link_then_sign_out(world: World, smtp: SmtpServer, web: Any) -> None:
     iba = world.staff_email("iba")
     with _client(web) as client:
-        assert client.get("/min-side").url.path == "/log-ind"  # not signed in yet
+        assert client.get("/min-uge").url.path == "/log-ind"  # not signed in yet
         landed = sign_in(client, smtp, iba.upper())  # the address in any case
         assert "Integrations- Medarbejder" in landed.text
-        page = client.get("/min-side")
+        page = client.get("/min-uge")
         assert page.status_code == 200 and "Log ud" in page.text
         out = client.post("/log-ud", data={"csrf": csrf_of(page.text)})
         assert out.url.path == "/log-ind" and "Du er logget ud" in out.text
-        assert client.get("/min-side").url.path == "/log-ind"
+        assert client.get("/min-uge").url.path == "/log-ind"
     mail = smtp.mails[-1]
     assert world.citizen_ref not in mail.text and "Kanarie" not in mail.text
     with world.session() as s:
@@ -64,7 +64,7 @@ def test_a_sign_in_link_works_once_and_not_after_it_expired(
         page = client.get(f"/log-ind/{token}")
         assert client.get(f"/log-ind/{token}").status_code == 200  # GET spends nothing
         first = client.post(f"/log-ind/{token}", data={"csrf": csrf_of(page.text)})
-        assert "Min side" in first.text
+        assert "Min uge" in first.text
         again = client.post(f"/log-ind/{token}", data={"csrf": csrf_of(page.text)})
         assert again.status_code == 410 and "allerede brugt" in again.text
         assert client.get(f"/log-ind/{token}").status_code == 410
@@ -88,7 +88,7 @@ def test_cookie_flags_and_a_new_session_id_at_each_sign_in(
         token = ask_for_link(client, smtp, iba)
         page = client.get(f"/log-ind/{token}")
         r = client.post(f"/log-ind/{token}", data={"csrf": csrf_of(page.text)})
-        assert r.status_code == 303 and r.headers["location"] == "/min-side"
+        assert r.status_code == 303 and r.headers["location"] == "/min-uge"
         cookie = r.headers["set-cookie"]
         assert cookie.startswith("iba_session=") and "HttpOnly" in cookie
         assert "SameSite=lax" in cookie and "Path=/" in cookie and "Secure" not in cookie
@@ -99,7 +99,7 @@ def test_cookie_flags_and_a_new_session_id_at_each_sign_in(
         second = client.cookies["iba_session"]
         assert second != first
     with httpx.Client(base_url=web.url, timeout=10, cookies={"iba_session": first}) as old:
-        assert old.get("/min-side").status_code == 303  # the old id was ended
+        assert old.get("/min-uge").status_code == 303  # the old id was ended
     with world.session() as s:
         dump = repr(s.execute(text("SELECT * FROM staff_session")).all())
     assert first not in dump and second not in dump
@@ -127,16 +127,16 @@ def test_idle_timeout_and_absolute_lifetime_on_the_apps_clock(
     with _client(web) as client:
         sign_in(client, smtp, iba)
         world.clock.advance(dt.timedelta(minutes=29))
-        assert client.get("/min-side").url.path == "/min-side"
+        assert client.get("/min-uge").url.path == "/min-uge"
         world.clock.advance(dt.timedelta(minutes=30))
-        assert client.get("/min-side").url.path == "/log-ind"  # idle
+        assert client.get("/min-uge").url.path == "/log-ind"  # idle
 
         sign_in(client, smtp, iba)
         for _ in range(8 * 3 - 1):  # used every 20 minutes for 7 h 40 min
             world.clock.advance(dt.timedelta(minutes=20))
-            assert client.get("/min-side").url.path == "/min-side"
+            assert client.get("/min-uge").url.path == "/min-uge"
         world.clock.advance(dt.timedelta(minutes=20))
-        assert client.get("/min-side").url.path == "/log-ind"  # 8 hours after sign-in
+        assert client.get("/min-uge").url.path == "/log-ind"  # 8 hours after sign-in
     with world.session() as s:
         reasons = s.execute(text("SELECT ended_reason FROM staff_session ORDER BY id")).all()
     assert [r[0] for r in reasons] == ["idle", "expired"]
@@ -162,7 +162,7 @@ def test_forms_without_the_right_csrf_token_are_refused(
         follow_link(client, token)
         assert client.post("/log-ud", data={}).status_code == 400
         assert client.post("/log-ud-alle", data={"csrf": "x"}).status_code == 400
-        assert client.get("/min-side").url.path == "/min-side"  # still signed in
+        assert client.get("/min-uge").url.path == "/min-uge"  # still signed in
     with world.session() as s:
         assert len(s.exec(select(t.OutboxRow).where(t.OutboxRow.kind == "sign_in")).all()) == 1
 
@@ -175,12 +175,12 @@ def test_sign_out_everywhere_ends_the_other_browsers(
         sign_in(phone, smtp, iba)
         sign_in(desk, smtp, iba)
         sign_in(other, smtp, mentor)
-        page = desk.get("/min-side")
+        page = desk.get("/min-uge")
         r = desk.post("/log-ud-alle", data={"csrf": csrf_of(page.text)})
         assert r.url.path == "/log-ind"
-        assert phone.get("/min-side").url.path == "/log-ind"
-        assert desk.get("/min-side").url.path == "/log-ind"
-        assert other.get("/min-side").url.path == "/min-side"
+        assert phone.get("/min-uge").url.path == "/log-ind"
+        assert desk.get("/min-uge").url.path == "/log-ind"
+        assert other.get("/min-uge").url.path == "/min-uge"
 
 
 def test_sign_in_requests_are_limited_per_address(world: World, smtp: SmtpServer, web: Any) -> None:

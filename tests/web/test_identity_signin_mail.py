@@ -53,7 +53,7 @@ def test_smtp_down_at_the_request_then_the_dispatcher_sends_it(
         asyncio.run(run_tick(world.open_session, world.ctx, world.settings, owner="tick"))
         mail = smtp.wait_for(lambda m: iba in m.rcpt_tos)
         landed = follow_link(client, sign_in_token(mail))
-        assert "Min side" in landed.text
+        assert "Min uge" in landed.text
     [row] = _sign_in_rows(world)
     assert row.status == "sent"
 
