@@ -34,10 +34,18 @@ class Settings(BaseSettings):
     smtp_tls: bool = False
     smtp_timeout_seconds: float = 10.0
     mail_from: str = "iba-workflow <noreply@example.org>"
+    # The one retry policy of a mail (mail/backoff.py, used by the outbox): a failed send
+    # waits base × 2^(n-1), at most cap, shortened by up to 20 % jitter; dead after
+    # mail_max_attempts tries (a 5xx at once).
     mail_max_attempts: int = Field(8, ge=1, le=50)
+    mail_retry_base_seconds: float = Field(30.0, gt=0, le=3600)
+    mail_retry_cap_seconds: float = Field(3600.0, gt=0, le=86400)
 
     dispatch_interval_seconds: int = Field(60, ge=5, le=3600)
     dispatch_batch_size: int = Field(200, ge=1, le=10000)
+    dispatch_lease_seconds: int = Field(
+        300, ge=2, le=3600, description="How long a claimed outbox row is held by one tick."
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:
