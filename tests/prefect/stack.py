@@ -113,7 +113,7 @@ def serve_env(
             "IBA_DISPATCH_INTERVAL_SECONDS": "3600",  # tests pull ticks forward
             "IBA_DISPATCH_BATCH_SIZE": "10",
             "IBA_DISPATCH_LEASE_SECONDS": "6",
-            "IBA_SEND_RETRY_DELAY_SECONDS": "0.5",
+            "IBA_MAIL_RETRY_BASE_SECONDS": "0.5",  # the outbox's retry policy, fast
             "PREFECT_RUNNER_POLL_FREQUENCY": "1",
             "PYTHONPATH": str(REPO),
         }
