@@ -189,7 +189,7 @@ async def _task_run_texts(client: PrefectClient) -> list[str]:
 async def _event_texts(client: PrefectClient) -> list[str]:
     """Every event of the last day (Prefect's default window), whole, as JSON."""
     texts: list[str] = []
-    page = await client.read_events(limit=PAGE)
+    page = await client.read_events(limit=50)  # the most the API serves per page
     while True:
         texts += [event.model_dump_json() for event in page.events]
         if not page.next_page:
