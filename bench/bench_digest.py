@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import emit, median, quick, summary
+from common import emit, median, quick, roomy, summary
 from sqlalchemy import event
 
 from iba_workflow import paths
@@ -31,6 +31,7 @@ from iba_workflow.engine import (
 )
 from iba_workflow.store import make_engine, session_factory, upgrade
 
+KNOWN = paths.known_templates()
 BENCH = "digest"
 ENROLLMENTS = 100 if quick() else 1_000
 MONDAY = dt.date(2027, 3, 1)
@@ -49,9 +50,7 @@ def main() -> None:
         engine = make_engine(url)
         upgrade(engine)
         factory = session_factory(engine)
-        d = load_definition(
-            paths.definitions_dir() / "hop.yaml", known_templates=paths.known_templates()
-        )
+        d = roomy(load_definition(paths.definitions_dir() / "hop.yaml", known_templates=KNOWN))
         before = dt.datetime.combine(MONDAY - dt.timedelta(days=28), dt.time(9), tzinfo=COPENHAGEN)
         clock = FixedClock(before)
         ctx = EngineContext(clock=clock, calendars=calendars_from(paths.calendars_dir()))

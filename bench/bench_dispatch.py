@@ -19,7 +19,7 @@ import time
 from email.message import EmailMessage
 from pathlib import Path
 
-from common import emit, median, quick, rounds_from_argv, summary
+from common import emit, median, quick, roomy, rounds_from_argv, summary
 from sqlmodel import select
 
 from iba_workflow import paths
@@ -38,6 +38,7 @@ from iba_workflow.settings import Settings
 from iba_workflow.store import make_engine, session_factory, upgrade
 from iba_workflow.store.tables import OutboxRow
 
+KNOWN = paths.known_templates()
 BENCH = "dispatch"
 MAILS = 200 if quick() else 2_000
 MONDAY = dt.date(2027, 3, 1)
@@ -69,9 +70,7 @@ def seeded_store(folder: Path, smtp_port: int) -> tuple[object, Settings, Engine
     engine = make_engine(url)
     upgrade(engine)
     factory = session_factory(engine)
-    d = load_definition(
-        paths.definitions_dir() / "hop.yaml", known_templates=paths.known_templates()
-    )
+    d = roomy(load_definition(paths.definitions_dir() / "hop.yaml", known_templates=KNOWN))
     clock = FixedClock(dt.datetime.combine(MONDAY, dt.time(8), tzinfo=COPENHAGEN))
     ctx = EngineContext(clock=clock, calendars=calendars_from(paths.calendars_dir()))
     settings = Settings(

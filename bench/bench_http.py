@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import httpx
-from common import ROOT, emit, percentile, quick, summary
+from common import ROOT, emit, percentile, quick, roomy, summary
 from sqlmodel import select
 
 from iba_workflow import paths
@@ -40,6 +40,7 @@ from iba_workflow.orchestration.server import free_port
 from iba_workflow.store import make_engine, session_factory, upgrade
 from iba_workflow.store.tables import StaffRow, StepInstanceRow
 
+KNOWN = paths.known_templates()
 BENCH = "http"
 ENROLLMENTS = 100 if quick() else 1_000
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -59,9 +60,7 @@ def seed(folder: Path) -> tuple[str, list[str]]:
     engine = make_engine(url)
     upgrade(engine)
     factory = session_factory(engine)
-    d = load_definition(
-        paths.definitions_dir() / "hop.yaml", known_templates=paths.known_templates()
-    )
+    d = roomy(load_definition(paths.definitions_dir() / "hop.yaml", known_templates=KNOWN))
     ctx = EngineContext(clock=SystemClock(), calendars=calendars_from(paths.calendars_dir()))
     start = dt.date.today() + dt.timedelta(days=21)
     with factory() as s:

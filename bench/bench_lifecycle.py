@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import ROOT, emit, median, rounds_from_argv, summary
+from common import ROOT, emit, median, roomy, rounds_from_argv, summary
 
 from iba_workflow import paths
 from iba_workflow.clock import COPENHAGEN, FixedClock
@@ -41,6 +41,7 @@ from iba_workflow.store import make_engine, session_factory, upgrade
 from iba_workflow.store.db import SQLITE_BUSY_TIMEOUT_MS
 from iba_workflow.store.tables import OPEN_STEP_STATUSES, StepInstanceRow
 
+KNOWN = paths.known_templates()
 BENCH = "lifecycle"
 BPMN = ROOT / "bench" / "fagmentor.bpmn"
 START = dt.date(2027, 3, 1)
@@ -62,8 +63,8 @@ class Ours:
         self.engine = make_engine(url)
         upgrade(self.engine)
         self.open = session_factory(self.engine)
-        self.d = load_definition(
-            paths.definitions_dir() / "fagmentor.yaml", known_templates=paths.known_templates()
+        self.d = roomy(
+            load_definition(paths.definitions_dir() / "fagmentor.yaml", known_templates=KNOWN)
         )
         self.clock = FixedClock(dt.datetime.combine(START, dt.time(8), tzinfo=COPENHAGEN))
         self.ctx = EngineContext(clock=self.clock, calendars=calendars_from(paths.calendars_dir()))
