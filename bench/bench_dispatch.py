@@ -136,7 +136,7 @@ def main() -> None:
                 t0, c0 = time.perf_counter(), time.process_time()
                 sent = asyncio.run(product_tick(factory, settings, ctx))
                 wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-                assert sent == pending, (sent, pending)
+                assert sent >= pending, (sent, pending)  # the tick may add what became due
                 t1 = time.perf_counter()
                 asyncio.run(raw_aiosmtplib(port, sent, size))
                 raw = time.perf_counter() - t1

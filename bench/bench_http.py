@@ -51,7 +51,7 @@ def _clicks() -> int:
     for arg in sys.argv[1:]:
         if arg.startswith("--clicks="):
             return int(arg.split("=", 1)[1])
-    return 80 if quick() else 400
+    return 40 if quick() else 400
 
 
 def seed(folder: Path) -> tuple[str, list[str]]:

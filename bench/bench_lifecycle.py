@@ -2,7 +2,7 @@
 ours (the engine over the store) against SpiffWorkflow 3.x running the same lifecycle as
 BPMN (bench/fagmentor.bpmn), side by side in one run. Fairness rules: bench/README.md.
 
-    python bench/bench_lifecycle.py [--n=200] [--rounds=3] [--profile]
+    python bench/bench_lifecycle.py [--n=200] [--rounds=3] [--quick] [--profile]
 
 Per lifecycle, both sides: one transaction to start it (ours: the citizen and the
 visitation; Spiff: a new workflow instance stored), then one transaction per completed
@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import ROOT, emit, median, roomy, rounds_from_argv, summary
+from common import ROOT, emit, median, quick, roomy, rounds_from_argv, summary
 
 from iba_workflow import paths
 from iba_workflow.clock import COPENHAGEN, FixedClock
@@ -51,7 +51,7 @@ def _n() -> int:
     for arg in sys.argv[1:]:
         if arg.startswith("--n="):
             return int(arg.split("=", 1)[1])
-    return 200
+    return 20 if quick() else 200
 
 
 # --------------------------------------------------------------------------- ours
