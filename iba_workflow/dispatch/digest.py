@@ -3,7 +3,8 @@ overdue in the enrollments they coordinate.
 
 - ``enqueue_digests(session_factory, ctx) -> int``: on the first tick of an ISO week at or
   after Monday 08:00 (Copenhagen), one outbox row per IBA who coordinates an active
-  enrollment. The message id ``digest/<year>-W<week>/<staff id>`` makes it once per IBA
+  enrollment (once a week's digests are written, a later tick asks one question and
+  stops). The message id ``digest/<year>-W<week>/<staff id>`` makes it once per IBA
   per week, however many ticks run. The payload holds step instance ids only.
 - ``compose_digest(...)``: the mail for such a row, rendered with ``DigestMail``.
 
@@ -104,6 +105,11 @@ def enqueue_digests(session_factory: SessionFactory, ctx: EngineContext) -> int:
         return 0
     made = 0
     with session_factory() as session:
+        # every later tick of the week: one query, not two per active enrollment
+        week = digest_message_id(monday, 0).rsplit("/", 1)[0] + "/"
+        written = select(OutboxRow.id).where(col(OutboxRow.message_id).startswith(week))
+        if session.exec(written.limit(1)).first() is not None:
+            return 0
         owner = coordinators(session)
         plans: dict[int, dict[str, list[int]]] = {
             staff_id: {"due": [], "overdue": []} for staff_id in owner.values() if staff_id
