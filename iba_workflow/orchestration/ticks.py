@@ -43,7 +43,8 @@ StepKey = tuple[str, str | None]  # (definition id, step id)
 
 
 class SendsFailed(Exception):
-    """Some mails of a send task were not accepted by the SMTP server (retried)."""
+    """Some mails of a send task were not accepted by the SMTP server (the outbox retries
+    them as its policy says; Prefect does not)."""
 
 
 @dataclass(frozen=True)
