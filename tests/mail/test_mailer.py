@@ -9,19 +9,30 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from conftest import RecordingHandler, free_port
 
 from iba_workflow.errors import PermanentMailError, TransientMailError
 from iba_workflow.mail.mailer import MemoryMailer, SmtpMailer
 from iba_workflow.mail.smtp import SmtpConfig
+from iba_workflow.orchestration.server import free_port
 
 
 @dataclass
-class CountingHandler(RecordingHandler):
-    """Counts SMTP connections (one EHLO each); refuses RCPT of ``refuse`` addresses."""
+class Received:
+    data: bytes
 
+
+@dataclass
+class CountingHandler:
+    """Keeps what it accepts, counts SMTP connections (one EHLO each), refuses RCPT of
+    the ``refuse`` addresses with the given reply."""
+
+    received: list[Received] = field(default_factory=list)
     helos: int = 0
     refuse: dict[str, str] = field(default_factory=dict)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.received.append(Received(envelope.original_content))
+        return "250 Message accepted for delivery"
 
     async def handle_EHLO(
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
@@ -35,7 +46,8 @@ class CountingHandler(RecordingHandler):
     ) -> str:
         if address in self.refuse:
             return self.refuse[address]
-        return await super().handle_RCPT(server, session, envelope, address, options)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
 
 def message(n: int, to: str = "iba@hedensted.dk") -> EmailMessage:
