@@ -27,18 +27,11 @@ def send_task_for(definition_id: str, step_id: str | None) -> Any:
 
             _send_tasks[key] = task(
                 name="iba · send",
-                retries=rt.orchestration.send_retries,
-                retry_delay_seconds=rt.orchestration.send_retry_delay_seconds,
                 cache_policy=NO_CACHE,
                 persist_result=False,
             )(send_outbox_rows)
             return _send_tasks[key]
-        _send_tasks[key] = compile_send_tasks(
-            rt.definition(key),
-            send_outbox_rows,
-            retries=rt.orchestration.send_retries,
-            retry_delay_seconds=rt.orchestration.send_retry_delay_seconds,
-        )
+        _send_tasks[key] = compile_send_tasks(rt.definition(key), send_outbox_rows)
     found = _send_tasks[key]
     return found if key == "-" else found.for_step(step_id)
 

@@ -85,6 +85,9 @@ class WorkingCalendar:
     closing_days: tuple[ClosingDay, ...] = ()
     municipality: str | None = None
     _cache: dict[int, dict[dt.date, str]] = field(default_factory=dict, repr=False)
+    _added: dict[tuple[dt.date, int], dt.date] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def closed_reason(self, day: dt.date) -> str | None:
         """Why ``day`` is not a working day (holiday or closing day name, or weekday), or None."""
@@ -132,11 +135,17 @@ class WorkingCalendar:
         raise CalendarError("no working day within 400 days", day=day)
 
     def add_working_days(self, day: dt.date, n: int) -> dt.date:
-        """``n`` working days after ``day`` (before, if negative). ``n == 0`` returns ``day``."""
+        """``n`` working days after ``day`` (before, if negative). ``n == 0`` returns ``day``.
+        Remembered per calendar (the planner asks the same few thousand questions often)."""
+        found = self._added.get((day, n))
+        if found is not None:
+            return found
         current = day
         step = 1 if n > 0 else -1
         for _ in range(abs(n)):
             current = self._walk(current, step)
+        if len(self._added) < 100_000:
+            self._added[(day, n)] = current
         return current
 
     def working_days_between(self, first: dt.date, last: dt.date) -> int:

@@ -55,7 +55,12 @@ class Settings(BaseSettings):
     smtp_tls: bool = False
     smtp_timeout_seconds: float = 10.0
     mail_from: str = "iba-workflow <noreply@example.org>"
+    # The one retry policy of a mail (mail/backoff.py, used by the outbox): a failed send
+    # waits base × 2^(n-1), at most cap, shortened by up to 20 % jitter; dead after
+    # mail_max_attempts tries (a 5xx at once).
     mail_max_attempts: int = Field(8, ge=1, le=50)
+    mail_retry_base_seconds: float = Field(30.0, gt=0, le=3600)
+    mail_retry_cap_seconds: float = Field(3600.0, gt=0, le=86400)
 
     date_window_back_days: int = Field(
         365, ge=0, le=3650, description="How far back a start, pause or exit date may lie."
@@ -81,6 +86,9 @@ class Settings(BaseSettings):
 
     dispatch_interval_seconds: int = Field(60, ge=5, le=3600)
     dispatch_batch_size: int = Field(200, ge=1, le=10000)
+    dispatch_lease_seconds: int = Field(
+        300, ge=2, le=3600, description="How long a claimed outbox row is held by one tick."
+    )
 
     # OpenID Connect sign-in and OAuth 2 access tokens for the API (identity/oidc_*.py)
     oidc_issuer: str | None = Field(

@@ -4,6 +4,13 @@ template made once per session and dropped at the end).
 
 PostgreSQL unreachable: the PostgreSQL cases are skipped locally, and fail when the
 environment says CI (CI=true), so a CI run can never pass without them.
+
+Parallel runs (pytest-xdist, ``-n auto --dist loadgroup`` in pyproject.toml): every test
+runs in any worker, except those that start servers, which ``pytest_collection_modifyitems``
+puts into one xdist group each kind, so each kind runs serially in one worker (see
+``SERIAL_GROUPS``). Session fixtures are per worker and safe side by side: the SQLite
+template lives under the worker's own temporary directory, PostgreSQL databases carry a
+random prefix, the Prefect template cache is made under a file lock.
 """
 
 from __future__ import annotations
@@ -27,6 +34,34 @@ STORE_BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
 ]
+
+
+def _serial_group(item: pytest.Item) -> str | None:
+    """The xdist group that keeps a server-starting test serial, or None (any worker).
+
+    - ``servers``: a real Prefect server (the session's ``prefect_server``, also behind the
+      module stacks), and ``iba up`` (a Prefect server, the web app and a mailbox). One
+      worker runs them one after another, as before: two Prefect servers side by side on a
+      2-core machine only slow each other down.
+    - ``browser``: headless Chromium (one at a time: ~300 MB each).
+    """
+    path = Path(str(item.fspath))
+    fixtures = getattr(item, "fixturenames", ())
+    if "prefect_server" in fixtures or path.name == "test_up.py":
+        return "servers"
+    if path.name in BROWSER_TEST_FILES:
+        return "browser"
+    return None
+
+
+BROWSER_TEST_FILES = {"test_browser.py", "test_keyboard.py"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        group = _serial_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 def _pg_url(database: str) -> str:

@@ -119,7 +119,7 @@ def main() -> None:
         data_dir=tmp / "data",
         smtp_port=controller.port,
     )
-    env["IBA_SEND_RETRY_DELAY_SECONDS"] = "1"
+    env["IBA_MAIL_RETRY_BASE_SECONDS"] = "1"  # a refused mail is tried again soon
     serving = Serving(env=env, logdir=tmp)
     serving.start()
     try:

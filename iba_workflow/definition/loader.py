@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import weakref
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -262,8 +263,23 @@ def _parse(text: str, file: str, known_templates: set[str] | None) -> tuple[Defi
 # --------------------------------------------------------------------------- helpers
 
 
+_HASHES: dict[int, str] = {}
+
+
 def content_hash(definition: Definition) -> str:
-    """A stable hash of what a definition means (not how its YAML is formatted)."""
+    """A stable hash of what a definition means (not how its YAML is formatted).
+
+    Computed once per definition object (definitions are frozen), not once per plan: the
+    entry is dropped when the object is garbage collected, before its id can be reused."""
+    key = id(definition)
+    found = _HASHES.get(key)
+    if found is None:
+        found = _HASHES[key] = _content_hash(definition)
+        weakref.finalize(definition, _HASHES.pop, key, None)
+    return found
+
+
+def _content_hash(definition: Definition) -> str:
     canonical = json.dumps(
         definition.model_dump(mode="json"),
         sort_keys=True,

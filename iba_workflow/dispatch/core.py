@@ -1,6 +1,8 @@
 """The dispatcher's steps: enqueue what is due, claim outbox rows, deliver them, and a
 tick that does all three. Store work is synchronous (short transactions); only SMTP is
-awaited."""
+awaited. A batch is delivered through one :class:`~iba_workflow.mail.mailer.Mailer`
+session (one SMTP connection); a failed mail waits as the one retry policy
+(``mail.backoff``) says."""
 
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ from iba_workflow import paths
 from iba_workflow.engine import EngineContext, enqueue_due_notifications
 from iba_workflow.errors import IbaError, MailSendError
 from iba_workflow.mail import DIGEST_TEMPLATE, MailRenderer
-from iba_workflow.mail.smtp import SmtpConfig, send_message
+from iba_workflow.mail.backoff import BackoffPolicy
+from iba_workflow.mail.mailer import Mailer, OutgoingMail, SmtpMailer
 from iba_workflow.settings import Settings
 from iba_workflow.store.db import SessionFactory
 from iba_workflow.store.outbox import (
@@ -73,7 +76,7 @@ def claim(
     owner: str,
     now: dt.datetime,
     limit: int = 100,
-    lease_seconds: int = 300,
+    lease_seconds: int,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
 ) -> list[int]:
     """Lease up to ``limit`` sendable outbox rows to ``owner``; their ids, oldest first."""
@@ -92,25 +95,30 @@ async def deliver(
     settings: Settings,
     owner: str,
     renderer: MailRenderer | None = None,
+    mailer: Mailer | None = None,
 ) -> DeliveryReport:
-    """Send each claimed row once; a failure is recorded on its row and never stops the
-    batch (transient: retried with backoff; permanent or too many tries: dead)."""
+    """Send each claimed row once, all through one session of ``mailer`` (default: SMTP
+    from the settings); a failure is recorded on its row and never stops the batch
+    (transient: retried as ``mail.backoff`` says; permanent or too many tries: dead)."""
     report = DeliveryReport()
+    if not outbox_ids:
+        return report
     renderer = renderer or MailRenderer(settings.templates_dir or paths.templates_dir())
-    config = SmtpConfig.from_settings(settings)
+    mailer = mailer or SmtpMailer.from_settings(settings)
     definitions = DefinitionCache()
-    for outbox_id in outbox_ids:
-        outcome, name = await _deliver_one(
-            outbox_id,
-            session_factory=session_factory,
-            ctx=ctx,
-            settings=settings,
-            owner=owner,
-            renderer=renderer,
-            config=config,
-            definitions=definitions,
-        )
-        report.count(name, outcome)
+    async with mailer.session() as outgoing:
+        for outbox_id in outbox_ids:
+            outcome, name = await _deliver_one(
+                outbox_id,
+                session_factory=session_factory,
+                ctx=ctx,
+                settings=settings,
+                owner=owner,
+                renderer=renderer,
+                outgoing=outgoing,
+                definitions=definitions,
+            )
+            report.count(name, outcome)
     return report
 
 
@@ -122,7 +130,7 @@ async def _deliver_one(
     settings: Settings,
     owner: str,
     renderer: MailRenderer,
-    config: SmtpConfig,
+    outgoing: OutgoingMail,
     definitions: DefinitionCache,
 ) -> tuple[str, str]:
     with session_factory() as session:
@@ -172,7 +180,7 @@ async def _deliver_one(
             log.info("outbox %s not sent: %s", outbox_id, built.reason)
             return "skipped", name
         try:
-            await send_message(built.message, config=config, recipients=built.recipients)
+            await outgoing.send(built.message, recipients=built.recipients)
         except MailSendError as exc:
             log.warning("outbox %s not sent: %s", outbox_id, exc.message)
             return (
@@ -198,7 +206,7 @@ def _failed(
         owner,
         ctx.now(),
         error,
-        max_attempts=settings.mail_max_attempts,
+        policy=BackoffPolicy.from_settings(settings),
         permanent=permanent,
     )
     return {"dead": "dead", "failed": "failed"}.get(status or "", "lost_lease")
@@ -218,22 +226,25 @@ async def run_tick(
     *,
     owner: str,
     batch_size: int | None = None,
-    lease_seconds: int = 300,
+    lease_seconds: int | None = None,
     renderer: MailRenderer | None = None,
+    mailer: Mailer | None = None,
 ) -> TickReport:
     """enqueue_due and this week's digests, then claim and deliver batches until nothing
-    is sendable now."""
+    is sendable now. Rows are leased for ``lease_seconds`` (default
+    ``IBA_DISPATCH_LEASE_SECONDS``)."""
     report = TickReport(due=enqueue_due(session_factory, ctx))
     report.digests = enqueue_digests(session_factory, ctx, settings)
     renderer = renderer or MailRenderer(settings.templates_dir or paths.templates_dir())
     limit = batch_size or settings.dispatch_batch_size
+    mailer = mailer or SmtpMailer.from_settings(settings)
     for _ in range(MAX_BATCHES_PER_TICK):
         ids = claim(
             session_factory,
             owner=owner,
             now=ctx.now(),
             limit=limit,
-            lease_seconds=lease_seconds,
+            lease_seconds=lease_seconds or settings.dispatch_lease_seconds,
             max_attempts=settings.mail_max_attempts,
         )
         if not ids:
@@ -247,6 +258,7 @@ async def run_tick(
                 settings=settings,
                 owner=owner,
                 renderer=renderer,
+                mailer=mailer,
             )
         )
     log.info("dispatch tick: %s", report.summary())

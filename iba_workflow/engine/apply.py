@@ -172,7 +172,15 @@ def apply_target(
             if row is None:
                 # _fill() sets the plan's fields on the next line.
                 row = StepInstanceRow(  # type: ignore[call-arg]
-                    enrollment_id=pk(enrollment), key=line.key, created_at=now, status="planned"
+                    enrollment_id=pk(enrollment),
+                    key=line.key,
+                    created_at=now,
+                    status="planned",
+                    # given, not defaulted: a default_factory costs ~10× the whole row
+                    # (pydantic inspects the factory on every construction)
+                    attendee_roles=[],
+                    depends_on=[],
+                    reminders=[],
                 )
             else:
                 row.revision += 1

@@ -228,6 +228,7 @@ def record_visitation(
                 status="active",
                 duration_weeks=duration_weeks,
                 weekdays=dict(weekdays or {}),
+                adjustments=[],  # given: a default_factory is slow to construct
                 created_at=ctx.now(),
                 updated_at=ctx.now(),
             )

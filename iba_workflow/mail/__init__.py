@@ -1,4 +1,5 @@
-"""Notification mail: rendering, messages, calendar invitations, SMTP and backoff.
+"""Notification mail: rendering, messages, calendar invitations, delivery (``mailer``: the
+``Mailer`` protocol, SMTP and in memory) and the one retry policy (``backoff``).
 
 The modules are small and import nothing at import time beyond the standard library and
 their packages; the composition root builds a :class:`MailRenderer` and an

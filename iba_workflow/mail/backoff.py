@@ -1,4 +1,9 @@
-"""When to try a failed mail again, and when to give up (dead letter).
+"""When to try a failed mail again, and when to give up (dead letter): THE retry policy.
+
+The outbox (``store.outbox.mark_failed``) asks :func:`decide_after_failure` after every
+failed send; nothing else retries a mail (no Prefect task retries, no loop in the
+dispatcher). The settings ``IBA_MAIL_RETRY_BASE_SECONDS``, ``IBA_MAIL_RETRY_CAP_SECONDS``
+and ``IBA_MAIL_MAX_ATTEMPTS`` set it (:meth:`BackoffPolicy.from_settings`).
 
 The delay grows exponentially from ``base`` by ``factor`` up to ``cap``. Jitter spreads
 retries of many messages so they do not hit a recovering server at once; it is derived
@@ -15,9 +20,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from iba_workflow.errors import IbaError
+
+if TYPE_CHECKING:
+    from iba_workflow.settings import Settings
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,8 +43,13 @@ class BackoffPolicy:
             raise IbaError("backoff needs factor >= 1, 0 <= jitter < 1 and max_attempts >= 1")
 
     @classmethod
-    def from_settings(cls, settings: object) -> BackoffPolicy:
-        return cls(max_attempts=int(settings.mail_max_attempts))  # type: ignore[attr-defined]
+    def from_settings(cls, settings: Settings) -> BackoffPolicy:
+        base = dt.timedelta(seconds=settings.mail_retry_base_seconds)
+        return cls(
+            base=base,
+            cap=max(base, dt.timedelta(seconds=settings.mail_retry_cap_seconds)),
+            max_attempts=settings.mail_max_attempts,
+        )
 
 
 @dataclass(frozen=True)

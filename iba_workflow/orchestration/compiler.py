@@ -6,7 +6,8 @@ For each definition (``fagmentor``, version 1):
   processes a received visitation request into an enrollment, started by the event
   ``iba.visitation.created`` of that definition (a ``DeploymentEventTrigger``);
 - one task per step, run by the dispatcher for the mails of that step:
-  ``fagmentor · opstartsmøde · send``, with Prefect retries;
+  ``fagmentor · opstartsmøde · send`` (no Prefect retries: a failed mail waits in the
+  outbox as the one retry policy, ``mail.backoff``, says, and a later tick sends it);
 - a deployment named after the definition, tagged ``iba``, ``definition:fagmentor``,
   ``version:1``.
 
@@ -91,9 +92,7 @@ class SendTasks:
         return self.by_step.get(step_id) or self.by_step[None]
 
 
-def compile_send_tasks(
-    d: Definition, body: SendBody, *, retries: int, retry_delay_seconds: float
-) -> SendTasks:
+def compile_send_tasks(d: Definition, body: SendBody) -> SendTasks:
     """One task per step of ``d`` (and one for mails that belong to no step)."""
     from prefect import task
     from prefect.cache_policies import NO_CACHE
@@ -102,8 +101,6 @@ def compile_send_tasks(
     for step_id, step_name in [(s.id, s.name) for s in d.steps] + [(None, None)]:
         tasks.by_step[step_id] = task(
             name=send_task_name(d.id, step_name),
-            retries=retries,
-            retry_delay_seconds=retry_delay_seconds,
             cache_policy=NO_CACHE,
             persist_result=False,
             tags=tags_for(d),

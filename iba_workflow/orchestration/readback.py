@@ -158,17 +158,43 @@ async def read_all_flow_runs(client: PrefectClient) -> list[FlowRunRecord]:
 
 
 async def collect_visible_texts(client: PrefectClient) -> list[str]:
-    """Every string about every flow run — plus all artifacts, deployments and flows —
-    that the Prefect UI shows, for ``find_canaries``."""
+    """Every string about every flow run and task run — plus all artifacts, deployments
+    and events (with their resources and payloads) — that the Prefect UI shows, for
+    ``find_canaries``."""
     texts: list[str] = []
     for record in await read_all_flow_runs(client):
         texts += record.texts()
+    texts += await _task_run_texts(client)
+    texts += await _event_texts(client)
     for artifact in await client.read_artifacts():
         texts.append(json.dumps([artifact.key, artifact.description, artifact.data], default=str))
     for deployment in await client.read_deployments():
         texts += [deployment.name, json.dumps(deployment.parameters, default=str)]
         texts += list(deployment.tags or ())
     return texts
+
+
+async def _task_run_texts(client: PrefectClient) -> list[str]:
+    texts: list[str] = []
+    offset = 0
+    while page := await client.read_task_runs(limit=PAGE, offset=offset):
+        for run in page:
+            texts += [run.name, *(run.tags or ()), json.dumps(run.task_inputs, default=str)]
+            if run.state is not None:
+                texts += [run.state.name or "", run.state.message or ""]
+        offset += len(page)
+    return texts
+
+
+async def _event_texts(client: PrefectClient) -> list[str]:
+    """Every event of the last day (Prefect's default window), whole, as JSON."""
+    texts: list[str] = []
+    page = await client.read_events(limit=50)  # the most the API serves per page
+    while True:
+        texts += [event.model_dump_json() for event in page.events]
+        if not page.next_page:
+            return texts
+        page = await client.read_events_page(str(page.next_page))
 
 
 def find_canaries(texts: Iterable[str], canaries: Iterable[str]) -> list[tuple[str, str]]:

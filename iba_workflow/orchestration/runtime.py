@@ -35,11 +35,6 @@ class OrchestrationSettings(BaseSettings):
     prefect_api_url: str | None = Field(
         None, validation_alias="PREFECT_API_URL", description="A running Prefect API."
     )
-    dispatch_lease_seconds: int = Field(
-        300, ge=2, le=3600, description="How long a claimed outbox row is held by one tick."
-    )
-    send_retries: int = Field(2, ge=0, le=10, description="Prefect retries of a send task.")
-    send_retry_delay_seconds: float = Field(10.0, ge=0, le=3600)
     reannounce_after_seconds: float = Field(
         60.0, ge=0, le=86400, description="A tick re-announces requests unprocessed this long."
     )

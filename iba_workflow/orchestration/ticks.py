@@ -4,10 +4,12 @@ steps (``fagmentor · opstartsmøde · send``). Prefect runs per tick: one flow 
 task runs per batch — never one per mail.
 
 Safe to run twice at once or again after a crash: rows are leased (``dispatch.claim``;
-``SKIP LOCKED`` on PostgreSQL), a row is sent only under its lease and marked sent right
-after the SMTP server accepted it. A send task that left rows ``failed`` raises, so
-Prefect retries it (visible as *Retrying* in the UI); a retry re-leases exactly those
-rows. The numbers of the tick come from the store (the truth), not from the tasks.
+``SKIP LOCKED`` on PostgreSQL, for ``IBA_DISPATCH_LEASE_SECONDS``), a row is sent only
+under its lease and marked sent right after the SMTP server accepted it. A send task that
+left rows ``failed`` raises (visible as *Failed* in the UI) and is not retried by Prefect:
+those rows wait in the outbox as the one retry policy (``mail.backoff``) says, and a later
+tick sends them. The numbers of the tick come from the store (the truth), not from the
+tasks.
 
 Prefect is imported inside the functions.
 """
@@ -19,7 +21,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import update
 from sqlmodel import col, select
 
 from iba_workflow.dispatch import (
@@ -42,7 +43,8 @@ StepKey = tuple[str, str | None]  # (definition id, step id)
 
 
 class SendsFailed(Exception):
-    """Some mails of a send task were not accepted by the SMTP server (retried)."""
+    """Some mails of a send task were not accepted by the SMTP server (the outbox retries
+    them as its policy says; Prefect does not)."""
 
 
 @dataclass(frozen=True)
@@ -89,54 +91,16 @@ def final_outcomes(session_factory: SessionFactory, outbox_ids: Sequence[int]) -
     return report
 
 
-def release_failed(
-    session_factory: SessionFactory,
-    outbox_ids: Sequence[int],
-    *,
-    owner: str,
-    now: dt.datetime,
-    lease_seconds: int,
-) -> list[int]:
-    """Lease again those of ``outbox_ids`` that a send left ``failed`` (a Prefect retry of
-    the send task: its delay stands in for the store's backoff). A conditional UPDATE, so
-    a row another dispatcher took meanwhile is not taken twice."""
-    table = OutboxRow.__table__  # type: ignore[attr-defined]
-    with session_factory() as session:
-        taken = (
-            session.execute(
-                update(table)
-                .where(table.c.id.in_(list(outbox_ids)), table.c.status == "failed")
-                .values(
-                    status="sending",
-                    lease_owner=owner,
-                    lease_until=now + dt.timedelta(seconds=lease_seconds),
-                    attempts=table.c.attempts + 1,
-                )
-                .returning(table.c.id)
-            )
-            .scalars()
-            .all()
-        )
-        session.commit()
-    return sorted(taken)
-
-
-async def send_outbox_rows(outbox_ids: list[int], owner: str, lease_seconds: int) -> dict[str, int]:
-    """Body of every ``… · send`` task: deliver the claimed rows; raise if some failed."""
+async def send_outbox_rows(outbox_ids: list[int], owner: str) -> dict[str, int]:
+    """Body of every ``… · send`` task: deliver the claimed rows; raise if some failed
+    (they are retried by the outbox's policy on a later tick, not by Prefect)."""
     from prefect import get_run_logger
-    from prefect.context import TaskRunContext
 
     from .runtime import runtime
 
     rt = runtime()
     ctx = rt.context(channel="dispatcher", actor="dispatcher")
-    task_run = TaskRunContext.get()
-    attempt = task_run.task_run.run_count if task_run is not None else 1
     ids = list(outbox_ids)
-    if attempt > 1:
-        ids = release_failed(
-            rt.session_factory, ids, owner=owner, now=ctx.now(), lease_seconds=lease_seconds
-        )
     report = await deliver(
         ids, session_factory=rt.session_factory, ctx=ctx, settings=rt.settings, owner=owner
     )
@@ -147,9 +111,7 @@ async def send_outbox_rows(outbox_ids: list[int], owner: str, lease_seconds: int
         "skipped": report.skipped,
         "lost_lease": report.lost_lease,
     }
-    get_run_logger().info(
-        "attempt %d: %s of %d", attempt, ", ".join(f"{k} {v}" for k, v in counts.items()), len(ids)
-    )
+    get_run_logger().info("%s of %d", ", ".join(f"{k} {v}" for k, v in counts.items()), len(ids))
     if report.failed:
         raise SendsFailed(f"{report.failed} of {len(ids)} mails not accepted by the SMTP server")
     return counts
@@ -170,7 +132,7 @@ async def run_tick(
 
     logger = get_run_logger()
     ctx = rt.context(channel="dispatcher", actor="dispatcher")
-    lease = lease_seconds or rt.orchestration.dispatch_lease_seconds
+    lease = lease_seconds or rt.settings.dispatch_lease_seconds
     limit = batch_size or rt.settings.dispatch_batch_size
     report = TickReport(due=enqueue_due(rt.session_factory, ctx))
     report.digests = enqueue_digests(rt.session_factory, ctx, rt.settings)  # digests, bundles
@@ -188,7 +150,7 @@ async def run_tick(
         report.batches += 1
         for (definition_id, step_id), group in group_by_step(rt.session_factory, ids).items():
             task = send_task_for(definition_id, step_id)
-            await task(outbox_ids=group, owner=owner, lease_seconds=lease, return_state=True)
+            await task(outbox_ids=group, owner=owner, return_state=True)
         report.delivery.add(final_outcomes(rt.session_factory, ids))
     logger.info("tick: %s (%d batches)", report.summary(), report.batches)
     return TickResult(report=report, owner=owner)

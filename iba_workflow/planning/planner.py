@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from iba_workflow.calendar import WorkingCalendar
-from iba_workflow.definition.checks import dependency_order
 from iba_workflow.definition.loader import content_hash
-from iba_workflow.definition.model import Bound, Definition, Escalation, Offset, Outcome, When
+from iba_workflow.definition.model import Bound, Definition, Offset, Outcome, When
 from iba_workflow.errors import PlanError
 
 from .plan import ChosenOutcome, OpenBranch, Period, Plan, PlannedStep, Skipped
 from .recurrence import weekly_occurrences
+from .step_facts import clock_time, step_facts, step_order
 
 ANCHOR_DA = {"visitation": "visitation", "start": "start", "midway": "midtvejs", "end": "slut"}
 UNIT_DA = {
@@ -74,7 +74,7 @@ class _Planner:
         self.d = d
         self.cal = cal
         self.ov = ov
-        self.order = dependency_order(d)
+        self.order = step_order(d)
         self.steps: dict[str, PlannedStep] = {}
         self.skipped: list[Skipped] = []
         self.periods: list[Period] = []
@@ -162,9 +162,12 @@ class _Planner:
         return moved.date if moved else day
 
     def _offset(self, base: dt.date, off: Offset) -> dt.date:
-        if off.unit == "working_days":
-            return self.cal.add_working_days(base, off.amount)
-        days = off.amount * (7 if off.unit == "weeks" else 1)
+        return self._move(base, off.unit, off.amount)
+
+    def _move(self, base: dt.date, unit: str, amount: int) -> dt.date:
+        if unit == "working_days":
+            return self.cal.add_working_days(base, amount)
+        days = amount * (7 if unit == "weeks" else 1)
         return base + dt.timedelta(days=days)
 
     def _key(self, sid: str, period: int) -> str:
@@ -316,50 +319,47 @@ class _Planner:
         occurrence: int | None,
         time: str | None,
     ) -> None:
-        s = step  # a definition step of any kind
-        kind = s.kind  # type: ignore[attr-defined]
+        f = step_facts(self.d, step)
         reminders: tuple[dt.date, ...] = ()
         escalation = None
-        if kind != "session":
-            offs = s.reminders if s.reminders is not None else self.d.defaults.reminders  # type: ignore[attr-defined]
+        if f.kind != "session":
             # A reminder goes out on a working day: one that falls on a closed day moves
             # back to the working day before.
             reminders = tuple(
                 sorted(
                     {
-                        self._working(self._offset(date, Offset(**{o.unit: -o.amount})), "previous")
-                        for o in offs
+                        self._working(self._move(date, unit, amount), "previous")
+                        for unit, amount in f.reminders_before
                     }
                 )
             )
-            own = s.escalation  # type: ignore[attr-defined]
-            esc = self.d.defaults.escalation if own is None else own or None
-            if isinstance(esc, Escalation):
-                escalation = (self._working(self._offset(date, esc.after), "next"), esc.to)
+            if f.escalation is not None:
+                unit, amount, to = f.escalation
+                escalation = (self._working(self._move(date, unit, amount), "next"), to)
         self.steps[key] = PlannedStep(
             key=key,
-            step_id=s.id,  # type: ignore[attr-defined]
-            kind=kind,
-            name=s.name,  # type: ignore[attr-defined]
+            step_id=f.step_id,
+            kind=f.kind,
+            name=f.name,
             date=date,
             period=period,
-            assignee=s.assignee,  # type: ignore[attr-defined]
+            assignee=f.assignee,
             anchor=anchor,
-            time=dt.time.fromisoformat(time) if time else None,
-            duration_minutes=getattr(s, "duration_minutes", None),
-            place=getattr(s, "place", None),
-            attendees=tuple(s.attendee_roles),  # type: ignore[attr-defined]
-            citizen_attends=bool(getattr(s, "citizen_attends", False)),
+            time=clock_time(time) if time else None,
+            duration_minutes=f.duration_minutes,
+            place=f.place,
+            attendees=f.attendees,
+            citizen_attends=f.citizen_attends,
             occurrence=occurrence,
             shifted_from=shifted_from,
             shift_reason=reason,
             depends_on=deps,
             branch=branch,
-            outcomes=tuple(o.id for o in s.outcomes_list),  # type: ignore[attr-defined]
-            requires_consent=bool(s.requires_consent),  # type: ignore[attr-defined]
-            template=s.template,  # type: ignore[attr-defined]
-            assumption=s.assumption,  # type: ignore[attr-defined]
-            follow_up=s.follow_up,  # type: ignore[attr-defined]
+            outcomes=f.outcomes,
+            requires_consent=f.requires_consent,
+            template=f.template,
+            assumption=f.assumption,
+            follow_up=f.follow_up,
             reminders=reminders,
             escalation=escalation,
         )
@@ -464,12 +464,13 @@ class _Planner:
     ) -> Plan:
         decided = {c.step_key for c in chosen}
         open_: list[OpenBranch] = []
+        rank = {sid: n for n, sid in enumerate(self.order)}
         ordered = sorted(
             self.steps.values(),
             key=lambda s: (
                 s.date,
                 s.time or dt.time(0),
-                self.order.index(s.step_id),
+                rank[s.step_id],
                 s.occurrence or 0,
                 s.key,
             ),
@@ -494,7 +495,7 @@ class _Planner:
             start=self.periods[0].start,
             end=end,
             periods=tuple(self.periods),
-            steps=tuple(replace(s) for s in ordered),
+            steps=tuple(ordered),  # PlannedStep is frozen: no copies needed
             open_branches=tuple(open_),
             chosen=tuple(chosen),
             skipped=tuple(sorted(self.skipped, key=lambda k: (k.date, k.step_key))),

@@ -15,11 +15,12 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlmodel import Session, col
 
+from iba_workflow.mail.backoff import BackoffPolicy, decide_after_failure
+
 from .tables import OutboxRow, StepInstanceRow
 
-BACKOFF_BASE_SECONDS = 60
-BACKOFF_CAP_SECONDS = 6 * 3600
-DEFAULT_MAX_ATTEMPTS = 8
+DEFAULT_POLICY = BackoffPolicy()
+DEFAULT_MAX_ATTEMPTS = DEFAULT_POLICY.max_attempts
 MAX_ERROR_LENGTH = 500
 
 
@@ -149,11 +150,6 @@ def mark_sent(session: Session, outbox_id: int, owner: str, now: dt.datetime) ->
     return bool(done)
 
 
-def backoff(attempts: int) -> dt.timedelta:
-    seconds = BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0)
-    return dt.timedelta(seconds=min(seconds, BACKOFF_CAP_SECONDS))
-
-
 def mark_failed(
     session: Session,
     outbox_id: int,
@@ -161,19 +157,26 @@ def mark_failed(
     now: dt.datetime,
     error: str,
     *,
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    policy: BackoffPolicy = DEFAULT_POLICY,
     permanent: bool = False,
 ) -> str | None:
-    """Record a failed send: retried later with exponential backoff, or ``dead`` after
-    ``max_attempts`` (or at once if ``permanent``). Returns the new status, None if the
-    lease was lost. ``error`` must not contain personal data."""
+    """Record a failed send as the retry policy decides (``mail.backoff``): ``failed``
+    until its ``next_attempt_at``, or ``dead`` after ``policy.max_attempts`` tries (at once
+    if ``permanent``). Returns the new status, None if the lease was lost. ``error`` must
+    not contain personal data."""
     row = session.get(OutboxRow, outbox_id)
     if row is None or row.lease_owner != owner or row.status != "sending":
         session.rollback()
         return None
-    dead = permanent or row.attempts >= max_attempts
-    row.status = "dead" if dead else "failed"
-    row.next_attempt_at = now + backoff(row.attempts)
+    decision = decide_after_failure(
+        attempts=row.attempts,
+        message_id=row.message_id,
+        now=now,
+        policy=policy,
+        permanent=permanent,
+    )
+    row.status = "dead" if decision.action == "dead_letter" else "failed"
+    row.next_attempt_at = decision.retry_at or now
     row.lease_owner = None
     row.lease_until = None
     row.last_error = error[:MAX_ERROR_LENGTH]

@@ -151,6 +151,8 @@ class VisitationRow(SQLModel, table=True):
 
 class EnrollmentRow(SQLModel, table=True):
     __tablename__ = "enrollment"
+    # refusing a second enrollment asks for (citizen, definition): one index probe
+    __table_args__ = (Index("ix_enrollment_citizen_definition", "citizen_id", "definition_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     citizen_id: int = _fk("citizen.id")
@@ -186,9 +188,13 @@ class EnrollmentStaffRow(SQLModel, table=True):
 
 class StepInstanceRow(SQLModel, table=True):
     __tablename__ = "step_instance"
+    # the dispatcher's questions (store/queries.py): open steps by status and a date,
+    # read in date order from the index instead of sorted in a temporary B-tree
     __table_args__ = (
         UniqueConstraint("enrollment_id", "key"),
-        Index("ix_step_instance_status_due", "status", "due_date"),  # Min uge (0012)
+        Index("ix_step_instance_status_due", "status", "due_date", "id"),  # also Min uge
+        Index("ix_step_instance_status_remind", "status", "remind_from"),
+        Index("ix_step_instance_status_escalation", "status", "escalation_date"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -303,6 +309,8 @@ class OutboxRow(SQLModel, table=True):
     """A notification to send. The payload never holds personal data: ids and step facts."""
 
     __tablename__ = "outbox"
+    # claiming: sendable rows by status and the time they may be tried
+    __table_args__ = (Index("ix_outbox_status_next_attempt", "status", "next_attempt_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     message_id: str = Field(unique=True)

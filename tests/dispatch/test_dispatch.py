@@ -126,7 +126,7 @@ async def test_canaries_never_reach_a_sent_mail(world: World, smtp: SmtpServer) 
     """Personal data planted in the identity, the citizen's notes and a completion's
     data; no sent mail (subject, body, headers, attachments) contains any of it."""
     enrollment_id = visit(world)
-    await tick(world)
+    first = await tick(world)
     step = world.step("klar_til_praktik")
     with pytest.raises(InvalidInput, match="looks like a CPR"), world.session() as s:
         complete_step(  # a CPR number in a note is refused outright
@@ -145,8 +145,13 @@ async def test_canaries_never_reach_a_sent_mail(world: World, smtp: SmtpServer) 
             data={"note": "Fatima Kanarie vejer for meget"},
         )
     world.clock.advance(dt.timedelta(days=30))
-    await tick(world)
-    assert len(smtp.mails) > 5
+    later = await tick(world)
+    # every mail was built and sent: a leaking template is refused (dead), which must fail
+    # this test, not hide the mail from the scan below
+    for report in (first, later):
+        assert report.totals.dead == 0 and report.totals.failed == 0, report.summary()
+    assert first.totals.sent + later.totals.sent == len(smtp.mails) > 5
+    assert not [r for r in outbox(world) if r.status not in ("sent",)]
     from world import CANARIES
 
     for mail in smtp.mails:

@@ -86,9 +86,13 @@ def _crash_then_resume(open_session: Any, at: int, moment: str) -> None:
     _simulation(open_session).run()  # the next run, on the same store
 
 
+SHARDS = 4  # the boundaries are split over 4 tests, so parallel workers share them
+
+
+@pytest.mark.parametrize("shard", range(SHARDS), ids=lambda n: f"shard{n + 1}of{SHARDS}")
 @pytest.mark.parametrize("moment", ["before", "after"])
 def test_a_crash_at_any_commit_is_continued_without_loss_or_duplication(
-    moment: str, store_url: str, db_engine: Any, open_session: Any
+    moment: str, shard: int, store_url: str, db_engine: Any, open_session: Any
 ) -> None:
     """A Fagmentor run (extension, sick leave, a late meeting) dies at a transaction
     boundary and is run again, each time on an emptied store.
@@ -96,14 +100,17 @@ def test_a_crash_at_any_commit_is_continued_without_loss_or_duplication(
     ``after``: the process dies between two transactions, at every boundary on SQLite.
     ``before``: it dies inside a commit; the store is then as it was after the previous
     commit (only the rollback is new), so every 4th boundary suffices. On PostgreSQL
-    every 11th, for time (the whole test is minutes of CI)."""
+    every 11th, for time (the whole test is minutes of CI). Shard n of 4 takes every 4th
+    of those boundaries from the nth on: together the four take each one once."""
     from sqlmodel import SQLModel
 
     expected, commits = _reference(db_engine)
     assert commits > 50  # the run really has many transactions to die in
     sqlite_step = 1 if moment == "after" else 4
     step = sqlite_step if store_url.startswith("sqlite") else 11
-    for at in range(1, commits + 1, step):
+    boundaries = range(1, commits + 1, step)[shard::SHARDS]
+    assert boundaries, "every shard has boundaries to die at"
+    for at in boundaries:
         _empty(db_engine, SQLModel.metadata)
         _crash_then_resume(open_session, at, moment)
         with open_session() as session:

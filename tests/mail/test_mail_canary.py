@@ -1,5 +1,7 @@
-"""Canary personal data planted wherever a careless implementation could pick it up
-never reaches a sent mail: not the subject, a body, a header or the .ics attachment."""
+"""Canary personal data planted in every free text of a definition never reaches a sent mail:
+not the subject, a body, a header or the .ics attachment; personal data in a field the
+mail code takes is refused. (Identity data in the store, through the dispatcher: see
+tests/dispatch/test_dispatch.py::test_canaries_never_reach_a_sent_mail.)"""
 
 from __future__ import annotations
 
@@ -48,13 +50,19 @@ def every_string_in(raw: bytes) -> str:
     return "\n".join(out)
 
 
-class Enrollment:
-    """What the engine will hold: the mail code must take only ``reference`` from it."""
+def test_the_scan_finds_a_canary_in_every_hiding_place() -> None:
+    """The scan below would find a leak: in a base64 body, a folded .ics line, a header."""
+    from email.message import EmailMessage
 
-    reference = "F-7Q2K"
-    citizen_name = NAME
-    cpr = CPR
-    health_note = f"{NAME} vejer for meget"
+    msg = EmailMessage()
+    msg["Subject"] = "Møde"
+    msg["X-Note"] = NAME
+    msg.set_content(f"Borger {CPR}", charset="utf-8", cte="base64")
+    msg.add_attachment(
+        f"DESCRIPTION:{CPR[:4]}\r\n {CPR[4:]}\r\n".encode(), maintype="text", subtype="calendar"
+    )
+    found = every_string_in(bytes(msg))
+    assert NAME in found and found.count(CPR) >= 2
 
 
 async def test_canaries_in_the_definition_never_reach_a_mail(
@@ -64,7 +72,7 @@ async def test_canaries_in_the_definition_never_reach_a_mail(
     d = planted_fagmentor()
     plan = plan_of(d)
     names = role_names(d.roles)
-    enrollment = Enrollment()
+    reference = "F-7Q2K"  # the engine's opaque reference: all a mail knows of the citizen
     config = SmtpConfig(host="127.0.0.1", port=controller.port)
     sent = 0
     for n, step in enumerate(plan.steps):
@@ -74,7 +82,7 @@ async def test_canaries_in_the_definition_never_reach_a_mail(
                 template=template,
                 intervention=d.name,
                 step=ref,
-                enrollment_ref=enrollment.reference,
+                enrollment_ref=reference,
                 recipient_role=names[step.assignee],
                 link_url="http://x/l/t",
                 previous=ref if template == "aendring" else None,
@@ -88,7 +96,7 @@ async def test_canaries_in_the_definition_never_reach_a_mail(
                     sequence=0,
                     intervention=d.name,
                     step=ref,
-                    enrollment_ref=enrollment.reference,
+                    enrollment_ref=reference,
                     organizer="iba@hedensted.dk",
                     attendees=("m@hedensted.dk",),
                 )

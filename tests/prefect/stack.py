@@ -118,7 +118,7 @@ def serve_env(
             "IBA_NOTIFY_BUNDLE": "false",
             "IBA_NOTIFY_QUIET_HOURS": "false",
             "IBA_DISPATCH_LEASE_SECONDS": "6",
-            "IBA_SEND_RETRY_DELAY_SECONDS": "0.5",
+            "IBA_MAIL_RETRY_BASE_SECONDS": "0.5",  # the outbox's retry policy, fast
             "PREFECT_RUNNER_POLL_FREQUENCY": "1",
             "PYTHONPATH": str(REPO),
         }

@@ -68,11 +68,15 @@ def test_processing_twice_makes_one_enrollment(open_session: Any) -> None:
 
 
 def test_concurrent_processing_makes_one_enrollment(open_session: Any) -> None:
+    """Four workers process the same request at once (a barrier releases them together,
+    each with its own session open): one enrollment, three see it done already."""
     key = _receive(open_session)
     outcomes: list[Any] = []
+    barrier = threading.Barrier(4)
 
     def work() -> None:
         with open_session() as session:
+            barrier.wait()
             outcomes.append(
                 process_visitation_request(session, _ctx(), key, definitions=DEFINITIONS)
             )

@@ -15,11 +15,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel, select
 
+from iba_workflow.mail.backoff import BackoffPolicy, retry_delay
 from iba_workflow.store import tables as t
 from iba_workflow.store import upgrade
 from iba_workflow.store.db import current_revision
 from iba_workflow.store.outbox import (
-    backoff,
     claim_outbox_batch,
     enqueue,
     mark_failed,
@@ -146,19 +146,25 @@ def test_expired_lease_is_claimed_again_and_the_old_owner_cannot_finish(open_ses
         assert s.get(t.OutboxRow, row.id).status == "sent"
 
 
-def test_failures_back_off_exponentially_then_the_message_is_dead(open_session: Any) -> None:
+def test_failures_back_off_by_the_one_policy_then_the_message_is_dead(open_session: Any) -> None:
+    """The outbox waits exactly what mail.backoff says (exponential, jitter, cap), and
+    gives up after the policy's attempts."""
     _outbox(open_session, 1)
+    policy = BackoffPolicy(max_attempts=3)
     now = NOW
     statuses = []
+    waits = []
     with open_session() as s:
         for attempt in range(1, 4):
             (row,) = claim_outbox_batch(s, "d", now, max_attempts=3)
-            statuses.append(mark_failed(s, row.id, "d", now, "421 try later", max_attempts=3))
+            statuses.append(mark_failed(s, row.id, "d", now, "421 try later", policy=policy))
             s.expire_all()
             waited = s.get(t.OutboxRow, row.id).next_attempt_at - now
-            assert waited == backoff(attempt)
-            assert claim_outbox_batch(s, "d", now + waited - dt.timedelta(seconds=1)) == []
+            if attempt < 3:
+                assert waited == retry_delay(attempt, message_id=row.message_id, policy=policy)
+                assert claim_outbox_batch(s, "d", now + waited - dt.timedelta(seconds=1)) == []
+                waits.append(waited.total_seconds())
             now += waited
         assert statuses == ["failed", "failed", "dead"]
         assert claim_outbox_batch(s, "d", now + dt.timedelta(days=30)) == []
-    assert [backoff(n).total_seconds() for n in (1, 2, 3, 20)] == [60, 120, 240, 6 * 3600]
+    assert 24 <= waits[0] <= 30 and 48 <= waits[1] <= 60  # 30 s, 60 s less up to 20 % jitter

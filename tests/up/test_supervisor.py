@@ -5,6 +5,7 @@ for a child that ignores SIGINT and SIGTERM, and takes its grandchildren with it
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -87,8 +88,8 @@ def test_dead_child_is_reported_and_stubborn_one_is_killed(tmp_path: Path) -> No
             assert time.monotonic() < deadline
             time.sleep(0.05)
     finally:
-        started = time.monotonic()
         left = supervisor.stop()
     assert left == []
     assert not group_alive(stubborn.pgid), "the grandchild outlived the stop"
-    assert time.monotonic() - started < 10
+    # killed after the grace period, not waited for until its own exit after 120 s
+    assert stubborn.process.returncode == -signal.SIGKILL

@@ -1,8 +1,7 @@
-"""workspace: an index for "open steps up to a date" (Min uge, overdue counts), and
-staff_cover (a colleague covers a staff member's tasks for a period)
+"""workspace: staff_cover (a colleague covers a staff member's tasks for a period)
 
 Revision ID: 0012
-Revises: 0005
+Revises: 0008
 Create Date: 2026-12-02
 """
 
@@ -14,13 +13,12 @@ from alembic import op
 from iba_workflow.store.types import UTCDateTime
 
 revision = "0012"
-down_revision = "0005"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_step_instance_status_due", "step_instance", ["status", "due_date"])
     op.create_table(
         "staff_cover",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -39,4 +37,3 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_staff_cover_staff_id", table_name="staff_cover")
     op.drop_table("staff_cover")
-    op.drop_index("ix_step_instance_status_due", table_name="step_instance")
