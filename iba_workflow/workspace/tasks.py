@@ -57,7 +57,8 @@ def _task(
     enrollment = session.get(EnrollmentRow, step.enrollment_id) if step else None
     if step is None or enrollment is None:
         raise NotFound(f"no step {step_id}")
-    people = StepPeople(session, enrollment.municipality, [enrollment.id or 0])
+    today = ws.engine_ctx(access).today()
+    people = StepPeople(session, enrollment.municipality, [enrollment.id or 0], on=today)
     require(
         access.actor,
         Action.ACT,
@@ -69,7 +70,6 @@ def _task(
         ),
     )
     d = stored_definition(session, enrollment.definition_id, enrollment.definition_version)
-    today = ws.engine_ctx(access).today()
     form = build_form(session, d, step, enrollment, today=today, ref_of=enrollment_ref)
     return step, enrollment, d, form
 

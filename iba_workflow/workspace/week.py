@@ -25,7 +25,7 @@ from iba_workflow.store.tables import (
 )
 from iba_workflow.web.forms import TaskForm, build_form
 
-from .people import StepPeople
+from .people import StepPeople, covers_on
 
 MAX_TASKS = 60
 LATER = 5  # the nearest of one's tasks after next week
@@ -71,11 +71,12 @@ def monday_of(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
-def mine_clause(session: Session, actor: Actor) -> Any:
+def mine_clause(session: Session, actor: Actor, *, on: dt.date) -> Any:
     """The open steps that are the actor's, in SQL (the rule of ``StepPeople``): assigned
     to her; or of a role she holds for the enrollment (``enrollment_staff``); or of a role
     she is the municipality's first active holder of, with nobody named for it; or a
-    meeting she attends in such a role. Rows are checked again with ``StepPeople``."""
+    meeting she attends in such a role; and the same for each colleague she covers for
+    on ``on``. Rows are checked again with ``StepPeople``."""
     first: dict[str, int] = {}
     for s in session.exec(
         select(StaffRow)
@@ -84,21 +85,24 @@ def mine_clause(session: Session, actor: Actor) -> Any:
     ):
         for role in s.roles:
             first.setdefault(role, s.id or 0)
-    default_roles = sorted(r for r, sid in first.items() if sid == actor.staff_id)
+    covered = [sid for sid, cover in covers_on(session, on).items() if cover == actor.staff_id]
     step = StepInstanceRow
     named = exists().where(
         col(EnrollmentStaffRow.enrollment_id) == step.enrollment_id,
         col(EnrollmentStaffRow.role) == step.assignee_role,
     )
-    named_me = named.where(col(EnrollmentStaffRow.staff_id) == actor.staff_id)
     unassigned = col(step.assigned_staff_id).is_(None)
-    by_default = and_(col(step.assignee_role).in_(default_roles), ~named)
-    attends = [cast(step.attendee_roles, String).like(f'%"{r}"%') for r in default_roles]
-    return or_(
-        col(step.assigned_staff_id) == actor.staff_id,
-        and_(unassigned, or_(named_me, by_default)),
-        *attends,
-    )
+    clauses: list[Any] = []
+    for person in [actor.staff_id, *covered]:
+        default_roles = sorted(r for r, sid in first.items() if sid == person)
+        named_them = named.where(col(EnrollmentStaffRow.staff_id) == person)
+        by_default = and_(col(step.assignee_role).in_(default_roles), ~named)
+        clauses += [
+            col(step.assigned_staff_id) == person,
+            and_(unassigned, or_(named_them, by_default)),
+            *[cast(step.attendee_roles, String).like(f'%"{r}"%') for r in default_roles],
+        ]
+    return or_(*clauses)
 
 
 def _open_steps(actor: Actor, mine: Any) -> Any:
@@ -159,7 +163,7 @@ def _ranges(first: dt.date, last: dt.date) -> list[tuple[dt.date | None, dt.date
 def my_week(session: Session, actor: Actor, *, today: dt.date) -> Week:
     monday = monday_of(today)
     horizon = monday + dt.timedelta(days=13)
-    mine = mine_clause(session, actor)
+    mine = mine_clause(session, actor, on=today)
     window = _open_steps(actor, mine).where(col(StepInstanceRow.due_date) <= horizon)
     late_q = _open_steps(actor, mine).where(col(StepInstanceRow.due_date) < today)
     overdue_mine = int(session.exec(select(func.count()).select_from(late_q.subquery())).one())
@@ -174,7 +178,10 @@ def my_week(session: Session, actor: Actor, *, today: dt.date) -> Week:
         _ranges(after, horizon + dt.timedelta(days=LATER_DAYS))[1:],
     )
     people = StepPeople(
-        session, actor.municipality or "", (e.id or 0 for _, e, _ in [*rows, *later_rows])
+        session,
+        actor.municipality or "",
+        (e.id or 0 for _, e, _ in [*rows, *later_rows]),
+        on=today,
     )
     definitions: dict[tuple[str, int], Definition] = {}
     sections = [Section("Overskredet"), Section("Denne uge"), Section("Næste uge")]

@@ -51,3 +51,8 @@ def test_a_colleague_covers_the_iba_for_two_weeks(office: Office, signed_in: Sig
         to = {o.recipient_staff_id for o in rows}
     assert cover in to and iba not in to
     assert signed_in(w.staff["iba"]).post("/medarbejdere", data={"csrf": csrf}).status_code == 403
+    # Min uge: the colleague sees the IBA's tasks in the period (and may complete them);
+    # the IBA, away, does not
+    theirs = signed_in(cover).get("/min-uge").text
+    assert "F-00001" in theirs and "Progressionsmåling ved start" in theirs
+    assert "F-00001" not in signed_in(iba).get("/min-uge").text
