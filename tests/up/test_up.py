@@ -29,6 +29,8 @@ from iba_workflow.store import make_engine, session_factory
 from iba_workflow.store import tables as t
 from iba_workflow.supervisor import group_alive
 
+PLANTED_CPR = "290187-4417"  # in the citizen's identity only; never in a log
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -184,7 +186,7 @@ def test_up_visitation_mail_link_completion_and_clean_stop(up: Up) -> None:
     open_session = session_factory(engine)
     ctx = EngineContext(clock=SystemClock(), calendars=calendars_from(ROOT / "calendars"))
     with open_session() as session:
-        register_citizen(session, ctx, ref="UP-0001", municipality="hedensted")
+        register_citizen(session, ctx, ref="UP-0001", municipality="hedensted", cpr=PLANTED_CPR)
         key = create_api_key(
             session, name="test", scopes=["visitations:write"], now=ctx.now(), created_by="test"
         ).key
@@ -230,6 +232,7 @@ def test_up_visitation_mail_link_completion_and_clean_stop(up: Up) -> None:
             ).first.click()
             link = page.locator("a[href*='/t/']").first.get_attribute("href")
             assert link and link.startswith(up.url("web")), link
+            assert httpx.head(link).status_code == 200  # the probe that found a token in a log
             page.goto(link)
             assert "Vurdering af om kvinden er klar til praktik" in page.title()
             page.get_by_label("Klar til praktiksamtale").check()
@@ -265,4 +268,13 @@ def test_up_visitation_mail_link_completion_and_clean_stop(up: Up) -> None:
         time.sleep(0.1)
     assert not [g for g in pgids if group_alive(g)], f"groups left: {pgids}"
     assert alive_in_groups(pgids) == []
+    # Every log file of every part: no link token, no CPR number (issue 10).
+    token = link.rsplit("/", 1)[-1]
+    logs = {p: p.read_text(errors="replace") for p in up.data_dir.rglob("*.log")}
+    assert any(p.name == "web.log" for p in logs) and '"HEAD /t/… HTTP/1.1" 200' in "".join(
+        logs.values()
+    )
+    for path, text in {**logs, up.data_dir / "iba up's output": up.output()}.items():
+        for secret in (token, PLANTED_CPR, PLANTED_CPR.replace("-", "")):
+            assert secret not in text, f"{path.name} holds a secret"
     print(f"iba up ready after {ready_after:.1f} s; whole test {time.monotonic() - started:.1f} s")
