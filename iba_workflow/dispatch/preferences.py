@@ -1,6 +1,7 @@
 """Who wants what how: per staff member and kind, ``digest`` (in the morning digest) or
 ``immediate`` (a mail of its own, in working hours). Unset kinds follow
-``Settings.notify_default``. Set by ``iba staff notify`` (the workspace page comes later).
+``Settings.notify_default``. Set by ``iba staff notify`` and on the workspace page
+``/mine-notifikationer``.
 """
 
 from __future__ import annotations

@@ -67,6 +67,7 @@ class Kind(enum.StrEnum):
     DEFINITION = "definition"
     API_KEY = "api_key"
     COHORT = "cohort"  # a group with a common start: participants, waiting list
+    OWN_NOTIFICATIONS = "own_notifications"  # digest or at once per kind; calendar feed
 
 
 #: What an API client needs for (action, kind); nothing else is open to the API.
@@ -157,6 +158,10 @@ def _decide_staff(actor: Actor, action: Action, r: Resource) -> Decision:
         if action in (Action.VIEW, Action.MANAGE):
             return _yes("one's own page and sessions")
         return _no("nothing else to do there")
+    if kind is Kind.OWN_NOTIFICATIONS:
+        if action in (Action.VIEW, Action.MANAGE) and r.owner_staff_id == actor.staff_id:
+            return _yes("one's own notification choices and calendar feed")
+        return _no("only one's own notification choices")
     if r.municipality is not None and not own_municipality:
         return _no("another municipality")
     if kind is Kind.TASK:
@@ -284,7 +289,14 @@ def _mark(fn: Callable[..., Any], guard: Guard) -> Callable[..., Any]:
 
 #: Kinds a page guard checks by itself (one's own things, municipality-wide admin).
 TYPE_LEVEL_KINDS = frozenset(
-    {Kind.OWN_PAGE, Kind.OWN_SESSIONS, Kind.STAFF, Kind.DEFINITION, Kind.API_KEY}
+    {
+        Kind.OWN_PAGE,
+        Kind.OWN_SESSIONS,
+        Kind.OWN_NOTIFICATIONS,
+        Kind.STAFF,
+        Kind.DEFINITION,
+        Kind.API_KEY,
+    }
 )
 
 

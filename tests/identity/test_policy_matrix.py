@@ -52,6 +52,8 @@ THEIRS = frozenset({COLLEAGUE})
 RESOURCES: dict[str, Resource] = {
     "own_page": _r(Kind.OWN_PAGE, owner_staff_id=ME),
     "own_sessions": _r(Kind.OWN_SESSIONS, owner_staff_id=ME),
+    "notifications_mine": _r(Kind.OWN_NOTIFICATIONS, owner_staff_id=ME),
+    "notifications_theirs": _r(Kind.OWN_NOTIFICATIONS, owner_staff_id=COLLEAGUE),
     "task_mine": _r(Kind.TASK, municipality=HOME, definition_id="fagmentor", staff_ids=MINE),
     "task_theirs_hop": _r(Kind.TASK, municipality=HOME, definition_id="hop", staff_ids=THEIRS),
     "task_theirs_other": _r(
@@ -83,7 +85,14 @@ RESOURCES: dict[str, Resource] = {
 }
 
 V, A, ID, M, C = Action.VIEW, Action.ACT, Action.VIEW_IDENTITY, Action.MANAGE, Action.CREATE
-_own = {("own_page", V), ("own_page", M), ("own_sessions", V), ("own_sessions", M)}
+_own = {
+    ("own_page", V),
+    ("own_page", M),
+    ("own_sessions", V),
+    ("own_sessions", M),
+    ("notifications_mine", V),
+    ("notifications_mine", M),
+}
 _defs = {("definition_home", V)}
 EXPECTED: dict[str, set[tuple[str, Action]]] = {
     "anonymous": {("task_link_mine", V), ("task_link_mine", A),
@@ -132,7 +141,7 @@ def test_every_cell_of_the_matrix_is_exactly_as_written() -> None:
         assert not unexpected, f"{name} may unexpectedly: {sorted(unexpected)}"
         assert not missing, f"{name} may no longer: {sorted(missing)}"
     total = len(ACTORS) * len(RESOURCES) * len(Action)
-    assert total == 910 and sum(map(len, allowed.values())) < total / 8  # walked, mostly no
+    assert total == 980 and sum(map(len, allowed.values())) < total / 8  # walked, mostly no
 
 
 def test_nobody_sees_another_municipalitys_citizens() -> None:
