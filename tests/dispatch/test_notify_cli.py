@@ -39,8 +39,8 @@ async def test_preferences_by_cli_are_obeyed(
     await tick_at(world, dt.date(2027, 3, 1), 7)  # before working hours: nothing yet
     assert smtp.mails == []
     await tick_at(world, dt.date(2027, 3, 1))
-    [leder] = to(smtp, world, "leder")  # three meetings, one mail, three .ics
-    assert len(leder.ics_files()) == 3 and "METHOD:REQUEST" in leder.ics_files()[0]
+    [leder] = to(smtp, world, "leder")  # two meetings (oplæg, besøg), one mail, two .ics
+    assert len(leder.ics_files()) == 2 and "METHOD:REQUEST" in leder.ics_files()[0]
     [iba] = to(smtp, world, "iba")
     assert iba.subject.startswith("Morgenoversigt") and iba.ics_files() == []
 

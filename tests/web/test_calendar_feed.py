@@ -43,20 +43,20 @@ async def test_feed_follows_the_plan_without_mail(world: World, smtp: SmtpServer
     got = httpx.get(f"{web.url}/kalender/{iba}.ics")
     assert got.status_code == 200 and got.headers["content-type"].startswith("text/calendar")
     body = got.text.replace("\r\n ", "")
-    assert body.count("BEGIN:VEVENT") == 4  # praktiksamtale, oplæg, besøg, slutevaluering
-    assert "DTSTART;TZID=Europe/Copenhagen:20270315T130000" in body  # praktiksamtale
+    assert body.count("BEGIN:VEVENT") == 4  # klar til praktik, oplæg, besøg, slutevaluering
+    assert "DTSTART;TZID=Europe/Copenhagen:20270315T143000" in body  # klar til praktik
     assert not LINK.search(body) and "/t/" not in body
     for canary in CANARIES:
         assert canary.lower() not in body.lower()
     manager = httpx.get(f"{web.url}/kalender/{leder}.ics").text
-    assert manager.count("BEGIN:VEVENT") == 3, "no final evaluation for the company manager"
+    assert manager.count("BEGIN:VEVENT") == 2, "oplæg and besøg; no evaluation for the manager"
 
     world.clock.set(local(dt.date(2027, 3, 2), 9))
     with world.session() as s:  # a week later start moves every meeting
         replan(s, world.ctx, enrollment_id=enrollment_id, new_start=dt.date(2027, 3, 15))
     moved = httpx.get(f"{web.url}/kalender/{iba}.ics").text
-    assert "DTSTART;TZID=Europe/Copenhagen:20270322T130000" in moved
-    assert "20270315T130000" not in moved
+    assert "DTSTART;TZID=Europe/Copenhagen:20270322T143000" in moved
+    assert "20270315T143000" not in moved
 
     with world.session() as s:  # she leaves: the feed is empty, and no mail per meeting
         replan(s, world.ctx, enrollment_id=enrollment_id, exit_on=dt.date(2027, 3, 3))
