@@ -68,7 +68,11 @@ async def test_one_digest_per_working_day_with_links_and_no_personal_data(
     assert first.subject.startswith("Morgenoversigt man. 1. mar.")
     text = first.text
     assert "NYE, FLYTTEDE OG AFLYSTE (4)" in text.upper() or "MØDER" in text
-    assert "Praktiksamtale hos rengøringsvirksomheden (nyt møde) · HOP · forløb F-00001" in text
+    assert (
+        "Vurdering af om kvinden er klar til praktik (jobcenter og sprogskole) (nyt møde)"
+        " · HOP · forløb F-00001"
+    ) in text
+    assert "Praktiksamtale" not in text, "the company interview waits for the readiness step"
     tokens = LINK.findall(text)
     assert len(tokens) == 4 and len(set(tokens)) == 4, "each item its own single-use link"
     await tick_at(world, dt.date(2027, 3, 1), 10)
@@ -99,8 +103,9 @@ async def test_urgent_move_goes_at_once_other_changes_wait_for_the_morning(
     enrollment_id = visit(world)
     for day in (1, 2, 3, 4, 5, 8, 9, 10, 11, 12):
         await tick_at(world, dt.date(2027, 3, day))
-    before = {role: len(to(smtp, world, role)) for role in ("iba", "leder")}
-    # Friday 20:00: sick leave Monday-Tuesday moves Monday's praktiksamtale (13:00).
+    attendees = ("iba", "sprogcenter")  # of klar_til_praktik, the readiness evaluation
+    before = {role: len(to(smtp, world, role)) for role in attendees}
+    # Friday 20:00: sick leave Monday-Tuesday moves Monday's readiness evaluation (14:30).
     world.clock.set(local(dt.date(2027, 3, 12), 20))
     with world.session() as s:
         replan(
@@ -110,10 +115,10 @@ async def test_urgent_move_goes_at_once_other_changes_wait_for_the_morning(
             pause=(dt.date(2027, 3, 15), dt.date(2027, 3, 16)),
         )
     await tick_at(world, dt.date(2027, 3, 12), 20, 1)
-    for role in ("iba", "leder"):
+    for role in attendees:
         new = to(smtp, world, role)[before[role] :]
         assert [m.subject.split(" · ")[0] for m in new] == [
-            "Ændret: Praktiksamtale hos rengøringsvirksomheden"
+            "Ændret: Vurdering af om kvinden er klar til praktik (jobcenter og sprogskole)"
         ], role
     with world.session() as s:  # the other moved meetings wait, held for the digest
         held = s.exec(select(t.OutboxRow).where(t.OutboxRow.status == "held")).all()
