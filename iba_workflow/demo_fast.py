@@ -61,6 +61,23 @@ def play_lifecycles(
     on_done: Callable[[Lifecycle], None] | None = None,
 ) -> list[Lifecycle]:
     """Simulate each intervention of ``FAST_PLAN`` to its end, each on its own store."""
+    from iba_workflow.privacy.crypto import IdentityKeyring, configure_keyring, new_key
+
+    # The stores are thrown away at the end: so is the key that seals their identities
+    # (no key file is written into the working directory).
+    configure_keyring(IdentityKeyring.parse(f"demo={new_key()}"))
+    try:
+        return _play(definitions, calendars, start, on_done)
+    finally:
+        configure_keyring(None)
+
+
+def _play(
+    definitions: Mapping[str, Definition],
+    calendars: CalendarProvider,
+    start: dt.date,
+    on_done: Callable[[Lifecycle], None] | None,
+) -> list[Lifecycle]:
     from iba_workflow.store import make_engine, session_factory, upgrade
 
     played = []

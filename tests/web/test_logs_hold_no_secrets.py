@@ -123,18 +123,18 @@ def test_no_token_session_or_cpr_in_any_log_line(
             created = client.post("/api/visitations", json=body)
             assert created.status_code == 201, created.text
 
-            # The dispatcher's clock on the day the interview is due (whatever today is).
+            # The dispatcher's clock on the day the readiness talk is due (whatever today is).
             with world.session() as s:
                 due = s.exec(
                     select(StepInstanceRow.due_date).where(
-                        StepInstanceRow.name.startswith("Praktiksamtale")  # type: ignore[attr-defined]
+                        StepInstanceRow.step_id == "klar_til_praktik"  # type: ignore[attr-defined]
                     )
                 ).first()
             assert due is not None
             world.clock.set(dt.datetime.combine(due, dt.time(8, 0), COPENHAGEN))
             asyncio.run(run_tick(world.open_session, world.ctx, world.settings, owner="logs"))
             iba = world.staff_email("iba")
-            invite = smtp.wait_for(lambda m: "Praktiksamtale" in m.subject and iba in m.rcpt_tos)
+            invite = smtp.wait_for(lambda m: "klar til praktik" in m.subject and iba in m.rcpt_tos)
             token = invite.token
             assert token and token in invite.text
             ics = re.sub(r"\r\n[ \t]", "", invite.ics() or "")  # unfolded lines
@@ -146,7 +146,7 @@ def test_no_token_session_or_cpr_in_any_log_line(
             assert client.get(f"/t/{token}x").status_code == 404
             page = client.get(f"/t/{token}", params={"token": token})
             csrf = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
-            form = {"csrf": csrf, "outcome": "udvalgt", "attended": ["iba"]}
+            form = {"csrf": csrf, "outcome": "klar"}
             refused = client.post(f"/t/{token}", data={**form, "note": f"cpr {PLANTED_CPR}"})
             assert refused.status_code == 422 and "CPR-nummer" in refused.text
             done = client.post(f"/t/{token}", data={**form, "note": "fint"})
