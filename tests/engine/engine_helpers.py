@@ -79,6 +79,14 @@ def _no_ids(value: Any) -> Any:
     return value
 
 
+def _step_refs(payload: dict[str, Any], steps: dict[Any, Any]) -> dict[str, Any]:
+    """The payload without routing bookkeeping, its lists of step ids as step refs."""
+    out = {k: v for k, v in payload.items() if k != "route"}
+    if "cancelled_steps" in out:
+        out["cancelled_steps"] = sorted((steps[i] for i in out["cancelled_steps"]), key=repr)
+    return out
+
+
 def canonical(session: Session) -> dict[str, list[Any]]:
     """The record without database ids and instants: equal for two runs that did the
     same things, whatever ids the sequences handed out."""
@@ -137,8 +145,9 @@ def canonical(session: Session) -> dict[str, list[Any]]:
                 steps.get(o.step_instance_id),
                 staff[o.recipient_staff_id],
                 "settled" if o.status in ("sent", "folded", "dropped") else o.status,
-                o.message_id.split("/")[2],
-                repr(_no_ids({k: v for k, v in o.payload.items() if k != "route"})),
+                # The message id without its database ids (kind and tag, e.g. "r2").
+                "/".join(p for p in o.message_id.split("/")[1:] if not p.isdigit()),
+                repr(_no_ids(_step_refs(o.payload, steps))),
             )
             for o in rows(t.OutboxRow)
             if o.kind != "digest"

@@ -198,6 +198,7 @@ def test_accepting_when_a_required_criterion_is_not_met(session: Any, ctx: Any) 
             definition=definition("fagmentor"),
             accept=True,
             answers={
+                "integrationsperiode_praktik": True,
                 "opkvalificering_gennemfoert": True,
                 "moedestabilitet": False,
                 "virksomhed_oensker_mentor": True,
@@ -220,14 +221,14 @@ def test_accepting_without_answering_every_criterion(session: Any, ctx: Any) -> 
             citizen_ref="B-2",
             definition=definition("fagmentor"),
             accept=True,
-            answers={"opkvalificering_gennemfoert": True},
+            answers={"integrationsperiode_praktik": True, "opkvalificering_gennemfoert": True},
         ),
     )
     assert exc.context["missing"] == ["moedestabilitet", "virksomhed_oensker_mentor"]
     _refused(
         session,
         InvalidInput,
-        "not answered: opkvalificering_gennemfoert, moedestabilitet",
+        "not answered: integrationsperiode_praktik, opkvalificering_gennemfoert, moedestabilitet",
         lambda: record_visitation(
             session, ctx, citizen_ref="B-2", definition=definition("fagmentor"), accept=True
         ),

@@ -7,14 +7,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from typer.testing import CliRunner
 
-from iba_workflow import paths
 from iba_workflow.cli.app import app
+from iba_workflow.store.db import MIGRATIONS_DIR
 
 YES = [
     arg
-    for criterion in ("opkvalificering_gennemfoert", "moedestabilitet", "virksomhed_oensker_mentor")
+    for criterion in (
+        "integrationsperiode_praktik",
+        "opkvalificering_gennemfoert",
+        "moedestabilitet",
+        "virksomhed_oensker_mentor",
+    )
     for arg in ("--answer", f"{criterion}=yes")
 ]
 
@@ -37,8 +44,11 @@ def iba(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_url: str) -> Any:
 
 
 def test_visit_complete_replan_status(iba: Any) -> None:
-    versions = paths.PROJECT_ROOT / "iba_workflow" / "store" / "migrations" / "versions"
-    head = max(p.name.split("_", 1)[0] for p in versions.glob("[0-9]*_*.py"))
+    # The head of the chain, not the highest file number: merged branches' migrations are
+    # re-chained in merge order.
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
     assert iba("db", "upgrade").strip() == f"database at revision {head}"
     iba(
         "staff",
@@ -56,7 +66,7 @@ def test_visit_complete_replan_status(iba: Any) -> None:
     out = iba(
         "visit", "fagmentor", "--citizen", "B-1", "--accept", "--start", "2030-03-04", ok=False
     )
-    assert "not answered: opkvalificering_gennemfoert, moedestabilitet" in out
+    assert "not answered: integrationsperiode_praktik, opkvalificering_gennemfoert" in out
     out = iba("visit", "fagmentor", "--citizen", "B-1", "--accept", "--start", "2030-03-04", *YES)
     assert "enrollment 1, start 2030-03-04" in out and "opstartsmoede" in out
     status = iba("status", "1")

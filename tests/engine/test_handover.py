@@ -19,8 +19,16 @@ def _finish_sunde_kvinder(session: Any, ctx: Any, outcome: str) -> int:
     d = definition("sunde_kvinder")
     staff_for(session, ctx, d)
     citizen(session, ctx, "B-HO")
+    # Without health consent only the non-health criteria can (and must) be answered.
+    answers = {c.id: True for c in d.eligibility if not c.health}
     result = record_visitation(
-        session, ctx, citizen_ref="B-HO", definition=d, accept=True, cohort="hold_2027_foraar"
+        session,
+        ctx,
+        citizen_ref="B-HO",
+        definition=d,
+        accept=True,
+        answers=answers,
+        cohort="hold_2027_foraar",
     )
     assert result.enrollment_id is not None
     steps = {
