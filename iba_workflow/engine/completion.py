@@ -71,6 +71,13 @@ def complete_step(
         _check_allowed(session, row, enrollment)
         d = stored_definition(session, enrollment.definition_id, enrollment.definition_version)
         step = d.step(row.step_id)
+        if not skip and step.health and not has_health_consent(session, enrollment.citizen_id):
+            raise ConsentMissing(
+                f"step '{row.key}' concerns health and the citizen has given no consent"
+                " (trinnet handler om helbred, og borgeren har ikke givet samtykke)",
+                hint="record consent first (iba consent REF --given), or skip the step"
+                " / registrér samtykke først, eller spring trinnet over",
+            )
         options = [o.id for o in step.outcomes_list]
         if skip and outcome is not None:
             raise InvalidInput("a skipped step has no outcome")

@@ -124,6 +124,38 @@ def record_consent(session: Session, ctx: EngineContext, *, citizen_ref: str, gi
             citizen_id=citizen.id,
             scope="health",
         )
+        session.flush()
+        _replan_health_steps(session, ctx, citizen_id=pk(citizen), given=given)
+
+
+def _replan_health_steps(
+    session: Session, ctx: EngineContext, *, citizen_id: int, given: bool
+) -> None:
+    """After a withdrawal the citizen's live enrollments lose their open health-only steps
+    (cancelled through the ordinary re-plan, so the dispatcher's usual cancellation and
+    digest rules apply, no mail of its own); consent given again plans them anew. Done
+    steps and the health values already recorded are never touched."""
+    live = session.exec(
+        select(EnrollmentRow).where(
+            EnrollmentRow.citizen_id == citizen_id, EnrollmentRow.status == "active"
+        )
+    ).all()
+    for enrollment in live:
+        lines = replan_enrollment(session, ctx, enrollment)
+        change = "cancelled" if not given else "added"
+        keys = sorted(line.key for line in lines if line.change == change)
+        if keys:
+            audit(
+                session,
+                at=ctx.now(),
+                actor=ctx.actor,
+                action="health_steps_cancelled" if not given else "health_steps_replanned",
+                entity="enrollment",
+                entity_id=enrollment.id,
+                enrollment_id=enrollment.id,
+                citizen_id=citizen_id,
+                steps=keys,
+            )
 
 
 def assign_staff(

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, func, select
 
 from iba_workflow.errors import NotFound
 from iba_workflow.store.outbox import enqueue
-from iba_workflow.store.records import audit
+from iba_workflow.store.records import audit, health_consent_withdrawn
 from iba_workflow.store.tables import (
     DONE_STEP_STATUSES,
     CohortRow,
@@ -73,6 +73,10 @@ def replan_enrollment(
         cohort=cohort_key(session, enrollment),
         adjustments=adjustments,
     )
+    if health_consent_withdrawn(session, enrollment.citizen_id):
+        # consent withdrawn: no health-only step stays open or is planned anew; the plan
+        # gets them back when consent is given again (engine.intake.record_consent)
+        target = {k: t for k, t in target.items() if not d.step(t.step.step_id).health}
     instances = instances_of(session, enrollment.id or 0)
     lines = diff_instances(instances, target)
     if write:

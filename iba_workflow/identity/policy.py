@@ -17,7 +17,8 @@ The rules, in words:
   own tasks, and sees the minimum (opaque reference, intervention, step) of an
   enrollment she holds a task in; never the citizen's identity;
 - **administrator** (role ``admin``): manages staff, definitions and API keys of her
-  municipality; sees no citizen through that role;
+  municipality; sees no citizen through that role, except by the audited citizen
+  extract ("Indsigt", GDPR art. 15) of a citizen of her municipality;
 - **API client** (a bearer credential): exactly what its scopes say
   (``visitations:write``: record a visitation);
 - nobody sees another municipality's citizens; anonymous callers get nothing but the
@@ -68,6 +69,7 @@ class Kind(enum.StrEnum):
     API_KEY = "api_key"
     COHORT = "cohort"  # a group with a common start: participants, waiting list
     OWN_NOTIFICATIONS = "own_notifications"  # digest or at once per kind; calendar feed
+    CITIZEN_EXTRACT = "citizen_extract"  # "Indsigt": everything stored about one citizen
 
 
 #: What an API client needs for (action, kind); nothing else is open to the API.
@@ -186,6 +188,10 @@ def _decide_staff(actor: Actor, action: Action, r: Resource) -> Decision:
         if action in (Action.VIEW, Action.ACT) and coordinates_it:
             return _yes("coordinates the intervention")
         return _no("only the coordinator sees a cohort")
+    if kind is Kind.CITIZEN_EXTRACT:
+        if action is Action.VIEW and actor.is_admin and own_municipality:
+            return _yes("administrator: the citizen's right of access (audited)")
+        return _no("only the administrator makes a citizen extract")
     if kind in (Kind.STAFF, Kind.DEFINITION, Kind.API_KEY):
         if kind is Kind.DEFINITION and action is Action.VIEW:
             return _yes("definitions are no secret to staff")
@@ -296,6 +302,7 @@ TYPE_LEVEL_KINDS = frozenset(
         Kind.STAFF,
         Kind.DEFINITION,
         Kind.API_KEY,
+        Kind.CITIZEN_EXTRACT,
     }
 )
 

@@ -105,6 +105,17 @@ def has_health_consent(session: Session, citizen_id: int) -> bool:
     return bool(latest and latest.given)
 
 
+def health_consent_withdrawn(session: Session, citizen_id: int) -> bool:
+    """True if the latest health consent of the citizen is a withdrawal (not merely none
+    on file): then the engine plans no health-only steps for her."""
+    latest = session.exec(
+        select(ConsentRow)
+        .where(ConsentRow.citizen_id == citizen_id, ConsentRow.scope == "health")
+        .order_by(col(ConsentRow.at).desc(), col(ConsentRow.id).desc())
+    ).first()
+    return bool(latest and not latest.given)
+
+
 def citizen_by_ref(session: Session, ref: str) -> CitizenRow:
     row = session.exec(select(CitizenRow).where(CitizenRow.ref == ref)).first()
     if row is None:

@@ -13,7 +13,7 @@ from iba_workflow.identity.policy import Action, Kind, PageAccess
 from iba_workflow.store.work import unit_of_work
 from iba_workflow.web.guard import SECURITY_HEADERS, PostedForm
 
-from . import more, notifications
+from . import extract, more, notifications
 from .changes import KINDS, enrollment_for, run_change
 from .context import workspace_of
 from .detail import enrollment_detail
@@ -24,6 +24,7 @@ from .week import my_week
 workspace_router = APIRouter()
 workspace_router.include_router(more.router)
 workspace_router.include_router(notifications.router)
+workspace_router.include_router(extract.router)
 HOME = "/min-uge"
 
 

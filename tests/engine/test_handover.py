@@ -9,7 +9,7 @@ from typing import Any
 from engine_helpers import citizen, definition, staff_for
 from sqlmodel import select
 
-from iba_workflow.engine import complete_step, record_visitation
+from iba_workflow.engine import complete_step, record_consent, record_visitation
 from iba_workflow.engine.handover import proposed_handovers
 from iba_workflow.store import tables as t
 from iba_workflow.store.requests import pending_requests
@@ -19,15 +19,14 @@ def _finish_sunde_kvinder(session: Any, ctx: Any, outcome: str) -> int:
     d = definition("sunde_kvinder")
     staff_for(session, ctx, d)
     citizen(session, ctx, "B-HO")
-    # Without health consent only the non-health criteria can (and must) be answered.
-    answers = {c.id: True for c in d.eligibility if not c.health}
+    record_consent(session, ctx, citizen_ref="B-HO", given=True)  # training is health
     result = record_visitation(
         session,
         ctx,
         citizen_ref="B-HO",
         definition=d,
         accept=True,
-        answers=answers,
+        answers={c.id: True for c in d.eligibility},  # with consent: health ones too
         cohort="hold_2027_foraar",
     )
     assert result.enrollment_id is not None

@@ -16,6 +16,7 @@ from iba_workflow.engine import (
     complete_step,
     enqueue_due_notifications,
     migrate_enrollments,
+    record_consent,
     record_visitation,
     replan,
 )
@@ -233,6 +234,7 @@ def test_a_date_that_follows_a_completion_after_a_pause_is_not_moved_twice(
     completed. The assessment moves with a sick leave; the interview then follows its real
     completion and must not be pushed by the same sick leave a second time."""
     e = _enroll(session, ctx, name="hop")
+    record_consent(session, ctx, citizen_ref="B-1", given=True)  # the sport sessions are health
     replan(session, ctx, enrollment_id=e, pause=(dt.date(2027, 3, 3), dt.date(2027, 3, 5)))
     ready = _plan(session, e)["klar_til_praktik"]
     assert ready.due_date == dt.date(2027, 3, 11)  # start +5 working days, +3 paused

@@ -82,6 +82,8 @@ RESOURCES: dict[str, Resource] = {
     "cohort_hop": _r(Kind.COHORT, municipality=HOME, definition_id="hop"),
     "cohort_other_def": _r(Kind.COHORT, municipality=HOME, definition_id="fagmentor"),
     "cohort_abroad": _r(Kind.COHORT, municipality=ABROAD, definition_id="hop"),
+    "extract_home": _r(Kind.CITIZEN_EXTRACT, municipality=HOME),
+    "extract_abroad": _r(Kind.CITIZEN_EXTRACT, municipality=ABROAD),
 }
 
 V, A, ID, M, C = Action.VIEW, Action.ACT, Action.VIEW_IDENTITY, Action.MANAGE, Action.CREATE
@@ -114,6 +116,7 @@ EXPECTED: dict[str, set[tuple[str, Action]]] = {
         ("staff_home", V), ("staff_home", M), ("staff_home", C),
         ("definition_home", M), ("definition_home", C),
         ("api_key", V), ("api_key", M), ("api_key", C),
+        ("extract_home", V),
     },
     "coordinator_abroad": _own | {("task_abroad_mine", V), ("task_abroad_mine", A),
                                   ("task_link_mine", V), ("task_link_mine", A),
@@ -161,6 +164,17 @@ def test_personal_data_only_for_the_coordinator_of_the_intervention() -> None:
         if r.kind is Kind.CITIZEN_IDENTITY and decide(actor, Action.VIEW_IDENTITY, r)
     }
     assert who_may == {"coordinator", "coordinator_abroad"}
+
+
+def test_only_the_administrator_makes_a_citizen_extract_of_her_municipality() -> None:
+    who_may = {
+        (name, resource)
+        for name, actor in ACTORS.items()
+        for resource, r in RESOURCES.items()
+        for action in Action
+        if r.kind is Kind.CITIZEN_EXTRACT and decide(actor, action, r)
+    }
+    assert who_may == {("admin", "extract_home")}
 
 
 def test_a_task_link_is_for_its_addressee_or_an_anonymous_holder() -> None:
