@@ -11,14 +11,16 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from iba_workflow.cli.app import app
+from iba_workflow.orchestration.runtime import load_definitions
 from iba_workflow.orchestration.server import free_port
 from iba_workflow.store import make_engine, session_factory, upgrade
 from iba_workflow.store.requests import VisitationRequestRow
 
+# Every criterion must be answered: take them from the definition, not a copy of it.
 YES = [
     arg
-    for criterion in ("opkvalificering_gennemfoert", "moedestabilitet", "virksomhed_oensker_mentor")
-    for arg in ("--answer", f"{criterion}=yes")
+    for criterion in load_definitions()["fagmentor"].eligibility
+    for arg in ("--answer", f"{criterion.id}=yes")
 ]
 
 

@@ -272,6 +272,11 @@ def test_cli_door_goes_through_prefect(stack: Stack, prefect_timings: dict[str, 
             "--accept",
             "--start",
             (today() + dt.timedelta(days=21)).isoformat(),
+            *[  # every criterion must be answered (taken from the definition)
+                arg
+                for criterion in DEFINITIONS["fagmentor"].eligibility
+                for arg in ("--answer", f"{criterion.id}=yes")
+            ],
         ],
         env=env,
         cwd=REPO,

@@ -45,6 +45,11 @@ def served_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tu
         "IBA_DATA_DIR": str(tmp_path / "data"),
         "IBA_SMTP_HOST": "127.0.0.1",
         "IBA_SMTP_PORT": str(controller.port),
+        # As the stack's ``iba serve`` (and seeding.IMMEDIATE): a mail per notification at
+        # any hour, so no morning digest joins the tick depending on the time of day.
+        "IBA_NOTIFY_DEFAULT": "immediate",
+        "IBA_NOTIFY_BUNDLE": "false",
+        "IBA_NOTIFY_QUIET_HOURS": "false",
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
