@@ -31,7 +31,7 @@ def test_created_0600_even_under_a_permissive_umask(tmp_path: Path) -> None:
 
 
 def test_concurrent_first_starts_agree_on_one_key(tmp_path: Path) -> None:
-    ctx = multiprocessing.get_context("fork")
+    ctx = multiprocessing.get_context("spawn")  # no fork of a pytest-xdist worker
     n = 6
     barrier, out = ctx.Barrier(n), ctx.Queue()
     path = str(tmp_path / "secret_key")
