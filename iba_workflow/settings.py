@@ -76,6 +76,11 @@ class Settings(BaseSettings):
         description="Keys that encrypt name, CPR, e-mail and phone at rest: ID=KEY,... "
         "(first encrypts); generated under data_dir if unset.",
     )
+    law_rules_file: Path | None = Field(
+        None,
+        description="Law rules per municipality (YAML, the shape of the shipped "
+        "iba_workflow/privacy/law_rules.yaml, which is the default).",
+    )
     report_min_cell: int = Field(
         3, ge=1, le=100, description="Report cells under this count are suppressed."
     )

@@ -52,11 +52,31 @@ def _applies(rule: dict[str, Any], d: Definition) -> bool:
     return d.id in rule.get("applies_to", []) or any(w in d.name.lower() for w in words)
 
 
+def rules_file(configured: Path | None = None) -> Path:
+    """The municipality's rules file (setting ``IBA_LAW_RULES_FILE``), else the shipped one."""
+    if configured is None:
+        from iba_workflow.settings import Settings
+
+        configured = Settings().law_rules_file
+    if configured is None:
+        return RULES_FILE
+    path = Path(configured)
+    if not path.is_file():
+        from iba_workflow.errors import InvalidInput
+
+        raise InvalidInput(
+            f"the law rules file {path} does not exist",
+            hint="set IBA_LAW_RULES_FILE to a YAML file shaped like the shipped "
+            "law_rules.yaml, or unset it to use the shipped rules",
+        )
+    return path
+
+
 def check_law_rules(
-    d: Definition, *, calendar: WorkingCalendar | None = None, path: Path = RULES_FILE
+    d: Definition, *, calendar: WorkingCalendar | None = None, path: Path | None = None
 ) -> list[LawFinding]:
     """Every configured rule that ``d`` breaks, for its municipality."""
-    rules = rules_for(d.municipality, path)
+    rules = rules_for(d.municipality, rules_file(path))
     findings: list[LawFinding] = []
     if "internship" in rules and _applies(rules["internship"], d):
         findings += _internship(d, rules["internship"])
@@ -112,10 +132,16 @@ def _follow_up(d: Definition, rule: dict[str, Any], calendar: WorkingCalendar) -
         plan = plan_enrollment(d, calendar=calendar, start=start, cohort=cohort)
     except IbaError:
         return []  # an unplannable definition is the validator's to report
-    first = min((s.date for s in plan.steps), default=None)
-    if first is None:
+    dates = [s.date for s in plan.steps]
+    if not dates:
         return []
-    until = first + dt.timedelta(weeks=int(rule["within_weeks"]))
+    first, last = min(dates), max(dates)
+    within = int(rule["within_weeks"])
+    weeks = min(within, max(1, -(-((last - first).days + 1) // 7)))  # weeks the plan covers
+    needed = int(rule["min_conversations"])
+    if rule.get("pro_rata"):  # the intervention's share of the act's period
+        needed = -(-needed * weeks // within)
+    until = first + dt.timedelta(weeks=weeks)
     talks = [
         s
         for s in plan.steps
@@ -123,14 +149,19 @@ def _follow_up(d: Definition, rule: dict[str, Any], calendar: WorkingCalendar) -
         and s.branch is None
         and ((s.kind in CONVERSATION_KINDS and s.citizen_attends) or "samtale" in s.name.lower())
     ]
-    if len(talks) >= rule["min_conversations"]:
+    if len(talks) >= needed:
         return []
+    share = (
+        f" ({rule['min_conversations']} på {within} uger, forholdsmæssigt)"
+        if rule.get("pro_rata") and weeks < within
+        else ""
+    )
     return [
         LawFinding(
             "follow_up",
             rule["paragraph"],
-            f"'{d.id}': {len(talks)} samtale(r) med borgeren i de første {rule['within_weeks']} "
-            f"uger; mindst {rule['min_conversations']} kræves",
+            f"'{d.id}': {len(talks)} samtale(r) med borgeren i forløbets første {weeks} uger; "
+            f"mindst {needed} kræves{share}",
             "tilføj en opfølgningssamtale (kind: meeting eller evaluation med borgeren)",
         )
     ]

@@ -15,6 +15,7 @@ from iba_workflow.errors import IbaError
 from iba_workflow.identity import policy
 from iba_workflow.identity.policy import Action, Actor, Kind, PageAccess, Resource, decide
 from iba_workflow.planning import plan_enrollment
+from iba_workflow.privacy.law_rules import check_law_rules
 from iba_workflow.store.records import audit
 from iba_workflow.store.tables import CohortRow, EnrollmentRow, StaffCoverRow, StaffRow
 from iba_workflow.store.work import unit_of_work
@@ -259,6 +260,7 @@ def indsatser(
     chosen = next((d for d in defs if d.id == indsats), None)
     preview = None
     error = None
+    findings: list[Any] = []
     first = today
     if chosen is not None:
         try:
@@ -270,12 +272,17 @@ def indsatser(
             )
             preview = plan_enrollment(chosen, calendar=ws.calendars(chosen.municipality),
                                       start=None if cohort else first, cohort=cohort)  # fmt: skip
+            findings = check_law_rules(
+                chosen,
+                calendar=ws.calendars(chosen.municipality),
+                path=ws.ident.settings.law_rules_file,
+            )
         except (ValueError, IbaError) as exc:
             error = f"Planen kan ikke vises: {exc}"
     return ws.page(
         "ws_indsatser.html.j2", access,
         {"defs": defs, "running": running, "chosen": chosen, "preview": preview,
-         "start": first, "error": error, "section": "indsatser"},
+         "start": first, "error": error, "section": "indsatser", "findings": findings},
     )  # fmt: skip
 
 

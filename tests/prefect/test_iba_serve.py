@@ -55,6 +55,8 @@ from iba_workflow.store.tables import CitizenIdentityRow, EnrollmentRow, OutboxR
 DEFINITIONS = load_definitions()
 CANARY_NAME = "Kanariefugl Testesen"
 CANARY_CPR = "241199-4471"
+LAST_CANARY_NAME = "Kanariefugl Andersen"  # planted by the last test itself
+LAST_CANARY_CPR = "150390-1238"
 
 
 @dataclass
@@ -449,15 +451,39 @@ async def test_kill_serve_mid_tick_then_restart_delivers_every_mail_once(
 
 
 async def test_no_personal_data_reaches_prefect(stack: Stack, client: Any) -> None:
-    """Run last: every flow run, parameter, log line, artifact and deployment the API
-    shows, after all the runs above — the canary planted at the HTTP door is in none."""
+    """Run last: a canary planted at the HTTP door here (so the test does not depend on
+    which earlier test ran in this process), then every flow run, parameter, log line,
+    artifact and deployment the API shows, after all the runs above — the canary is in none."""
+    deployment = await _ready(client, "fagmentor")
+    with stack.open_session() as session:
+        key = receive_visitation(
+            session,
+            context(),
+            definition=DEFINITIONS["fagmentor"],
+            citizen_ref="H-0099",
+            channel="http",
+            accept=True,
+            answers={c.id: True for c in DEFINITIONS["fagmentor"].eligibility},
+            start=today() + dt.timedelta(days=21),
+            municipality="hedensted",
+            identity=Identity(name=LAST_CANARY_NAME, cpr=LAST_CANARY_CPR),
+        )
+        session.commit()
+    emit_visitation_created(request_id=key, definition_id="fagmentor")
+    await flush_events()
+    outcome = await _wait_processed(stack, key)
+    assert outcome.status == "processed" and outcome.decision == "accepted"
     with stack.open_session() as session:
         identities = session.exec(select(CitizenIdentityRow)).all()
-        assert any(i.cpr == CANARY_CPR and i.name == CANARY_NAME for i in identities)
+        assert any(i.cpr == LAST_CANARY_CPR and i.name == LAST_CANARY_NAME for i in identities)
+    for run in await deployment_runs(client, deployment.id):
+        await wait_for_flow_run(client, run.id, timeout=30)
     texts = await collect_visible_texts(client)
     assert len(texts) > 50
     assert any("fagmentor · visitation" in t for t in texts)
-    assert find_canaries(texts, [CANARY_NAME, CANARY_CPR, CANARY_CPR.replace("-", "")]) == []
+    canaries = [CANARY_NAME, LAST_CANARY_NAME]
+    canaries += [c for cpr in (CANARY_CPR, LAST_CANARY_CPR) for c in (cpr, cpr.replace("-", ""))]
+    assert find_canaries(texts, canaries) == []
 
 
 def test_iba_serve_starts_its_own_server_and_stops_on_sigterm(

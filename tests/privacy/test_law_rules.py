@@ -63,7 +63,7 @@ def _weight_without_consent(body: dict[str, Any]) -> None:
     [
         ("hop", _longer_internship, "LAB § 61", "20 uger"),
         ("fagmentor", _longer_extension, "LAB § 61", "39 uger"),
-        ("motion_sygemeldte", _more_hours, "Sygedagpengeloven § 7 og LAB § 4", "20 timer"),
+        ("motion_sygemeldte", _more_hours, "Sygedagpengeloven § 15 og § 15 a", "20 timer"),
         ("sunde_kvinder", _weight_without_consent, "Sundhedsloven § 15", "kostsamtale.vaegt"),
     ],
 )
@@ -73,19 +73,20 @@ def test_a_broken_definition_names_the_paragraph(
     d = _changed(name, change)
     cal = calendar_for(d.municipality, paths.calendars_dir())
     findings = check_law_rules(d, calendar=cal)
-    assert findings and {f.paragraph for f in findings} == {paragraph}
-    finding = findings[0]
+    # a longer internship also needs more follow-up talks (pro rata), so other rules may
+    # speak too; the one broken on purpose must
+    (finding, *_) = [f for f in findings if f.paragraph == paragraph]
     assert words in finding.message and finding.fix
     assert finding.render().startswith(f"advarsel [{paragraph}]")
 
 
 def test_follow_up_conversations_are_configured_per_municipality(tmp_path: Path) -> None:
     stricter = RULES_FILE.read_text(encoding="utf-8").replace(
-        "min_conversations: 2", "min_conversations: 3"
+        "min_conversations: 4", "min_conversations: 6"
     )
     path = tmp_path / "law_rules.yaml"
     path.write_text(stricter, encoding="utf-8")
-    fagmentor = _load("fagmentor")  # two conversations with her in the first 13 weeks
+    fagmentor = _load("fagmentor")  # 4 in 26 weeks pro rata: 2 in 13; 6 in 26 would need 3
     assert _paragraphs(fagmentor) == []
     assert _paragraphs(fagmentor, path) == ["Integrationsloven § 20"]
 

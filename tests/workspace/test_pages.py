@@ -4,11 +4,13 @@ coordinator's name reads in the audit log, Danish errors that keep nothing half-
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from dispatch.world import CANARIES, NAME
 from office import Office, SignedIn
 from sqlmodel import col, select
 
+from iba_workflow.privacy.law_rules import RULES_FILE
 from iba_workflow.store import tables as t
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -127,3 +129,26 @@ def test_a_bad_change_is_a_danish_sentence_and_writes_nothing(
     assert no_csrf.status_code == 400
     with w.session() as s:
         assert not s.exec(select(t.AuditRow).where(col(t.AuditRow.action).in_(["replanned"]))).all()
+
+
+def test_indsatser_shows_the_law_rules_the_plan_breaks(
+    office: Office, signed_in: SignedIn, tmp_path: Path
+) -> None:
+    """The municipality's own rules file (IBA_LAW_RULES_FILE): a stricter follow-up rule
+    shows on the plan preview with its paragraph and the fix; the shipped rules pass."""
+    w = office.world
+    client = signed_in(w.staff["iba"])
+    page = client.get("/indsatser?indsats=hop").text
+    assert "Planen overholder kommunens lovregler." in page
+    stricter = tmp_path / "law_rules.yaml"
+    stricter.write_text(
+        RULES_FILE.read_text(encoding="utf-8").replace(
+            "min_conversations: 4", "min_conversations: 60"
+        ),
+        encoding="utf-8",
+    )
+    w.settings.law_rules_file = stricter
+    page = client.get("/indsatser?indsats=hop").text
+    assert "Integrationsloven § 20" in page and "mindst 30 kræves" in page
+    assert "Ret: tilføj en opfølgningssamtale" in page
+    assert "overholder" not in page
