@@ -20,7 +20,7 @@ from iba_workflow.store.tables import (
     StepInstanceRow,
 )
 
-from .apply import Recipients, apply_target
+from .apply import Recipients, apply_target, live_group_members
 from .context import EngineContext
 from .definitions import stored_definition
 from .target import (
@@ -162,7 +162,11 @@ def announce_end(session: Session, ctx: EngineContext, enrollment: EnrollmentRow
     cancelled = [
         row
         for row in instances_of(session, enrollment.id or 0)
-        if row.status == "cancelled" and row.kind != "session" and row.due_date >= ended_on
+        if row.status == "cancelled"
+        and row.kind != "session"
+        and row.due_date >= ended_on
+        # a group occurrence others still attend stays in everyone's calendar
+        and not live_group_members(session, row)
     ]
     told = session.exec(
         select(OutboxRow.recipient_staff_id).where(

@@ -249,6 +249,7 @@ def planned_busy(session: Session, first: dt.date, last: dt.date) -> dict[str, l
         )
     )
     holders: dict[int, tuple[EnrollmentRow, Recipients]] = {}
+    groups: set[tuple[int, str]] = set()
     for step in rows:
         assert step.due_time is not None
         if step.enrollment_id not in holders:
@@ -264,5 +265,8 @@ def planned_busy(session: Session, first: dt.date, last: dt.date) -> dict[str, l
         staff = {step.assigned_staff_id or who.for_role(step.assignee_role)}
         staff |= {who.for_role(r) for r in step.attendee_roles}
         for sid in sorted(s for s in staff if s is not None):
+            if step.group_key and (sid, step.group_key) in groups:
+                continue  # a group occurrence is one busy time, however many members
+            groups.add((sid, step.group_key or ""))
             out[f"staff:{sid}"].append(busy)
     return out
