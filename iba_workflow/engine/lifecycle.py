@@ -23,6 +23,7 @@ from iba_workflow.store.tables import (
 from .apply import Recipients, apply_target, live_group_members
 from .context import EngineContext
 from .definitions import stored_definition
+from .own_days import own_weekdays
 from .target import (
     Facts,
     ImpactLine,
@@ -72,6 +73,7 @@ def replan_enrollment(
         facts or gather_facts(session, enrollment.id or 0),
         cohort=cohort_key(session, enrollment),
         adjustments=adjustments,
+        own_weekdays=own_weekdays(session, d, enrollment),  # her own days (issue 12)
     )
     if health_consent_withdrawn(session, enrollment.citizen_id):
         # consent withdrawn: no health-only step stays open or is planned anew; the plan

@@ -66,3 +66,33 @@ def test_one_woman_leaving_does_not_cancel_the_group_meeting(session: Any, ctx: 
     assert cancelled == []  # the other woman still goes: staff calendars keep it
     ended = session.exec(select(t.OutboxRow).where(t.OutboxRow.kind == "enrollment_ended")).all()
     assert all(not (set(m.payload["cancelled_steps"]) & {r.id for r in rows}) for m in ended)
+
+
+def test_her_language_days_come_from_her_fixed_commitments_and_teaching_goes_around(
+    session: Any, ctx: Any
+) -> None:
+    from iba_workflow.engine.own_days import replan_own_days
+    from iba_workflow.schedule.model import Commitment, TimeRange
+    from iba_workflow.schedule.records import add_commitment
+
+    staff_for(session, ctx, definition("hop"))
+    e = _enroll(session, ctx, "HOP-01", MONDAY)
+    assert _rows(session, "sprogundervisning") == []  # her days are not known yet
+    enrollment = session.get(t.EnrollmentRow, e)
+    for weekday in (0, 2):  # Monday and Wednesday, entered after the visitation
+        add_commitment(
+            session,
+            Commitment("sprogskole", TimeRange.parse("08:30-13:30"), weekday=weekday),
+            at=ctx.now(),
+            actor="test",
+            citizen_id=enrollment.citizen_id,
+        )
+    assert replan_own_days(session, ctx, enrollment.citizen_id) > 0
+    language = {r.due_date.weekday() for r in _rows(session, "sprogundervisning")}
+    teaching = {
+        r.due_date.weekday()
+        for r in _rows(session, "undervisning")
+        if r.status == "planned" and r.enrollment_id == e
+    }
+    assert language == {0, 2}
+    assert teaching == {1, 3, 4}  # three days a week, none on her language days

@@ -13,6 +13,7 @@ from planhelp import calendar, shipped
 from iba_workflow.definition import parse_definition
 from iba_workflow.errors import DefinitionError
 from iba_workflow.planning import plan_enrollment
+from iba_workflow.planning.planner import PlanOverrides
 
 MONDAY = dt.date(2027, 9, 13)  # the group meets Thursday 7 October (every 4 weeks)
 
@@ -31,6 +32,23 @@ def test_women_starting_in_different_weeks_share_the_groups_presentation() -> No
     # a woman starting after it joins the next one, 4 weeks later
     later = _group_dates(date - dt.timedelta(days=3))["virksomhedsoplaeg"][0]
     assert later == date + dt.timedelta(weeks=4)
+
+
+def test_language_school_is_on_her_own_days_and_teaching_goes_around_them() -> None:
+    d = shipped("hop")
+    bare = plan_enrollment(d, calendar=calendar(d), start=MONDAY)
+    assert "sprogundervisning" in bare.own_days
+    assert not [s for s in bare.steps if s.step_id == "sprogundervisning"]
+    hers = plan_enrollment(
+        d,
+        calendar=calendar(d),
+        start=MONDAY,
+        overrides=PlanOverrides(weekdays={"sprogundervisning": ["mon", "wed"]}),
+    )
+    language = {s.date.weekday() for s in hers.steps if s.step_id == "sprogundervisning"}
+    teaching = {s.date.weekday() for s in hers.steps if s.step_id == "undervisning"}
+    assert language == {0, 2}
+    assert len(teaching) == 3 and not teaching & language
 
 
 def _with_step(extra: dict[str, object]) -> str:
