@@ -183,6 +183,7 @@ def _apply_pause(
     if n == 0:
         return
     exempt = _derived_from_later_completion(d, plan, facts, first)
+    exempt |= {s.key for s in plan.steps if s.group}  # the group meets without her (issue 12)
     for key, day in list(dates.items()):
         if key in facts.completions or key in exempt or day < first:
             continue
