@@ -1,9 +1,10 @@
 """How fast is the week-schedule solver? Run on demand: ``python bench/bench_schedule.py``
 (``--groups 20`` for the full run; ``--rounds N`` for the one-group median).
 
-One HOP group of 15 (language school on 5 day patterns, rolling intake, one IBA) for 13
-weeks, solved ``rounds`` times; then ``groups`` such groups, each with its own IBA, solved
-one after the other. Prints one JSON line per measurement and a one-line summary. The
+One HOP group of 15 (language school on 5 day patterns, rolling intake, an IBA and a role
+model; the shipped week: ``schedules/hop.yaml`` and the definition's group steps) for 13
+weeks, solved ``rounds`` times; then ``groups`` such groups, each with its own staff,
+solved one after the other. Prints one JSON line per measurement and a one-line summary. The
 solver is deterministic (one worker, fixed seed), so every round does the same work.
 """
 

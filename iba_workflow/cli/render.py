@@ -39,6 +39,13 @@ def print_plan(console: Console, d: Definition, plan: Plan) -> None:
         for sk in plan.skipped:
             day = f"{WEEKDAYS_DA[sk.date.weekday()][:3]} {sk.date.isoformat()}"
             console.print(f"  {day}  {sk.name or sk.step_key} ({sk.step_key}): {sk.reason}")
+    for key in plan.own_days:  # issue 12: her own days, not known yet
+        console.print(
+            f"{key}: på hendes egne dage (faste aftaler); ingen datoer, før de er indtastet"
+        )
+    groups = sorted({s.step_id for s in plan.steps if s.group})
+    if groups:
+        console.print("holdes én gang for hele holdet: " + ", ".join(groups))
     # Each step's assumption once (a recurring step has it on every occurrence).
     lines = list(dict.fromkeys(f"{s.name}: {s.assumption}" for s in plan.steps if s.assumption))
     lines += list(plan.assumptions)

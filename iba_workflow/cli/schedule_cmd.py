@@ -58,6 +58,16 @@ def _owner(session: object, ref: str | None, staff: str | None) -> tuple[int | N
     return None, pk(staff_by_email(session, staff or ""))  # type: ignore[arg-type]
 
 
+def _replan_her(session: Any, ctx: Any, citizen_id: int | None) -> str:
+    """Her own days changed: re-plan her active enrollments (steps on her own days)."""
+    from iba_workflow.engine.own_days import replan_own_days
+
+    if citizen_id is None:
+        return ""
+    changed = replan_own_days(session, ctx, citizen_id)
+    return f"; {changed} planned steps changed" if changed else ""
+
+
 @commitment_app.command("add")
 def commitment_add(
     ref: Annotated[str | None, typer.Argument(help="The citizen's reference.")] = None,
@@ -102,8 +112,9 @@ def commitment_add(
                 citizen_id=citizen_id,
                 staff_id=staff_id,
             )
+            moved = _replan_her(session, ctx, citizen_id)
             session.commit()
-            out.print(f"commitment {row.id}: {commitment.describe()}")
+            out.print(f"commitment {row.id}: {commitment.describe()}{moved}")
 
     _run(action)
 
@@ -130,10 +141,11 @@ def commitment_import(
                 staff_id=staff_id,
                 counts_toward_hours=counts,
             )
+            moved = _replan_her(session, ctx, citizen_id)
             session.commit()
             out.print(
                 f"imported: {result.added} new, {result.updated} changed, "
-                f"{result.unchanged} unchanged"
+                f"{result.unchanged} unchanged{moved}"
             )
 
     _run(action)
@@ -168,12 +180,16 @@ def commitment_list(
 def commitment_remove(commitment_id: int) -> None:
     """Remove a fixed commitment by its number (from `list`)."""
     from iba_workflow.schedule.records import remove_commitment
+    from iba_workflow.schedule.tables import CommitmentRow
 
     def action() -> None:
         with _store() as (session, ctx):
+            row = session.get(CommitmentRow, commitment_id)
+            citizen_id = row.citizen_id if row is not None else None
             remove_commitment(session, commitment_id, at=ctx.now(), actor=ctx.actor)
+            moved = _replan_her(session, ctx, citizen_id)
             session.commit()
-            out.print(f"commitment {commitment_id} removed")
+            out.print(f"commitment {commitment_id} removed{moved}")
 
     _run(action)
 

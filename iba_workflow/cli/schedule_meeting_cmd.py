@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from typing import Annotated
 
@@ -73,9 +72,10 @@ def meeting_propose(
 def meeting_book(
     meeting_id: int,
     choice: Annotated[int, typer.Option(min=1, help="Proposal number.")] = 1,
-    send: Annotated[bool, typer.Option(help="Send the invitations now (SMTP).")] = True,
+    send: Annotated[bool, typer.Option(help="Queue the invitations in the outbox.")] = True,
 ) -> None:
-    """Book a proposal and send the invitations (.ics) to staff and external contacts."""
+    """Book a proposal; the invitations (.ics) to staff and external contacts go through
+    the outbox (sent by `iba dispatch`)."""
     from iba_workflow.schedule.meeting_store import book_meeting
 
     def action() -> None:
@@ -119,24 +119,15 @@ def meeting_book_due() -> None:
 
 
 def _send(session, ctx, meeting_id: int) -> None:  # type: ignore[no-untyped-def]
-    from iba_workflow.mail.smtp import SmtpConfig, send_message
-    from iba_workflow.schedule.meeting_store import invitations
-    from iba_workflow.settings import Settings
+    """Queue the meeting's mails in the outbox; the dispatcher sends them."""
+    from iba_workflow.schedule.meeting_outbox import enqueue_meeting_mails
+    from iba_workflow.schedule.tables import MeetingRow
 
-    settings = Settings()
-    mails = invitations(
-        session, meeting_id, clock=ctx.clock, sender=settings.mail_from, actor=ctx.actor
-    )
+    made = enqueue_meeting_mails(session, meeting_id, now=ctx.now())
     session.commit()
-    config = SmtpConfig.from_settings(settings)
-    for mail in mails:
-        asyncio.run(send_message(mail.message, config=config))
-    what = (
-        "cancellations"
-        if any(m.message["Subject"].startswith("Aflyst") for m in mails)
-        else "invitations"
-    )
-    out.print(f"{len(mails)} {what} sent")
+    row = session.get(MeetingRow, meeting_id)
+    what = "cancellations" if row is not None and row.status == "cancelled" else "invitations"
+    out.print(f"{made} {what} queued in the outbox (sent by iba dispatch)")
 
 
 def _print_proposals(row) -> None:  # type: ignore[no-untyped-def]
@@ -189,7 +180,7 @@ def meeting_move(
 @meeting_app.command("cancel")
 def meeting_cancel(
     meeting_id: int,
-    send: Annotated[bool, typer.Option(help="Send the cancellations now (SMTP).")] = True,
+    send: Annotated[bool, typer.Option(help="Queue the cancellations in the outbox.")] = True,
 ) -> None:
     """Cancel a booked meeting; everyone invited gets a cancellation (.ics)."""
     from iba_workflow.schedule.meeting_changes import cancel_meeting

@@ -28,7 +28,7 @@ def week(
     """Place the week(s) of everyone enrolled: hours, what could not be placed and why,
     clashes, and (with a saved schedule) what moved."""
     from iba_workflow.schedule.reasons import hours_text, week_label
-    from iba_workflow.schedule.shapes import load_shape
+    from iba_workflow.schedule.shapes import week_shape
     from iba_workflow.schedule.solver import solve
     from iba_workflow.schedule.week import (
         monday_of,
@@ -39,7 +39,7 @@ def week(
     )
 
     def action() -> None:
-        shape = load_shape(definition)
+        shape = week_shape(definition)
         first = monday_of(monday.date())
         with _store() as (session, ctx):
             problem = problem_from_store(

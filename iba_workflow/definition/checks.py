@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .model import AnyStep, Bound, Definition, Escalation, HoursRange, Offset, Repeat, When
+from .week_checks import check_week_fields
 
 PathT = tuple[str | int, ...]
 
@@ -189,6 +190,7 @@ def check_definition(d: Definition, *, known_templates: set[str] | None = None) 
 
         if s.when is not None:
             anchor_ref(s.when, (*base, "when"), s.id)
+        check_week_fields(d, s, base, lambda p, m, h: add(Issue(p, m, h)))
         if s.repeat is not None:
             _check_repeat(s.repeat, (*base, "repeat"), add)
             anchor_ref(s.repeat.start, (*base, "repeat", "start"), s.id)

@@ -59,6 +59,7 @@ Anchor = Annotated[
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 ShiftPolicy = Literal["next", "previous", "nearest"]
 RecurrenceShiftPolicy = Literal["skip", "next", "previous", "nearest"]
+Held = Literal["per_participant", "per_group"]
 StepKind = Literal["meeting", "task", "attendance", "session", "measurement", "test", "evaluation"]
 
 
@@ -130,7 +131,11 @@ class Repeat(_Strict):
     """Weekly recurrence: every N weeks on given weekdays, between two anchors or N times."""
 
     every_weeks: int = Field(1, ge=1, le=52)
-    weekdays: list[Weekday] = Field(min_length=1, description="Weekdays the step falls on.")
+    weekdays: list[Weekday] = Field(
+        default_factory=list,
+        description="Weekdays the step falls on. Left out only on a step with 'own_days': "
+        "then her own fixed commitment gives the days.",
+    )
     start: Bound = Field(default_factory=Bound, description="First possible day (inclusive).")
     until: Bound | None = Field(None, description="Last possible day (inclusive).")
     count: int | None = Field(None, ge=1, le=520, description="At most this many occurrences.")
@@ -278,6 +283,26 @@ class _StepBase(_Strict):
         False,
         description="A follow-up after the course (efterfølgende): it may fall after the "
         "end, and an ending outcome does not remove it when it is on that outcome's branch.",
+    )
+    # --- week schedules (issue 12) ---
+    held: Held = Field(
+        "per_participant",
+        description="per_participant (default): each enrollment has its own. per_group: "
+        "held once for the group (a cohort, or everyone of a rolling intake enrolled that "
+        "week): one occurrence with one invitation per staff member, attendance recorded "
+        "per participant. With rolling intake a group step must repeat.",
+    )
+    own_days: Ident | None = Field(
+        None,
+        description="The participant's own fixed commitment with this label (e.g. "
+        "sprogskole): her weekdays, entered at the visitation or later, not the "
+        "definition's. Leave out 'repeat.weekdays'; until her days are known the step has "
+        "no dates.",
+    )
+    around_own_days: bool = Field(
+        False,
+        description="Held around her own days: an occurrence that falls on one of her "
+        "own_days weekdays moves to a weekday of the same week she has free.",
     )
 
     @property

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from iba_workflow.clock import Clock
 from iba_workflow.definition import Definition
-from iba_workflow.engine.apply import is_meeting
+from iba_workflow.engine.apply import calendar_id, is_meeting
 from iba_workflow.engine.definitions import stored_definition
 from iba_workflow.links.store import issue_step_link
 from iba_workflow.links.tokens import link_ttl
@@ -202,7 +202,7 @@ def compose(
         )
         organizer = email.utils.parseaddr(settings.mail_from)[1]
         invitation = Invitation(
-            step_instance_id=step.id or 0,
+            step_instance_id=calendar_id(step),
             sequence=sequence,
             intervention=d.name,
             step=ref,

@@ -38,6 +38,7 @@ from .reports import DeliveryReport, DueReport, InterventionCounts, TickReport
 log = logging.getLogger("iba_workflow.dispatch")
 
 SIGN_IN_KIND = "sign_in"  # identity.signin.SIGN_IN_KIND (not imported: no cycle)
+MEETING_KIND = "schedule_meeting"  # schedule.meeting_outbox.MEETING_KIND (issue 12)
 DUE_KINDS = {"new_task": "new_tasks", "reminder": "reminders", "escalation": "escalations"}
 MAX_BATCHES_PER_TICK = 1000
 
@@ -141,7 +142,11 @@ async def _deliver_one(
         sign_in = row.kind == SIGN_IN_KIND
         name = DIGEST_TEMPLATE if digest else _intervention_of(session, row.enrollment_id)
         try:
-            if sign_in:  # a sign-in link (identity); carries no step
+            if row.kind == MEETING_KIND:  # a booked meeting (schedule): staff and contacts
+                from iba_workflow.schedule.meeting_outbox import compose_meeting_mail
+
+                built = compose_meeting_mail(session, row, settings=settings, clock=ctx.clock)
+            elif sign_in:  # a sign-in link (identity); carries no step
                 from iba_workflow.identity.signin import compose_sign_in
 
                 built = compose_sign_in(

@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 
 from iba_workflow.clock import Clock
 from iba_workflow.definition import Definition
-from iba_workflow.engine.apply import is_meeting
+from iba_workflow.engine.apply import calendar_id, is_meeting
 from iba_workflow.engine.lifecycle import ENDED_KIND
 from iba_workflow.links.store import issue_step_link
 from iba_workflow.links.tokens import link_ttl
@@ -162,7 +162,7 @@ class _Builder:
         d = self.definition(enrollment)
         sequence = self.sequence(step.id or 0, method)
         invitation = Invitation(
-            step_instance_id=step.id or 0,
+            step_instance_id=calendar_id(step),
             sequence=sequence,
             intervention=d.name,
             step=step_ref(d, step, {}),

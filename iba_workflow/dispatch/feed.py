@@ -18,7 +18,7 @@ import secrets
 import icalendar
 from sqlmodel import Session, col, select
 
-from iba_workflow.engine.apply import Recipients, is_meeting
+from iba_workflow.engine.apply import Recipients, calendar_id, is_meeting
 from iba_workflow.links.tokens import hash_token, looks_like_token
 from iba_workflow.mail.invitations import TZ, invitation_uid
 from iba_workflow.mail.render import assert_no_cpr
@@ -89,6 +89,7 @@ def feed_ics(session: Session, staff: StaffRow, *, now: dt.datetime) -> bytes:
     since = (now - HISTORY).astimezone(TZ).date()
     definitions = DefinitionCache()
     recipients: dict[int, Recipients] = {}
+    seen: set[str] = set()
     steps = session.exec(
         select(StepInstanceRow)
         .join(EnrollmentRow, col(EnrollmentRow.id) == StepInstanceRow.enrollment_id)
@@ -112,7 +113,11 @@ def feed_ics(session: Session, staff: StaffRow, *, now: dt.datetime) -> bytes:
         d = definitions.get(session, enrollment.definition_id, enrollment.definition_version)
         spec = d.step(step.step_id)
         ev = icalendar.Event()
-        ev.add("uid", invitation_uid(step.id or 0))
+        uid = invitation_uid(calendar_id(step))
+        if uid in seen:  # a group occurrence: one event, however many members
+            continue
+        seen.add(uid)
+        ev.add("uid", uid)
         ev.add("sequence", step.revision)
         ev.add("dtstamp", now.astimezone(dt.UTC))
         ev.add("summary", f"{d.name} · {step.name}")

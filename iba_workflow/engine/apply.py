@@ -4,6 +4,7 @@ change causes, in the caller's transaction."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -85,6 +86,32 @@ def is_meeting(row: StepInstanceRow) -> bool:
     return row.kind == "meeting" or bool(row.attendee_roles)
 
 
+def group_id(group_key: str) -> str:
+    """A short, stable id of a group occurrence for message ids and calendar UIDs."""
+    return "g" + hashlib.sha256(group_key.encode()).hexdigest()[:20]
+
+
+def calendar_id(row: StepInstanceRow) -> str | int:
+    """What a meeting's calendar UID is made from: the group occurrence of a per_group
+    step (one event for the whole group), else the step instance."""
+    return group_id(row.group_key) if row.group_key else (row.id or 0)
+
+
+def live_group_members(session: Session, row: StepInstanceRow) -> int:
+    """How many other open instances share ``row``'s group occurrence."""
+    if not row.group_key:
+        return 0
+    return len(
+        session.exec(
+            select(StepInstanceRow.id).where(
+                StepInstanceRow.group_key == row.group_key,
+                StepInstanceRow.id != row.id,
+                col(StepInstanceRow.status).in_(("planned", "due", "notified")),
+            )
+        ).all()
+    )
+
+
 def announced(row: StepInstanceRow) -> bool:
     """Has anyone been told about this step yet?"""
     return row.kind != "session" and (is_meeting(row) or row.status in ("due", "notified"))
@@ -119,13 +146,16 @@ def notify(
     **extra: Any,
 ) -> int:
     """One outbox row per recipient; ``tag`` makes the message id stable and unique.
+    A group step's occurrence (``group_key``) is one message per recipient for the whole
+    group: the first member's instance carries it, the others find it sent.
     The rows are ``new``: the dispatcher decides per recipient whether each goes into the
     morning digest or into a mail of its own, and when (``dispatch.route``)."""
     made = 0
+    subject = group_id(row.group_key) if row.group_key else row.id
     for staff_id in recipients:
         if enqueue(
             session,
-            message_id=f"{kind}/{row.id}/{tag}/{staff_id}",
+            message_id=f"{kind}/{subject}/{tag}/{staff_id}",
             kind=kind,
             recipient_staff_id=staff_id,
             now=ctx.now(),
@@ -152,6 +182,7 @@ def _fill(row: StepInstanceRow, t: TargetStep, recipients: Recipients) -> None:
     row.escalation_date = t.escalation[0] if t.escalation else None
     row.escalation_role = t.escalation[1] if t.escalation else None
     row.template = s.template
+    row.group_key = s.group
 
 
 def apply_target(
@@ -195,7 +226,7 @@ def apply_target(
                     row,
                     "meeting_invitation",
                     recipients.for_step(row),
-                    tag=f"r{row.revision}",
+                    tag=_group_tag(row) or f"r{row.revision}",
                 )
         elif line.change == "moved":
             assert row is not None
@@ -211,14 +242,14 @@ def apply_target(
                     row,
                     "change",
                     recipients.for_step(row),
-                    tag=f"r{row.revision}",
+                    tag=_group_tag(row) or f"r{row.revision}",
                     old_date=_iso(line.old_date),
                 )
         elif line.change == "cancelled":
             assert row is not None
             row.status, row.updated_at = "cancelled", now
             session.add(row)
-            if row.kind != "session":
+            if row.kind != "session" and not live_group_members(session, row):
                 notify(
                     session,
                     ctx,
@@ -236,6 +267,13 @@ def apply_target(
                 row.remind_from = min(t.reminders) if t.reminders else None
                 session.add(row)
     session.flush()
+
+
+def _group_tag(row: StepInstanceRow) -> str | None:
+    """A group occurrence's message tag: its time, the same for every member."""
+    if not row.group_key:
+        return None
+    return f"{row.due_date:%Y%m%d}{row.due_time:%H%M}" if row.due_time else f"{row.due_date:%Y%m%d}"
 
 
 def _iso(day: dt.date | None) -> str | None:

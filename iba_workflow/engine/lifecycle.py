@@ -20,9 +20,10 @@ from iba_workflow.store.tables import (
     StepInstanceRow,
 )
 
-from .apply import Recipients, apply_target
+from .apply import Recipients, apply_target, live_group_members
 from .context import EngineContext
 from .definitions import stored_definition
+from .own_days import own_weekdays
 from .target import (
     Facts,
     ImpactLine,
@@ -72,6 +73,7 @@ def replan_enrollment(
         facts or gather_facts(session, enrollment.id or 0),
         cohort=cohort_key(session, enrollment),
         adjustments=adjustments,
+        own_weekdays=own_weekdays(session, d, enrollment),  # her own days (issue 12)
     )
     if health_consent_withdrawn(session, enrollment.citizen_id):
         # consent withdrawn: no health-only step stays open or is planned anew; the plan
@@ -162,7 +164,11 @@ def announce_end(session: Session, ctx: EngineContext, enrollment: EnrollmentRow
     cancelled = [
         row
         for row in instances_of(session, enrollment.id or 0)
-        if row.status == "cancelled" and row.kind != "session" and row.due_date >= ended_on
+        if row.status == "cancelled"
+        and row.kind != "session"
+        and row.due_date >= ended_on
+        # a group occurrence others still attend stays in everyone's calendar
+        and not live_group_members(session, row)
     ]
     told = session.exec(
         select(OutboxRow.recipient_staff_id).where(

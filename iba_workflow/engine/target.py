@@ -116,8 +116,10 @@ def compute_target(
     *,
     cohort: str | None,
     adjustments: Sequence[Mapping[str, Any]] | None = None,
+    own_weekdays: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[Plan, dict[str, TargetStep]]:
-    """The plan the record should hold for ``enrollment`` given ``facts``."""
+    """The plan the record should hold for ``enrollment`` given ``facts``. ``own_weekdays``:
+    her own days from her fixed commitments, over those given at the visitation."""
     adjustments = enrollment.adjustments if adjustments is None else adjustments
     moved = [_day(a["to"]) for a in adjustments if a["kind"] == "start"]
     start = moved[-1] if moved else None  # a moved start leaves the cohort's common start
@@ -132,7 +134,7 @@ def compute_target(
         visitation=min(enrollment.visitation_on, start or enrollment.start),
         overrides=PlanOverrides(
             duration_weeks=None if extra else enrollment.duration_weeks,
-            weekdays=enrollment.weekdays,
+            weekdays={**enrollment.weekdays, **(own_weekdays or {})},
             completions=facts.completions,
         ),
         outcomes=facts.outcomes,
@@ -181,6 +183,7 @@ def _apply_pause(
     if n == 0:
         return
     exempt = _derived_from_later_completion(d, plan, facts, first)
+    exempt |= {s.key for s in plan.steps if s.group}  # the group meets without her (issue 12)
     for key, day in list(dates.items()):
         if key in facts.completions or key in exempt or day < first:
             continue

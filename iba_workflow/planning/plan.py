@@ -77,8 +77,17 @@ class PlannedStep:
     escalation: tuple[dt.date, str] | None = None
     assumption: str | None = None  # what the definition assumed here; to confirm
     follow_up: bool = False  # a follow-up after the course (efterfølgende)
+    #: a per_group step's occurrence, the same for every member of the group:
+    #: "<definition>/<municipality>/<cohort or rolling>/<step id>/<date>" (issue 12)
+    group: str | None = None
 
     def to_json(self) -> dict[str, Any]:
+        out = self._json()
+        if self.group is not None:  # only group steps carry it (issue 12)
+            out["group"] = self.group
+        return out
+
+    def _json(self) -> dict[str, Any]:
         return {
             "key": self.key,
             "step_id": self.step_id,
@@ -129,6 +138,7 @@ class Plan:
     ended_by: ChosenOutcome | None = None
     cohort: str | None = None
     empty_repeats: tuple[str, ...] = ()  # recurring steps whose bounds left no occurrence
+    own_days: tuple[str, ...] = ()  # own-days steps without her days yet (issue 12)
     assumptions: tuple[str, ...] = ()  # the definition's own and its outcomes' (to confirm)
     _index: Mapping[str, PlannedStep] = field(default_factory=dict, repr=False, compare=False)
 
@@ -203,6 +213,7 @@ class Plan:
                 for s in self.skipped
             ],
             "empty_repeats": list(self.empty_repeats),
+            **({"own_days": list(self.own_days)} if self.own_days else {}),
             "assumptions": list(self.assumptions),
             "steps": [s.to_json() for s in self.steps],
         }

@@ -19,6 +19,7 @@ from .plan import ChosenOutcome, OpenBranch, Period, Plan, PlannedStep, Skipped
 from .recurrence import weekly_occurrences
 from .step_facts import clock_time, step_facts, step_order
 
+WORKDAYS = ("mon", "tue", "wed", "thu", "fri")
 ANCHOR_DA = {"visitation": "visitation", "start": "start", "midway": "midtvejs", "end": "slut"}
 UNIT_DA = {
     "days": ("dag", "dage"),
@@ -83,6 +84,8 @@ class _Planner:
         self.stopped: set[str] = set()
         self.empty: list[str] = []
         self.branches: set[tuple[str, str]] = set()  # (step id, outcome) chosen so far
+        self.group = f"{d.id}/{d.municipality}/rolling"  # issue 12: the group of per_group steps
+        self.own_days: list[str] = []  # issue 12: own-days steps waiting for her days
 
     # ------------------------------------------------------------------ entry
 
@@ -107,6 +110,7 @@ class _Planner:
                 raise PlanError(f"'{d.id}' has no cohort '{cohort}'", hint=f"cohorts: {known}")
             start = found[0].start
             self.cohort_dates = found[0].dates
+            self.group = f"{d.id}/{d.municipality}/{cohort}"
         if start is None:
             raise PlanError(
                 "a plan needs a start date or a cohort",
@@ -278,14 +282,20 @@ class _Planner:
         )
         base_key = self._claim(sid, period)
         anchor_text = "hver uge" if rep.every_weeks == 1 else f"hver {rep.every_weeks}. uge"
+        weekdays = self._weekdays(sid)
+        if not weekdays:  # her own days (own_days), not entered yet
+            self.own_days.append(base_key)
+            return
         held, skipped = weekly_occurrences(
             first=first,
             last=last,
-            weekdays=self.ov.weekdays.get(sid, rep.weekdays),
+            weekdays=weekdays,
             every_weeks=rep.every_weeks,
             count=rep.count,
             on_closed_day=rep.on_closed_day,
             calendar=self.cal,
+            # a rolling group's rhythm is the calendar's, not each member's start
+            aligned=step.held == "per_group" and self.d.intake.kind == "rolling",
         )
         self.skipped.extend(Skipped(base_key, k.date, k.reason, step.name) for k in skipped)
         if not held and not skipped:
@@ -304,6 +314,22 @@ class _Planner:
                 o.number,
                 rep.time,
             )
+
+    # ------------------------------------------------------------------ week schedules (issue 12)
+
+    def _weekdays(self, sid: str) -> Sequence[str]:
+        """The weekdays of a recurring step for this participant: her own days
+        (``own_days``, from the overrides), or the definition's, moved off her own days
+        (``around_own_days``) onto a free weekday of the same week."""
+        step = self.d.step(sid)
+        assert step.repeat is not None
+        days = self.ov.weekdays.get(sid, step.repeat.weekdays)
+        if not step.around_own_days:
+            return days
+        hers = {w for o in self.d.steps if o.own_days for w in self.ov.weekdays.get(o.id, ())}
+        kept = [w for w in days if w not in hers]
+        free = [w for w in WORKDAYS if w not in hers and w not in days]
+        return kept + free[: len(days) - len(kept)]
 
     def _add(
         self,
@@ -362,6 +388,7 @@ class _Planner:
             follow_up=f.follow_up,
             reminders=reminders,
             escalation=escalation,
+            group=f"{self.group}/{f.step_id}/{date.isoformat()}" if f.per_group else None,
         )
 
     # ------------------------------------------------------------------ outcomes
@@ -502,6 +529,7 @@ class _Planner:
             ended_by=ended,
             cohort=cohort,
             empty_repeats=tuple(self.empty),
+            own_days=tuple(self.own_days),
             assumptions=(
                 *self.d.assumptions,
                 *(

@@ -13,6 +13,7 @@ from iba_workflow.calendar import WorkingCalendar
 
 WEEKDAY_INDEX = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 MAX_WEEKS = 1000
+EPOCH_MONDAY = dt.date(2001, 1, 1)  # aligned recurrences count their weeks from here
 
 
 @dataclass(frozen=True)
@@ -38,12 +39,17 @@ def weekly_occurrences(
     count: int | None,
     on_closed_day: str,
     calendar: WorkingCalendar,
+    aligned: bool = False,
 ) -> tuple[list[Occurrence], list[SkippedDay]]:
     """Occurrences on ``weekdays`` every ``every_weeks`` weeks from ``first`` (inclusive) to
-    ``last`` (inclusive) or until ``count`` are held. A closed day is skipped, or moved by
-    ``on_closed_day``; a move onto a day already held is skipped and says so."""
+    ``last`` (inclusive) or until ``count`` are held. ``aligned``: the weeks are counted
+    from a fixed Monday, not from ``first`` (a group's rhythm, the same for everyone).
+    A closed day is skipped, or moved by ``on_closed_day``; a move onto a day already
+    held is skipped and says so."""
     days = sorted(WEEKDAY_INDEX[w] for w in weekdays)
     monday = first - dt.timedelta(days=first.weekday())
+    if aligned:  # every N weeks counted from a fixed Monday, the same for everyone
+        monday -= dt.timedelta(weeks=((monday - EPOCH_MONDAY).days // 7) % every_weeks)
     held: list[Occurrence] = []
     skipped: list[SkippedDay] = []
     taken: dict[dt.date, dt.date] = {}  # held date → the day it was planned on

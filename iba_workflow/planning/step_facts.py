@@ -36,6 +36,7 @@ class StepFacts:
     follow_up: bool
     reminders_before: tuple[tuple[str, int], ...]  # (unit, -amount): before the date
     escalation: tuple[str, int, str] | None  # (unit, amount, to role)
+    per_group: bool = False  # held once for the group (issue 12)
 
 
 _FACTS: dict[int, dict[str, StepFacts]] = {}
@@ -93,6 +94,7 @@ def _read(d: Definition, step: Any) -> StepFacts:
         follow_up=bool(step.follow_up),
         reminders_before=reminders,
         escalation=escalation,
+        per_group=step.held == "per_group",
     )
 
 

@@ -171,6 +171,14 @@ class GroupSession:
     minutes: int
     staff: tuple[str, ...] = ()
     per_week: int = 1
+    #: held only every N weeks, counted from a fixed Monday as the plan's group steps are
+    #: (a definition's ``held: per_group`` step with ``repeat.every_weeks``)
+    every_weeks: int = 1
+
+    def held_in(self, monday: dt.date) -> bool:
+        from iba_workflow.planning.recurrence import EPOCH_MONDAY
+
+        return ((monday - EPOCH_MONDAY).days // 7) % self.every_weeks == 0
 
 
 @dataclass(frozen=True)

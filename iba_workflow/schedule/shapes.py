@@ -1,6 +1,7 @@
 """Week shapes: what a participant's week of an intervention holds, beside her fixed
-commitments — ``schedules/<definition>.yaml``. Until the definition language carries
-group steps and weekly hours (issue 12, part 1), this is where the solver reads them."""
+commitments — ``schedules/<definition>.yaml`` (hours, activities, talks) plus the
+definition's group steps (``held: per_group`` with a duration), which
+:func:`week_shape` adds as group sessions."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from iba_workflow.definition.model import Definition
 from iba_workflow.paths import PROJECT_ROOT
 
 from .model import Activity, ScheduleError, TimeRange
@@ -37,6 +39,7 @@ class SessionShape(BaseModel):
     minutes: int = Field(gt=0)
     staff_roles: list[str] = Field(default_factory=list)
     per_week: int = Field(1, ge=1, le=5)
+    every_weeks: int = Field(1, ge=1, le=52)
 
 
 class TalkShape(BaseModel):
@@ -100,3 +103,41 @@ def load_shape(definition_id: str, folder: Path | None = None) -> WeekShape:
         raise ScheduleError(
             f"{path.name}: {where}: {first['msg']}", hint="see docs/schedule.md"
         ) from None
+
+
+def group_sessions(d: Definition) -> list[SessionShape]:
+    """The definition's group steps that take time (``held: per_group`` with a duration)
+    as group sessions: held for every member enrolled in the group's weeks (every
+    ``repeat.every_weeks``), with the staff of the attendee roles inside the job centre."""
+    out = []
+    for s in d.steps:
+        minutes = getattr(s, "duration_minutes", None)
+        if s.held != "per_group" or not minutes:
+            continue
+        roles = [
+            r for r in dict.fromkeys([s.assignee, *s.attendee_roles]) if not d.role(r).external
+        ]
+        out.append(
+            SessionShape(
+                id=s.id,
+                name=s.name,
+                minutes=minutes,
+                staff_roles=roles,
+                every_weeks=s.repeat.every_weeks if s.repeat else 1,
+            )
+        )
+    return out
+
+
+def week_shape(definition_id: str, folder: Path | None = None) -> WeekShape:
+    """The shipped week shape with the shipped definition's group steps added (a session
+    of the shape with the same id wins)."""
+    from iba_workflow.definition import load_definition
+
+    shape = load_shape(definition_id, folder)
+    path = PROJECT_ROOT / "definitions" / f"{definition_id}.yaml"
+    if not path.exists():
+        return shape
+    have = {s.id for s in shape.sessions}
+    extra = [s for s in group_sessions(load_definition(path)) if s.id not in have]
+    return shape.model_copy(update={"sessions": [*shape.sessions, *extra]})

@@ -262,7 +262,7 @@ def _items(
     taken_by: dict[str, int] = defaultdict(int)  # minutes of sessions/talks counting per person
     for session in problem.sessions:
         group = tuple(p.person.ref for p in members if session.group in p.groups)
-        if not group:
+        if not group or not session.held_in(grid.monday):
             continue
         items.append(
             _Item(

@@ -81,7 +81,8 @@ def problem_from_store(
         )
     participants: list[Participant] = []
     staff_ids: set[int] = set()
-    planned = planned_busy(session, first_monday, last)
+    # the plan's group occurrences are placed by the solver here, not taken as busy
+    planned = planned_busy(session, first_monday, last, with_groups=False)
     session_staff: dict[str, dict[str, int]] = {}
     talks: list[Talk] = []
     activities = tuple(a.to_activity() for a in shape.activities)
@@ -115,10 +116,9 @@ def problem_from_store(
         for s in shape.sessions:
             ids = [holders[r] for r in s.staff_roles if r in holders]
             staff_ids.update(ids)
+            staff_refs = tuple(f"staff:{i}" for i in ids)
             sessions.append(
-                GroupSession(
-                    s.id, s.name, group, s.minutes, tuple(f"staff:{i}" for i in ids), s.per_week
-                )
+                GroupSession(s.id, s.name, group, s.minutes, staff_refs, s.per_week, s.every_weeks)
             )
     staff = tuple(
         staff_person(
@@ -232,7 +232,9 @@ TIMED_KINDS = ("meeting", "evaluation", "measurement", "test")
 PLANNED_MINUTES = 60  # a step instance stores no duration; a planned meeting takes an hour
 
 
-def planned_busy(session: Session, first: dt.date, last: dt.date) -> dict[str, list[Busy]]:
+def planned_busy(
+    session: Session, first: dt.date, last: dt.date, *, with_groups: bool = True
+) -> dict[str, list[Busy]]:
     """The engine's open timed steps (meetings, evaluations, measurements, tests) from
     ``first`` to ``last`` as busy times of the participant (her ref) and of the staff
     holding the step's roles (``staff:<id>``), so the schedule and meetings go around them."""
@@ -249,8 +251,11 @@ def planned_busy(session: Session, first: dt.date, last: dt.date) -> dict[str, l
         )
     )
     holders: dict[int, tuple[EnrollmentRow, Recipients]] = {}
+    groups: set[tuple[int, str]] = set()
     for step in rows:
         assert step.due_time is not None
+        if step.group_key and not with_groups:
+            continue
         if step.enrollment_id not in holders:
             e = session.get(EnrollmentRow, step.enrollment_id)
             assert e is not None
@@ -264,5 +269,8 @@ def planned_busy(session: Session, first: dt.date, last: dt.date) -> dict[str, l
         staff = {step.assigned_staff_id or who.for_role(step.assignee_role)}
         staff |= {who.for_role(r) for r in step.attendee_roles}
         for sid in sorted(s for s in staff if s is not None):
+            if step.group_key and (sid, step.group_key) in groups:
+                continue  # a group occurrence is one busy time, however many members
+            groups.add((sid, step.group_key or ""))
             out[f"staff:{sid}"].append(busy)
     return out

@@ -218,6 +218,8 @@ class StepInstanceRow(SQLModel, table=True):
     status: str = Field(index=True)
     revision: int = 1
     template: str | None = None
+    #: a per_group step's occurrence, shared by every member's instance (issue 12)
+    group_key: str | None = Field(default=None, index=True)
     created_at: dt.datetime = Field(sa_type=UTCDateTime)
     updated_at: dt.datetime = Field(sa_type=UTCDateTime)
 

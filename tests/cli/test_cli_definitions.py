@@ -137,7 +137,9 @@ def test_every_dropped_occurrence_is_listed_with_its_step_in_table_json_and_ics(
     target = tmp_path / "plan.ics"
     assert runner.invoke(app, [*args, "--format", "ics", "-o", str(target)]).exit_code == 0
     skipped = data["skipped"]
-    assert len(skipped) > 6  # more than the six the table used to show before "…"
+    # Juledag, nytårsdag, langfredag, 2. påskedag: the teaching's dropped days (language
+    # school, which dropped more, is on her own days now and has no dates in a bare plan)
+    assert len(skipped) >= 4
     assert "…" not in table.output
     cancelled = [
         e

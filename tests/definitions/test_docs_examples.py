@@ -247,6 +247,7 @@ def _plans() -> list[tuple[Block, Block]]:
 def _make_plan(header: str, d: Definition) -> Plan:
     start = cohort = weeks = None
     branches = []
+    days: dict[str, list[str]] = {}  # her own days: days=sprogskole:mon,wed
     for token in header.removeprefix("# plan:").split():
         name, value = token.split("=", 1)
         if name == "start":
@@ -255,6 +256,9 @@ def _make_plan(header: str, d: Definition) -> Plan:
             cohort = value
         elif name == "weeks":
             weeks = int(value)
+        elif name == "days":
+            step, _, weekdays = value.partition(":")
+            days[step] = weekdays.split(",")
         elif name == "branch":
             key, outcome = value.split("=", 1)
             branches.append(ChosenOutcome(key, outcome))
@@ -265,7 +269,7 @@ def _make_plan(header: str, d: Definition) -> Plan:
         calendar=calendar_for(d.municipality, CALENDARS),
         start=start,
         cohort=cohort,
-        overrides=PlanOverrides(duration_weeks=weeks),
+        overrides=PlanOverrides(duration_weeks=weeks, weekdays=days),
         outcomes=branches,
     )
 

@@ -107,7 +107,7 @@ def world_iba(mail) -> bool:  # type: ignore[no-untyped-def]
 async def test_ics_update_on_replan_and_cancel_on_exit(world: World, smtp: SmtpServer) -> None:
     enrollment_id = visit(world)
     await tick(world)
-    step = world.step("virksomhedsoplaeg")
+    step = world.step("slutevaluering")  # her own meeting (a group's is the group's)
     uid = f"step-{step.id}@iba-workflow.local"
     assert _sequences(smtp, uid) == [("REQUEST", 0)]
     with world.session() as s:  # a later start moves the meeting: an update

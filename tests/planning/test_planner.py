@@ -14,6 +14,9 @@ from iba_workflow.planning import ChosenOutcome, PlanOverrides, plan_enrollment
 D = dt.date
 
 
+HER_DAYS = PlanOverrides(weekdays={"sprogundervisning": ["tue", "thu"]})  # her own days
+
+
 def _plan(def_id: str, start: dt.date | None = None, **kw):  # type: ignore[no-untyped-def]
     d = shipped(def_id)
     return plan_enrollment(d, calendar=calendar(d), start=start, **kw)
@@ -189,6 +192,7 @@ def test_outcome_stops_teaching_but_not_language_school() -> None:
             ChosenOutcome("klar_til_praktik", "klar"),
             ChosenOutcome("praktiksamtale", "udvalgt"),
         ],
+        overrides=HER_DAYS,
     )
     decided = plan.get("praktiksamtale").date
     assert not [s for s in plan.steps if s.step_id == "undervisning" and s.date > decided]
@@ -283,6 +287,7 @@ def test_stopped_teaching_stays_stopped_when_the_course_is_extended() -> None:
             ChosenOutcome("praktiksamtale", "udvalgt"),
             ChosenOutcome("slutevaluering", "forlaengelse"),
         ],
+        overrides=HER_DAYS,
     )
     assert not [s for s in plan.steps if s.step_id in ("undervisning", "idraet") and s.period == 2]
     assert [s for s in plan.steps if s.step_id == "sprogundervisning" and s.period == 2]

@@ -1,12 +1,17 @@
 """A HOP group as plain data: 15 women on rolling intake, language school on 5 different
-day patterns, 25 hours a week, one IBA. Used by the tests and by bench/bench_schedule.py."""
+day patterns, 25 hours a week, an IBA and a role model. The week is the shipped one: the
+activities, hours and talks of ``schedules/hop.yaml``, the group sessions are the group
+steps of ``definitions/hop.yaml`` (``held: per_group``: the company presentation and
+visit, every 4 weeks) and the language school is its ``own_days`` label. Used by the tests
+and by bench/bench_schedule.py."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from iba_workflow import paths
+from iba_workflow.definition import load_definition
 from iba_workflow.schedule.model import (
-    Activity,
     Commitment,
     GroupSession,
     Participant,
@@ -15,11 +20,15 @@ from iba_workflow.schedule.model import (
     Talk,
     TimeRange,
 )
+from iba_workflow.schedule.shapes import week_shape
+
+HOP = load_definition(paths.PROJECT_ROOT / "definitions" / "hop.yaml")
+SHAPE = week_shape("hop")  # schedules/hop.yaml + the definition's group steps
 
 FIRST_MONDAY = dt.date(2027, 3, 1)  # 13 weeks: Easter and Kristi himmelfartsdag inside
 WEEKS = 13
 OPENING = TimeRange(dt.time(8, 0), dt.time(16, 0))
-SPROGSKOLE = "sprogskole"
+SPROGSKOLE = next(s.own_days for s in HOP.steps if s.own_days)  # her own days' label
 
 # Five day patterns of the language school, 12 hours a week each.
 PATTERNS: dict[str, tuple[tuple[int, ...], TimeRange]] = {
@@ -30,10 +39,7 @@ PATTERNS: dict[str, tuple[tuple[int, ...], TimeRange]] = {
     "man-ons eftermiddag": ((0, 1, 2), TimeRange(dt.time(12, 0), dt.time(16, 0))),
 }
 
-HOP_ACTIVITIES = (
-    Activity("sport", "Sport og bevægelse", block_minutes=90, minutes=90),
-    Activity("undervisning", "Praktisk undervisning", block_minutes=180, fill=True),
-)
+HOP_ACTIVITIES = tuple(a.to_activity() for a in SHAPE.activities)
 
 
 def language_school(pattern: str, *, valid_from: dt.date | None = None) -> tuple[Commitment, ...]:
@@ -53,7 +59,7 @@ def hop_participant(
 ) -> Participant:
     return Participant(
         person=Person(participant_ref(n), commitments=language_school(pattern), enrolled=enrolled),
-        target_minutes=25 * 60,
+        target_minutes=SHAPE.target_minutes,
         activities=HOP_ACTIVITIES,
         groups=("hop-1",),
     )
@@ -87,16 +93,29 @@ def hop_group(
         hours={d: TimeRange(dt.time(8, 0), dt.time(16, 0)) for d in range(5)},
         commitments=(Commitment("teammøde", TimeRange(dt.time(9, 0), dt.time(10, 0)), weekday=0),),
     )
+    role_model = Person(f"{prefix}ROLLEMODEL")
+    by_role = {"iba": iba.ref, "rollemodel": role_model.ref}
     return ScheduleProblem(
         first_monday=FIRST_MONDAY,
         weeks=weeks,
         opening=OPENING,
         participants=tuple(people),
-        staff=(iba,),
-        sessions=(
-            GroupSession("virksomhedsoplaeg", "Virksomhedsoplæg", group, 120, staff=(iba.ref,)),
+        staff=(iba, role_model),
+        sessions=tuple(
+            GroupSession(
+                s.id,
+                s.name,
+                group,
+                s.minutes,
+                tuple(by_role[r] for r in s.staff_roles),
+                s.per_week,
+                s.every_weeks,
+            )
+            for s in SHAPE.sessions
         ),
         talks=tuple(
-            Talk("evaluering", "Ugentlig evaluering", p.person.ref, iba.ref, 30) for p in people
+            Talk(t.id, t.name, p.person.ref, by_role[t.staff_role], t.minutes)
+            for t in SHAPE.talks
+            for p in people
         ),
     )

@@ -48,7 +48,7 @@ async def test_meeting_held_records_attendees_and_note(world: World, web) -> Non
         ]
         assert '<label for="note">Note' in html and "Bekræft at mødet er holdt" in html
         # what the definition assumed (the seed gives no date) is shown, to confirm
-        assert "Antagelse (bekræft)" in html and "2 uger efter start kl. 14:30" in html
+        assert "Antagelse (bekræft)" in html and "hver 4. uge torsdag kl. 14:30" in html
         r = await submit(
             client,
             token,
