@@ -125,3 +125,23 @@ def test_simulate_prints_a_timeline_without_personal_data(tmp_path: Path) -> Non
         ],
     )
     assert bad.exit_code == 1 and "cannot read the script" in bad.output
+
+
+def test_simulate_script_with_a_pause_for_one_participant(tmp_path: Path) -> None:
+    """Used to end in AttributeError: 'dict' object has no attribute 'first'."""
+    script = tmp_path / "script.yaml"
+    script.write_text(
+        "participants: 2\n"
+        "outcomes: {evaluering: loennede_timer}\n"
+        "per_participant:\n"
+        "  2:\n"
+        "    pauses: [{from: 2027-04-05, to: 2027-04-09}]\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        app, ["simulate", "fagmentor", "--start", "2027-03-01", "--script", str(script)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    paused = [line for line in result.output.splitlines() if "replanned pause" in line]
+    assert len(paused) == 1 and "-002" in paused[0]  # only participant 2 is ill
