@@ -210,3 +210,14 @@ def test_identical_states_are_walked_once() -> None:
     walks = 1 + len(STANDARD_PAUSES)
     assert result.plans <= walks * (2 * 11 + 1) + 1
     assert result.pruned >= 10
+
+
+def test_the_shapes_that_used_to_plan_wrongly_are_valid_on_every_path_and_pause() -> None:
+    """The planner bugs above cannot fail a definition any more: their shapes validate
+    clean, with every pause walked too (the broken fixtures cover what a definition can
+    still get wrong)."""
+    for text in (BRANCH_IN_REPLAN, COMPLETION_ANCHORED_REPEAT):
+        result = explore_definition(parse_definition(text), CAL, starts=[("påske", D(2027, 3, 1))])
+        assert result.findings == []
+        assert result.pauses == len(STANDARD_PAUSES) * result.starts
+        assert result.paths > result.pauses
