@@ -11,12 +11,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
-from planhelp import calendar, shipped
+from planhelp import calendar, shipped, walk_with_pause
 
-from iba_workflow.planning import ChosenOutcome, Plan, PlanOverrides, plan_enrollment
+from iba_workflow.planning import Plan, plan_enrollment
 from iba_workflow.planning.explore import STANDARD_PAUSES, explore_definition, pause_window
 from iba_workflow.planning.path_checks import pause_findings, plan_findings
-from iba_workflow.planning.pauses import before_pauses, paused_plan
 
 D = dt.date
 START = D(2027, 3, 1)
@@ -28,27 +27,7 @@ HOP_PATH = (
 
 
 def _walk_with_pause(window: tuple[dt.date, dt.date]) -> tuple[Plan, Plan]:
-    """HOP along HOP_PATH, each decision completed on the day the paused plan gives it;
-    the plan without the pause for the same outcomes, and the plan with it."""
-    d = shipped("hop")
-    cal = calendar(d)
-    done: dict[str, dt.date] = {}
-    chosen: list[ChosenOutcome] = []
-    held = None
-    for key, outcome in (*HOP_PATH, (None, None)):
-        planned = plan_enrollment(
-            d,
-            calendar=cal,
-            start=START,
-            overrides=PlanOverrides(completions=before_pauses(done, [window], cal)),
-            outcomes=chosen,
-        )
-        held = paused_plan(planned, cal, done, window)
-        if key is not None and outcome is not None:
-            done[key] = held.get(key).date
-            chosen.append(ChosenOutcome(key, outcome))
-    assert held is not None
-    return plan_enrollment(d, calendar=cal, start=START, outcomes=chosen), held
+    return walk_with_pause(shipped("hop"), START, HOP_PATH, window)
 
 
 def _teaching(plan: Plan) -> list[dt.date]:
