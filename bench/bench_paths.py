@@ -8,8 +8,10 @@ row (one evaluation a week), each with two outcomes, in two shapes:
 - ``branching``: one outcome adds a step of its own branch: every path is a different plan,
   so 2^N paths are walked — the worst case, and the reason for the pruning.
 
-Then the shipped definitions, as ``iba validate definitions/`` walks them. Prints one JSON
-line per measurement and a one-line summary.
+Every walk is made once without a pause and once per standard pause (1 and 2 weeks, before
+the midway meeting and in the last week), as ``iba validate`` walks. Then the shipped
+definitions, as ``iba validate definitions/`` walks them. Prints one JSON line per
+measurement and a one-line summary.
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ def main() -> None:
                     "shape": "shipped",
                     "definition": d.id,
                     "starts": result.starts,
+                    "pauses": result.pauses,
                     "paths": result.paths,
                     "plans": result.plans,
                     "pruned": result.pruned,

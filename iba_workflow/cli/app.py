@@ -39,6 +39,7 @@ def _register() -> None:
         demo_cmd,  # noqa: F401  (iba demo)
         dispatch_cmd,  # noqa: F401  (iba dispatch)
         engine_cmd,  # noqa: F401  (db, staff, citizen, visit, status, complete, replan, ...)
+        handover_cmd,  # noqa: F401  (iba handover list / decide)
         mail_cmd,  # noqa: F401  (iba mailbox)
         privacy_cmd,  # noqa: F401  (iba report, citizen extract, retention, identity)
         schedule_cmd,  # noqa: F401  (iba schedule: commitments, hours, contacts, feeds)

@@ -94,7 +94,10 @@ def validate(
             x = report.exploration
             total_paths += x.paths
             total_plans += x.plans
-            walked = f"; {x.paths} paths from {x.starts} starts, {x.plans} plans, {x.pruned} pruned"
+            walked = (
+                f"; {x.paths} paths from {x.starts} starts ({x.pauses} with a pause), "
+                f"{x.plans} plans, {x.pruned} pruned"
+            )
         warned = f", {len(report.warnings)} warnings" if report.warnings else ""
         out.print(
             f"[green]ok[/green]  {f}  ({d.id} v{d.version}, {len(d.steps)} steps{walked}{warned})"

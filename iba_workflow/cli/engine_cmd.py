@@ -287,7 +287,13 @@ def status(
 def complete(
     step: Annotated[int, typer.Argument(metavar="STEP_ID", help="A step id from iba status.")],
     outcome: Annotated[str | None, typer.Option(help="The outcome, for decisions.")] = None,
-    data: Annotated[list[str] | None, typer.Option(help="Entered data KEY=VALUE.")] = None,
+    data: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Entered data KEY=VALUE; a weekly absence list: absent_on=DAY,DAY "
+            "(none absent: absent_days=0)."
+        ),
+    ] = None,
     skip: Annotated[bool, typer.Option(help="Skip the step instead.")] = False,
 ) -> None:
     """Complete a step (idempotent: the same completion twice changes nothing)."""

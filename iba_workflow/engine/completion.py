@@ -3,6 +3,7 @@ branch, and move what depends on it. Completing the same thing twice changes not
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ from iba_workflow.store.tables import (
     StepInstanceRow,
 )
 
+from .absence import absence_data, list_days, record_absence_list
 from .context import EngineContext, transaction
 from .definitions import stored_definition
 from .handover import propose_handover
@@ -58,6 +60,8 @@ def complete_step(
         if row is None:
             raise NotFound(f"no step {step_instance_id}", hint="see the steps with: iba status")
         enrollment = get_enrollment(session, row.enrollment_id)
+        if row.kind == "attendance" and not skip:  # the days of the list, named
+            data = absence_data(data, _list_days(ctx, row, enrollment))
         done = session.exec(
             select(CompletionRow).where(CompletionRow.step_instance_id == row.id)
         ).first()
@@ -165,6 +169,10 @@ def _anchors_on_completion(d: Definition, step_id: str) -> bool:
     return False
 
 
+def _list_days(ctx: EngineContext, row: StepInstanceRow, e: EnrollmentRow) -> list[dt.date]:
+    return list_days(ctx.calendars(e.municipality), row.due_date, e.start)
+
+
 def _check_allowed(session: Session, row: StepInstanceRow, enrollment: EnrollmentRow) -> None:
     if row.status in ("cancelled", "skipped"):
         raise InvalidTransition(
@@ -230,6 +238,9 @@ def _record_data(
                     measured_on=today,
                 )
             )
+    elif row.kind == "attendance":
+        days = _list_days(ctx, row, enrollment)
+        record_absence_list(session, row, enrollment, days, data["absent_on"], ctx.now())
     elif row.kind == "session":
         present = str(data.get("present", "yes")).lower() not in ("no", "nej", "false", "0")
         session.add(

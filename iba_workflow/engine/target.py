@@ -20,6 +20,7 @@ from iba_workflow.definition import Definition
 from iba_workflow.definition.model import Duration
 from iba_workflow.errors import InvalidInput
 from iba_workflow.planning import ChosenOutcome, Plan, PlannedStep, PlanOverrides, plan_enrollment
+from iba_workflow.planning.pauses import apply_pauses, before_pauses
 from iba_workflow.store.tables import (
     DONE_STEP_STATUSES,
     OPEN_STEP_STATUSES,
@@ -124,6 +125,7 @@ def compute_target(
     moved = [_day(a["to"]) for a in adjustments if a["kind"] == "start"]
     start = moved[-1] if moved else None  # a moved start leaves the cohort's common start
     extra = sum(int(a["weeks"]) for a in adjustments if a["kind"] == "extend")
+    pauses = [(_day(a["from"]), _day(a["to"])) for a in adjustments if a["kind"] == "pause"]
     base_weeks = enrollment.duration_weeks or d.duration.default
     definition = extended_definition(d, base_weeks, extra)
     plan = plan_enrollment(
@@ -135,15 +137,14 @@ def compute_target(
         overrides=PlanOverrides(
             duration_weeks=None if extra else enrollment.duration_weeks,
             weekdays={**enrollment.weekdays, **(own_weekdays or {})},
-            completions=facts.completions,
+            completions=before_pauses(facts.completions, pauses, calendar),
         ),
         outcomes=facts.outcomes,
     )
     dates = {s.key: s.date for s in plan.steps}
     shifts = dict.fromkeys(dates, 0)
-    for adj in adjustments:
-        if adj["kind"] == "pause":
-            _apply_pause(d, plan, calendar, facts, adj, dates, shifts)
+    group = {s.key for s in plan.steps if s.group}  # the group meets without her (issue 12)
+    apply_pauses(facts.completions, pauses, calendar, dates, shifts, keep=group)
     exit_on = next((_day(a["on"]) for a in adjustments if a["kind"] == "exit"), None)
     target: dict[str, TargetStep] = {}
     for s in plan.steps:
@@ -162,60 +163,6 @@ def compute_target(
 
 def _day(value: Any) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
-
-
-def _apply_pause(
-    d: Definition,
-    plan: Plan,
-    calendar: WorkingCalendar,
-    facts: Facts,
-    pause: Mapping[str, Any],
-    dates: dict[str, dt.date],
-    shifts: dict[str, int],
-) -> None:
-    """Move every not-completed step on or after the pause by its working days.
-
-    Steps whose date already follows from a completion made on or after the pause began
-    (directly or through another step) carry the delay already and are not moved twice.
-    """
-    first, last = _day(pause["from"]), _day(pause["to"])
-    n = calendar.working_days_between(first, last)
-    if n == 0:
-        return
-    exempt = _derived_from_later_completion(d, plan, facts, first)
-    exempt |= {s.key for s in plan.steps if s.group}  # the group meets without her (issue 12)
-    for key, day in list(dates.items()):
-        if key in facts.completions or key in exempt or day < first:
-            continue
-        dates[key] = calendar.add_working_days(day, n)
-        shifts[key] += n
-
-
-def _derived_from_later_completion(
-    d: Definition, plan: Plan, facts: Facts, since: dt.date
-) -> set[str]:
-    def source(s: PlannedStep) -> tuple[str, str] | None:
-        step = d.step(s.step_id)
-        when = step.when if step.when is not None else (step.repeat.start if step.repeat else None)
-        if when is None or "." not in when.anchor:
-            return None
-        kind, ref = when.anchor.split(".", 1)
-        for p in range(s.period, 0, -1):
-            key = ref if p == 1 else f"{ref}@{p}"
-            if key in plan:
-                return kind, key
-        return None
-
-    exempt: set[str] = set()
-    for s in plan.steps:  # in date order, so a referenced step is decided first
-        found = source(s)
-        if found is None:
-            continue
-        kind, key = found
-        done = facts.completions.get(key)
-        if (kind == "completion" and done is not None and done >= since) or key in exempt:
-            exempt.add(s.key)
-    return exempt
 
 
 def diff_instances(

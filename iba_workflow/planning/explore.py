@@ -4,8 +4,10 @@ A definition can load cleanly and still plan wrongly on a path nobody tried: an 
 whose branch anchors to a step that is not there, a recurrence that restarts in the
 first period, a path that never ends, a meeting on top of teaching. This module walks
 every path from several start dates (across Easter, Christmas/New Year and the summer
-holidays, every cohort, every length of a ranged course) and reports each finding once,
-with the step it concerns and the first path that shows it.
+holidays, every cohort, every length of a ranged course), and again with a pause (sick
+leave) of one and of two weeks before the midway meeting and in the last week, applied as
+the engine applies it. It reports each finding once, with the step it concerns and the
+first path that shows it.
 
 Paths are pruned where they meet: two choice sequences that lead to the same plan (same
 dated steps, same open branches, same remembered stops and branches) continue the same
@@ -24,7 +26,8 @@ from iba_workflow.calendar import WorkingCalendar
 from iba_workflow.definition.model import Definition, Duration
 from iba_workflow.errors import PlanError
 
-from .path_checks import Finding, plan_findings
+from .path_checks import Finding, pause_findings, plan_findings
+from .pauses import before_pauses, paused_plan
 from .plan import ChosenOutcome, Plan
 from .planner import PlanOverrides, plan_enrollment
 
@@ -33,6 +36,14 @@ STANDARD_STARTS: tuple[tuple[str, dt.date], ...] = (
     ("påske", dt.date(2027, 3, 1)),  # Easter Sunday 2027 is 28 March
     ("jul/nytår", dt.date(2026, 12, 7)),
     ("sommerferie", dt.date(2027, 6, 14)),
+)
+# Pauses a coordinator registers (iba replan --pause): (where, weeks). "midtvejs" starts the
+# Monday of the week before the midway meeting, "sidste uge" the Monday of the last week.
+STANDARD_PAUSES: tuple[tuple[str, int], ...] = (
+    ("før midtvejs", 1),
+    ("før midtvejs", 2),
+    ("sidste uge", 1),
+    ("sidste uge", 2),
 )
 MAX_PLANS = 20_000  # a definition with more distinct states than this is reported, not walked
 
@@ -44,6 +55,7 @@ class Exploration:
     paths: int = 0  # complete paths (choice sequences), pruned ones included
     pruned: int = 0  # states met again and not walked twice
     starts: int = 0
+    pauses: int = 0  # walks with a pause (one per start and pause)
 
     def add(self, finding: Finding, path: str) -> None:
         if all(f != finding for f, _ in self.findings):
@@ -64,8 +76,10 @@ def explore_definition(
     calendar: WorkingCalendar,
     *,
     starts: Sequence[tuple[str, dt.date]] = STANDARD_STARTS,
+    pauses: Sequence[tuple[str, int]] = STANDARD_PAUSES,
 ) -> Exploration:
-    """Walk every path of ``d`` from every start in ``starts`` (and every cohort)."""
+    """Walk every path of ``d`` from every start in ``starts`` (and every cohort), then
+    again with each pause in ``pauses``."""
     result = Exploration()
     for begin in _starts(d, starts):
         result.starts += 1
@@ -75,8 +89,29 @@ def explore_definition(
             variant = d.model_copy(
                 update={"duration": Duration(weeks=begin.extended_to, extendable_to_weeks=limit)}
             )
-        _Walker(variant, calendar, begin, result).walk(())  # counts its paths into result
+        walker = _Walker(variant, calendar, begin, result)
+        walker.walk(())  # counts its paths into result
+        try:
+            first = walker.plan(())
+        except PlanError:
+            continue  # reported by the walk
+        for where, weeks in pauses:
+            window = pause_window(first, where, weeks)
+            result.pauses += 1
+            paused = _Walker(variant, calendar, begin, result, pause=(where, window))
+            paused.unpaused = walker.unpaused  # the same paths without the pause, shared
+            paused.walk(())
     return result
+
+
+def pause_window(plan: Plan, where: str, weeks: int) -> tuple[dt.date, dt.date]:
+    """Monday to Sunday, ``weeks`` long: the week before the midway meeting, or the last
+    week of the first period."""
+    day = plan.periods[0].midway - dt.timedelta(days=7) if where == "før midtvejs" else None
+    if day is None:
+        day = plan.periods[0].end
+    monday = max(day - dt.timedelta(days=day.weekday()), plan.start)
+    return monday, monday + dt.timedelta(days=7 * weeks - 1)
 
 
 def _starts(d: Definition, starts: Sequence[tuple[str, dt.date]]) -> Iterable[_Start]:
@@ -100,14 +135,25 @@ def _starts(d: Definition, starts: Sequence[tuple[str, dt.date]]) -> Iterable[_S
         )
 
 
+Done = tuple[tuple[str, dt.date], ...]  # decisions completed during a pause walk
+
+
 class _Walker:
     def __init__(
-        self, d: Definition, calendar: WorkingCalendar, begin: _Start, result: Exploration
+        self,
+        d: Definition,
+        calendar: WorkingCalendar,
+        begin: _Start,
+        result: Exploration,
+        *,
+        pause: tuple[str, tuple[dt.date, dt.date]] | None = None,
     ) -> None:
         self.d = d
         self.cal = calendar
         self.begin = begin
         self.result = result
+        self.pause = pause
+        self.unpaused: dict[tuple[ChosenOutcome, ...], Plan] = {}  # plan per path, no pause
         self.seen: dict[object, int] = {}  # state → complete paths that follow from it
         self.ending = any(o.ends for s in d.steps for o in s.outcomes_list)
         # Only branches some step waits for change what later outcomes do.
@@ -115,22 +161,39 @@ class _Walker:
 
     def label(self, chosen: Sequence[ChosenOutcome]) -> str:
         text = self.begin.label
+        if self.pause is not None:
+            where, (first, last) = self.pause
+            text += f", pause {first}..{last} ({where})"
         if chosen:
             text += ": " + " → ".join(f"{c.step_key}={c.outcome}" for c in chosen)
         return text
 
-    def plan(self, chosen: Sequence[ChosenOutcome]) -> Plan:
+    def plan(self, chosen: Sequence[ChosenOutcome], done: Done = ()) -> Plan:
         self.result.plans += 1
         return plan_enrollment(
             self.d,
             calendar=self.cal,
             start=self.begin.start,
             cohort=self.begin.cohort,
-            overrides=PlanOverrides(duration_weeks=self.begin.weeks),
+            overrides=PlanOverrides(duration_weeks=self.begin.weeks, completions=dict(done)),
             outcomes=chosen,
         )
 
-    def walk(self, chosen: tuple[ChosenOutcome, ...]) -> int:
+    def paused(self, chosen: tuple[ChosenOutcome, ...], done: Done) -> Plan:
+        """The plan as the engine holds it after the pause: the decisions on or after the
+        pause completed on their moved days (their completion anchors what follows)."""
+        assert self.pause is not None
+        window = self.pause[1]
+        real = dict(done)
+        planned = self.plan(chosen, tuple(before_pauses(real, [window], self.cal).items()))
+        held = paused_plan(planned, self.cal, real, window)
+        unpaused = self.unpaused.get(chosen) or self.plan(chosen)
+        self.unpaused[chosen] = unpaused
+        for finding in pause_findings(unpaused, held, window):
+            self.result.add(finding, self.label(chosen))
+        return held
+
+    def walk(self, chosen: tuple[ChosenOutcome, ...], done: Done = ()) -> int:
         """Walk every path from ``chosen`` on; the number of complete paths below it."""
         if self.result.plans >= MAX_PLANS:
             self.result.add(
@@ -143,14 +206,17 @@ class _Walker:
             )
             return 0
         try:
-            plan = self.plan(chosen)
+            if self.pause is None:
+                plan = self.unpaused[chosen] = self.plan(chosen)
+            else:
+                plan = self.paused(chosen, done)
         except PlanError as exc:
             self.result.add(_plan_error_finding(self.d, exc, chosen), self.label(chosen))
             self.result.paths += 1
             return 1
         for finding in plan_findings(self.d, plan):
             self.result.add(finding, self.label(chosen))
-        state = self.state(plan, chosen)
+        state = (self.state(plan, chosen), frozenset(done))
         if state in self.seen:
             self.result.pruned += 1
             self.result.paths += self.seen[state]
@@ -170,7 +236,8 @@ class _Walker:
         for o in self.d.step(step_id).outcomes_list:
             if o.extend is not None and weeks + o.extend.weeks > limit:
                 continue  # refused by the planner with a sentence; not a path
-            below += self.walk((*chosen, ChosenOutcome(key, o.id)))
+            now = (*done, (key, plan.get(key).date)) if self.pause else done
+            below += self.walk((*chosen, ChosenOutcome(key, o.id)), now)
         self.seen[state] = below
         return below
 

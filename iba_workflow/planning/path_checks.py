@@ -42,6 +42,44 @@ def plan_findings(d: Definition, plan: Plan) -> list[Finding]:
     ]
 
 
+def pause_findings(unpaused: Plan, paused: Plan, window: tuple[dt.date, dt.date]) -> list[Finding]:
+    """What a pause must not do: drop a step the same path has without it, or leave one
+    inside the pause (the citizen is ill)."""
+    first, last = window
+    weeks = (last - first).days // 7 + 1
+    pause = f"a pause of {weeks} {'week' if weeks == 1 else 'weeks'}"
+    out = []
+    lost: dict[str, list[PlannedStep]] = defaultdict(list)
+    for s in unpaused.steps:
+        if s.key not in paused and s.date >= first:
+            lost[s.step_id].append(s)
+    for step_id, steps in lost.items():
+        shown = ", ".join(f"{s.key} {_day(s.date)}" for s in steps[:3])
+        out.append(
+            Finding(
+                f"{pause} drops '{step_id}' ({len(steps)} planned without it): a pause "
+                "must move what follows it, not lose it",
+                "anchor the step to its period ('start', 'end') rather than to a "
+                "completion, or bound the repeat with 'count:'; this is a planner bug if "
+                "the anchors are plain",
+                step_id=step_id,
+                where=("repeat",) if "#" in steps[0].key else ("when",),
+                example=shown + (" …" if len(steps) > 3 else ""),
+            )
+        )
+    for s in paused.steps:
+        if first <= s.date <= last and CITIZEN in _people(s):
+            out.append(
+                Finding(
+                    f"'{s.step_id}' stays inside {pause}: the citizen is ill then",
+                    "a pause moves every step that is not done; this is a planner bug",
+                    step_id=s.step_id,
+                    example=f"{s.key} {_day(s.date)}",
+                )
+            )
+    return out
+
+
 def _day(day: dt.date) -> str:
     return f"{WEEKDAYS_DA[day.weekday()]} {day.isoformat()}"
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
+from iba_workflow.store.attendance import attendance_days
 from iba_workflow.store.tables import (
-    AttendanceRow,
     CohortRow,
     ConsentRow,
     DefinitionVersionRow,
@@ -178,14 +178,8 @@ def _fill(
         .order_by(col(OutcomeRow.decided_on).desc(), col(OutcomeRow.id).desc())
     ).first()
     case.outcome = latest.outcome if latest else None
-    case.attendance = [
-        (a.day, a.present)
-        for a in session.exec(
-            select(AttendanceRow)
-            .where(AttendanceRow.enrollment_id == eid, col(AttendanceRow.day) <= to)
-            .order_by(col(AttendanceRow.day))
-        )
-    ]
+    # One mark per day, from the sessions and the weekly absence lists (engine/absence.py).
+    case.attendance = list(attendance_days(session, eid, until=to).items())
     rows = session.exec(
         select(MeasurementRow, StepInstanceRow.step_id)
         .join(StepInstanceRow, col(StepInstanceRow.id) == MeasurementRow.step_instance_id)

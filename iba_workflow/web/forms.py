@@ -16,8 +16,12 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from iba_workflow import paths
+from iba_workflow.calendar import WEEKDAYS_DA
 from iba_workflow.definition import Definition
 from iba_workflow.definition.model import MeasurementStep
+from iba_workflow.engine.absence import list_days
+from iba_workflow.engine.context import CalendarProvider, calendars_from
 from iba_workflow.errors import InvalidInput
 from iba_workflow.store.records import has_health_consent
 from iba_workflow.store.tables import (
@@ -54,6 +58,14 @@ class AbsenceRow:
     ref: str
     citizen_ref: str
     due_date: dt.date
+    days: tuple[dt.date, ...] = ()  # the working days the list covers (one box each)
+
+    @property
+    def day_boxes(self) -> list[tuple[str, str]]:
+        """(value, label) per day: ``("2027-03-01", "man 1/3")``."""
+        return [
+            (d.isoformat(), f"{WEEKDAYS_DA[d.weekday()][:3]} {d.day}/{d.month}") for d in self.days
+        ]
 
 
 @dataclass
@@ -83,6 +95,7 @@ def build_form(
     *,
     today: dt.date,
     ref_of: Any,
+    calendars: CalendarProvider | None = None,
 ) -> TaskForm:
     spec = d.step(step.step_id)
     names = {r.id: r.name for r in d.roles}
@@ -111,7 +124,8 @@ def build_form(
     if step.kind == "meeting":
         return TaskForm("meeting", attendees=_attendees(step, spec, names))
     if is_absence_list(step):
-        return TaskForm("absence", absence_rows=absence_rows(session, step, today, ref_of))
+        cals = calendars or calendars_from(paths.calendars_dir())  # the shipped calendars
+        return TaskForm("absence", absence_rows=absence_rows(session, step, today, ref_of, cals))
     return TaskForm("task")
 
 
@@ -143,14 +157,18 @@ def _attendees(step: StepInstanceRow, spec: Any, names: Mapping[str, str]) -> li
 
 
 def absence_rows(
-    session: Session, step: StepInstanceRow, today: dt.date, ref_of: Any
+    session: Session,
+    step: StepInstanceRow,
+    today: dt.date,
+    ref_of: Any,
+    calendars: CalendarProvider,
 ) -> list[AbsenceRow]:
     """This step and every other open absence task of the same step whose day has come, in active
     enrollments of the same intervention: one row per participant."""
     own = session.get(EnrollmentRow, step.enrollment_id)
     assert own is not None
     found = session.exec(
-        select(StepInstanceRow, CitizenRow.ref)
+        select(StepInstanceRow, CitizenRow.ref, col(EnrollmentRow.start))
         .join(EnrollmentRow, col(EnrollmentRow.id) == StepInstanceRow.enrollment_id)
         .join(CitizenRow, col(CitizenRow.id) == EnrollmentRow.citizen_id)
         .where(
@@ -163,15 +181,17 @@ def absence_rows(
         .order_by(col(StepInstanceRow.enrollment_id), col(StepInstanceRow.due_date))
     ).all()
     rows: dict[int, AbsenceRow] = {}
-    for s, citizen_ref in [*found]:
-        rows.setdefault(
-            s.enrollment_id, AbsenceRow(s.id or 0, ref_of(s.enrollment_id), citizen_ref, s.due_date)
-        )
+    calendar = calendars(own.municipality)  # one intervention: one municipality
+
+    def row(s: StepInstanceRow, citizen_ref: str, start: dt.date) -> AbsenceRow:
+        days = tuple(list_days(calendar, s.due_date, start))
+        return AbsenceRow(s.id or 0, ref_of(s.enrollment_id), citizen_ref, s.due_date, days)
+
+    for s, citizen_ref, start in [*found]:
+        rows.setdefault(s.enrollment_id, row(s, citizen_ref, start))
     if step.enrollment_id not in rows:  # the link's own step, even before its day
         citizen = session.get(CitizenRow, own.citizen_id)
-        rows[step.enrollment_id] = AbsenceRow(
-            step.id or 0, ref_of(step.enrollment_id), citizen.ref if citizen else "", step.due_date
-        )
+        rows[step.enrollment_id] = row(step, citizen.ref if citizen else "", own.start)
     return sorted(rows.values(), key=lambda r: r.ref)
 
 
@@ -214,10 +234,9 @@ def parse_form(form: TaskForm, posted: Mapping[str, Any], *, own_step_id: int) -
     others: dict[int, dict[str, Any]] = {}
     if form.form == "absence":
         for row in form.absence_rows:
-            raw = str(posted.get(f"absent_{row.step_instance_id}", "0")).strip() or "0"
-            if not raw.isdigit() or int(raw) > 7:
-                raise InvalidInput(f"fraværsdage for {row.ref} skal være et tal fra 0 til 7")
-            entry: dict[str, Any] = {"absent_days": int(raw)}
+            entry: dict[str, Any] = _absent_days(
+                row, _getlist(posted, f"absent_{row.step_instance_id}")
+            )
             reason = _note(posted, f"reason_{row.step_instance_id}")
             if reason:
                 entry["reason"] = reason
@@ -228,6 +247,22 @@ def parse_form(form: TaskForm, posted: Mapping[str, Any], *, own_step_id: int) -
     if note:
         data["note"] = note
     return Submission(outcome, data, others)
+
+
+def _absent_days(row: AbsenceRow, ticked: list[str]) -> dict[str, Any]:
+    """The days ticked for one participant (ISO dates), or a number: none or every day."""
+    days = {day.isoformat() for day in row.days}
+    values = [v.strip() for v in ticked if v.strip()]
+    if len(values) == 1 and values[0].isdigit():
+        n = int(values[0])
+        if n not in (0, len(days)):
+            raise InvalidInput(f"vælg de dage, {row.ref} var fraværende")
+        values = sorted(days) if n else []
+    unknown = [v for v in values if v not in days]
+    if unknown:
+        raise InvalidInput(f"{unknown[0]} er ikke en dag på fraværslisten for {row.ref}")
+    absent = sorted(set(values))
+    return {"absent_days": len(absent), "absent_on": absent}
 
 
 def _note(posted: Mapping[str, Any], name: str = "note") -> str | None:
@@ -264,7 +299,9 @@ def recorded_lines(
             unit = f" {f.unit}" if f.unit else ""
             lines.append(f"{f.label}: {data[f.name]:g}{unit}")
     if "absent_days" in data:
-        lines.append(f"Fraværsdage: {data['absent_days']}")
+        days = [dt.date.fromisoformat(d) for d in data.get("absent_on", [])]
+        named = ", ".join(f"{WEEKDAYS_DA[d.weekday()]} {d.day}/{d.month}" for d in days)
+        lines.append(f"Fraværsdage: {data['absent_days']}" + (f" ({named})" if named else ""))
     if others:
         lines.append(f"Fravær for {others} andre deltagere på samme liste")
     if "present" in data:

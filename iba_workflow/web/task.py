@@ -23,6 +23,7 @@ from iba_workflow.identity.policy import may_follow_task_link
 from iba_workflow.identity.sessions import SignedIn
 from iba_workflow.links import LinkState, check_csrf_token, check_link, make_csrf_token
 from iba_workflow.links.store import find_link, mark_link_used
+from iba_workflow.store.attendance import attendance_days
 from iba_workflow.store.db import SessionFactory
 from iba_workflow.store.outbox import enqueue
 from iba_workflow.store.tables import (
@@ -129,6 +130,9 @@ class TaskPages:
             ctx["expired_at"] = link.expires_at
             return Page("task_expired.html.j2", 410, ctx)
         ctx["form"] = self._form(session, d, step, enrollment)
+        if step.kind == "evaluation":  # the absence so far, for the evaluation
+            days = attendance_days(session, enrollment.id or 0, until=local_today(self.clock))
+            ctx["absence"] = (len(days) - sum(days.values()), len(days))
         return Page("task_form.html.j2", 422 if error else 200, ctx)
 
     def _receipt(
@@ -156,7 +160,9 @@ class TaskPages:
 
     def _form(self, session: Session, d: Any, step: StepInstanceRow, e: Any) -> TaskForm:
         today = local_today(self.clock)
-        return build_form(session, d, step, e, today=today, ref_of=enrollment_ref)
+        return build_form(
+            session, d, step, e, today=today, ref_of=enrollment_ref, calendars=self.calendars
+        )
 
     # -- writing ---------------------------------------------------------------------------
     def complete(

@@ -13,10 +13,10 @@ from sqlmodel import Session, col, select
 from iba_workflow.engine.context import CalendarProvider
 from iba_workflow.engine.definitions import stored_definition
 from iba_workflow.engine.target import cohort_key, compute_target, gather_facts
+from iba_workflow.store.attendance import attendance_days
 from iba_workflow.store.records import has_health_consent
 from iba_workflow.store.tables import (
     OPEN_STEP_STATUSES,
-    AttendanceRow,
     AuditRow,
     CitizenRow,
     CohortRow,
@@ -151,9 +151,9 @@ def enrollment_detail(
             hidden += 1
             continue
         measurements.append((m.dimension, m.value, m.measured_on))
-    present = absent = 0
-    for a in session.exec(select(AttendanceRow).where(AttendanceRow.enrollment_id == e.id)):
-        present, absent = (present + 1, absent) if a.present else (present, absent + 1)
+    days = attendance_days(session, e.id or 0)  # sessions and weekly absence lists, per day
+    present = sum(days.values())
+    absent = len(days) - present
     history = [
         (a.at, AUDIT_WORDS.get(a.action, a.action), _audit_detail(a, by_step))
         for a in session.exec(

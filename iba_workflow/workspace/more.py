@@ -22,6 +22,7 @@ from iba_workflow.store.work import unit_of_work
 from iba_workflow.web.guard import PostedForm
 
 from .context import Workspace, workspace_of
+from .handover import decide_proposal, pending_proposals
 from .tasks import today_of
 from .visitation import decide_visitation, may_visit, next_reference, places
 
@@ -71,14 +72,15 @@ def cohort_choices(session: Session, actor: Actor) -> list[CohortRow]:
 def visitation_page(
     request: Request,
     indsats: str = "",
+    forslag: int = 0,
     access: PageAccess = policy.page(Action.CREATE, Kind.VISITATION),
 ) -> Response:
-    return _visitation(request, access, indsats, {}, None)
+    return _visitation(request, access, indsats, {}, None, forslag=forslag)
 
 
 def _visitation(
     request: Request, access: PageAccess, indsats: str, posted: dict[str, str], error: str | None,
-    status: int = 200,
+    status: int = 200, *, forslag: int = 0,
 ) -> Response:  # fmt: skip
     ws = workspace_of(request)
     mine = [d for d in ws.definitions().values() if may_visit(access.actor, d)]
@@ -89,10 +91,13 @@ def _visitation(
     with unit_of_work(ws.ident.session_factory) as session:
         offered = places(session, chosen, today=today) if chosen else []
         suggestion = next_reference(session, access.actor.municipality or "")
+        waiting = pending_proposals(session, chosen, intervention_names(ws)) if chosen else []
+    proposal = next((p for p in waiting if p.id == forslag), None)
     return ws.page(
         "ws_visitation.html.j2", access,
         {"mine": mine, "d": chosen, "places": offered, "posted": posted,
-         "suggestion": suggestion, "error": error, "section": "visitation"},
+         "suggestion": suggestion, "error": error, "section": "visitation",
+         "proposals": waiting, "proposal": proposal},
         status,
     )  # fmt: skip
 
@@ -119,10 +124,15 @@ def visitation_submit(
     }
     if d is None:
         return _visitation(request, access, "", kept, "Vælg en indsats.", 422)
+    forslag = str(form.get("forslag", "")).strip()
+    proposal = int(forslag) if forslag.isdigit() else 0
     try:
-        done = decide_visitation(ws, access, d, form)
+        if proposal:  # a handover proposal: the citizen is registered already
+            done = decide_proposal(ws, access, d, proposal, form)
+        else:
+            done = decide_visitation(ws, access, d, form)
     except IbaError as exc:
-        return _visitation(request, access, indsats, kept, sentence(exc), 422)
+        return _visitation(request, access, indsats, kept, sentence(exc), 422, forslag=proposal)
     return ws.page(
         "ws_visitation_done.html.j2", access, {"done": done, "d": d, "section": "visitation"}
     )

@@ -70,7 +70,9 @@ def _task(
         ),
     )
     d = stored_definition(session, enrollment.definition_id, enrollment.definition_version)
-    form = build_form(session, d, step, enrollment, today=today, ref_of=enrollment_ref)
+    form = build_form(
+        session, d, step, enrollment, today=today, ref_of=enrollment_ref, calendars=ws.calendars
+    )
     return step, enrollment, d, form
 
 

@@ -91,28 +91,19 @@ def _text(posted: Mapping[str, Any], name: str, label: str, *, required: bool) -
 
 
 @dataclass
-class VisitationDone:
-    decision: str
-    enrollment_id: int | None
+class DecisionFields:
+    """The eligibility answers and the decision, as the visitation form posts them."""
+
+    accept: bool
+    reason: str | None
+    answers: dict[str, bool]
+    cohort: str | None
     start: dt.date | None
-    steps: int
-    citizen_ref: str
 
 
-def decide_visitation(
-    ws: Workspace, access: PageAccess, d: Definition, posted: Mapping[str, Any]
-) -> VisitationDone:
-    """Register the citizen and record the visitation: one unit of work (a refused
-    visitation leaves no citizen behind)."""
-    actor = access.actor
-    resource = dict(municipality=d.municipality, definition_id=d.id)
-    require(actor, Action.CREATE, Resource(kind=Kind.VISITATION, **resource))  # type: ignore[arg-type]
-    require(actor, Action.CREATE, Resource(kind=Kind.CITIZEN_IDENTITY, **resource))  # type: ignore[arg-type]
-    ctx = ws.engine_ctx(access)
-    ref = _text(posted, "ref", "Borgerens reference", required=True) or ""
-    name = _text(posted, "navn", "Navn", required=True)
-    cpr = check_cpr(str(posted.get("cpr", "")), today=ctx.today())
-    consent = posted.get("samtykke") == "ja"
+def decision_fields(d: Definition, posted: Mapping[str, Any], *, consent: bool) -> DecisionFields:
+    """Read (and check) the checklist, the decision and the start; health criteria are
+    answered only with a consent."""
     answers: dict[str, bool] = {}
     for c in d.eligibility:
         raw = str(posted.get(f"kriterie_{c.id}", ""))
@@ -136,14 +127,41 @@ def decide_visitation(
                 start = dt.date.fromisoformat(str(posted.get("start")).strip())
             except ValueError:
                 raise InvalidInput("startdatoen skal være en dato (åååå-mm-dd)") from None
+    accept = decision == "optag"
+    return DecisionFields(accept, None if accept else reason, answers, cohort, start)
+
+
+@dataclass
+class VisitationDone:
+    decision: str
+    enrollment_id: int | None
+    start: dt.date | None
+    steps: int
+    citizen_ref: str
+
+
+def decide_visitation(
+    ws: Workspace, access: PageAccess, d: Definition, posted: Mapping[str, Any]
+) -> VisitationDone:
+    """Register the citizen and record the visitation: one unit of work (a refused
+    visitation leaves no citizen behind)."""
+    actor = access.actor
+    resource = dict(municipality=d.municipality, definition_id=d.id)
+    require(actor, Action.CREATE, Resource(kind=Kind.VISITATION, **resource))  # type: ignore[arg-type]
+    require(actor, Action.CREATE, Resource(kind=Kind.CITIZEN_IDENTITY, **resource))  # type: ignore[arg-type]
+    ctx = ws.engine_ctx(access)
+    ref = _text(posted, "ref", "Borgerens reference", required=True) or ""
+    name = _text(posted, "navn", "Navn", required=True)
+    cpr = check_cpr(str(posted.get("cpr", "")), today=ctx.today())
+    consent = posted.get("samtykke") == "ja"
+    c = decision_fields(d, posted, consent=consent)
     with unit_of_work(ws.ident.session_factory) as session:
         register_citizen(session, ctx, ref=ref, municipality=d.municipality, name=name, cpr=cpr)
         if consent:
             record_consent(session, ctx, citizen_ref=ref, given=True)
         result = record_visitation(
-            session, ctx, citizen_ref=ref, definition=d, accept=decision == "optag",
-            reject_reason=reason if decision == "afvis" else None, answers=answers,
-            start=start, cohort=cohort,
+            session, ctx, citizen_ref=ref, definition=d, accept=c.accept,
+            reject_reason=c.reason, answers=c.answers, start=c.start, cohort=c.cohort,
         )  # fmt: skip
     return VisitationDone(
         result.decision, result.enrollment_id, result.start, len(result.steps), ref

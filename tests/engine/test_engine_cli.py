@@ -3,6 +3,7 @@ never a traceback; the plan, its changes and a simulated timeline on good input.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -125,3 +126,77 @@ def test_simulate_prints_a_timeline_without_personal_data(tmp_path: Path) -> Non
         ],
     )
     assert bad.exit_code == 1 and "cannot read the script" in bad.output
+
+
+def test_simulate_script_with_a_pause_for_one_participant(tmp_path: Path) -> None:
+    """Used to end in AttributeError: 'dict' object has no attribute 'first'."""
+    script = tmp_path / "script.yaml"
+    script.write_text(
+        "participants: 2\n"
+        "outcomes: {evaluering: loennede_timer}\n"
+        "per_participant:\n"
+        "  2:\n"
+        "    pauses: [{from: 2027-04-05, to: 2027-04-09}]\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        app, ["simulate", "fagmentor", "--start", "2027-03-01", "--script", str(script)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    paused = [line for line in result.output.splitlines() if "replanned pause" in line]
+    assert len(paused) == 1 and "-002" in paused[0]  # only participant 2 is ill
+
+
+def test_the_weekly_absence_list_records_one_row_per_day(iba: Any, store_url: str) -> None:
+    """`iba complete` on a list of kind attendance names the absent days; every day of the
+    list's week becomes an attendance row, and a day not on the list is refused."""
+    from sqlmodel import Session, create_engine, select
+
+    from iba_workflow.reports.readmodel import read_model
+    from iba_workflow.reports.tables import build_tables
+    from iba_workflow.store.tables import AttendanceRow, CompletionRow, StepInstanceRow
+
+    iba("db", "upgrade")
+    for role in ("iba", "sprogcenter"):
+        iba("staff", "add", "--name", role, "--email", f"{role}@x.dk", "--role", role)
+    iba("citizen", "add", "B-1")
+    answers = [
+        arg
+        for c in ("flygtning_25_50", "danskuddannelse_modul", "moedestabilitet", "motivation")
+        for arg in ("--answer", f"{c}=yes")
+    ]
+    iba("visit", "hop", "--citizen", "B-1", "--accept", "--start", "2030-03-04", *answers)
+    engine = create_engine(store_url)
+    with Session(engine) as s:
+        lists = s.exec(
+            select(StepInstanceRow)
+            .where(StepInstanceRow.step_id == "fravaersskema")
+            .order_by(StepInstanceRow.due_date)
+        ).all()
+    first = lists[0]
+    assert first.due_date.isoformat() == "2030-03-08"  # Friday of the first week
+    out = iba("complete", str(first.id), "--data", "absent_on=2030-03-11", ok=False)
+    assert "not a day of this absence list" in out and "2030-03-04" in out and "hint:" in out
+    out = iba("complete", str(first.id), "--data", "absent_days=2", ok=False)
+    assert "name the days" in out and "absent_on=" in out
+    iba("complete", str(first.id), "--data", "absent_on=2030-03-05,2030-03-06")
+    with Session(engine) as s:
+        rows = s.exec(select(AttendanceRow).order_by(AttendanceRow.day)).all()
+        done = s.exec(select(CompletionRow)).one()
+    assert [(r.day.isoformat(), r.present) for r in rows] == [
+        ("2030-03-04", True),
+        ("2030-03-05", False),
+        ("2030-03-06", False),
+        ("2030-03-07", True),
+        ("2030-03-08", True),
+    ]
+    assert done.data == {"absent_on": ["2030-03-05", "2030-03-06"], "absent_days": 2}
+    # The report's attendance rate comes from those rows: 3 of 5 days.
+    with Session(engine) as s:
+        model = read_model(s, "hop", dt.date(2020, 1, 1), dt.date(2030, 3, 31))
+    fremmoede = next(t for t in build_tables(model, threshold=1) if t.key == "fremmoede")
+    assert fremmoede.rows[-1] == ["I alt", 5, 3, 60.0]
+    assert "already completed" in iba(
+        "complete", str(first.id), "--data", "absent_on=2030-03-05,2030-03-06"
+    )

@@ -75,3 +75,51 @@ def test_ready_for_an_internship_proposes_fagmentor(session: Any, ctx: Any) -> N
 def test_another_outcome_proposes_nothing(session: Any, ctx: Any) -> None:
     _finish_sunde_kvinder(session, ctx, "andet_tilbud")
     assert proposed_handovers(session) == []
+
+
+def test_the_coordinator_decides_a_proposal_on_the_command_line(
+    session: Any, ctx: Any, store_url: str, monkeypatch: Any
+) -> None:
+    """`iba handover list` shows the proposal; `iba handover decide` answers the
+    eligibility checklist of Fagmentor and enrolls her; the proposal is then closed."""
+    from typer.testing import CliRunner
+
+    from iba_workflow.cli.app import app
+
+    _finish_sunde_kvinder(session, ctx, "klar_til_praktik")
+    fagmentor = definition("fagmentor")
+    staff_for(session, ctx, fagmentor)
+    session.commit()
+    [proposal] = proposed_handovers(session, definition_id="fagmentor")
+    monkeypatch.setenv("IBA_DATABASE_URL", store_url)
+    monkeypatch.setenv("IBA_DATE_WINDOW_AHEAD_DAYS", "3650")
+    runner = CliRunner()
+
+    def iba(*args: str, ok: bool = True) -> str:
+        result = runner.invoke(app, list(args))
+        assert "Traceback" not in result.output
+        assert (result.exit_code == 0) == ok, result.output
+        return result.output
+
+    listed = iba("handover", "list")
+    assert f"{proposal.id}" in listed and "fagmentor" in listed and "B-HO" in listed
+    out = iba("handover", "decide", str(proposal.id), "--accept", "--start", "2027-06-07", ok=False)
+    assert "not answered" in out and "hint:" in out
+    answers = [a for c in fagmentor.eligibility for a in ("--answer", f"{c.id}=yes")]
+    out = iba("handover", "decide", str(proposal.id), "--accept", "--start", "2027-06-07", *answers)
+    assert f"proposal {proposal.id}: visitation" in out and "accepted" in out
+    assert "enrollment" in out and "opstartsmoede" in out
+    assert "no handover proposals waiting" in iba("handover", "list")
+    out = iba("handover", "decide", str(proposal.id), "--reject", "igen", ok=False)
+    assert "decided already" in out
+    assert "no handover proposal 999" in iba("handover", "decide", "999", "--accept", ok=False)
+    session.expire_all()
+    enrolled = session.exec(
+        select(t.EnrollmentRow).where(t.EnrollmentRow.definition_id == "fagmentor")
+    ).one()
+    closed = session.get(type(proposal), proposal.id)
+    assert (closed.status, closed.decision, closed.enrollment_id) == (
+        "processed",
+        "accepted",
+        enrolled.id,
+    )

@@ -14,7 +14,7 @@ from planhelp import DEFINITION_IDS, calendar, shipped
 from iba_workflow.calendar import WorkingCalendar
 from iba_workflow.definition import parse_definition
 from iba_workflow.planning import ChosenOutcome, plan_enrollment
-from iba_workflow.planning.explore import explore_definition
+from iba_workflow.planning.explore import STANDARD_PAUSES, explore_definition
 from iba_workflow.planning.path_checks import plan_findings
 
 D = dt.date
@@ -206,5 +206,18 @@ def test_identical_states_are_walked_once() -> None:
     assert result.findings == []
     # 2^10 = 1024 choice sequences, but after each decision both outcomes give the same
     # plan: the walk is linear in the number of decisions.
-    assert result.plans <= 2 * 11 + 1
+    # Once without a pause, once per pause (each pause walk is pruned the same way).
+    walks = 1 + len(STANDARD_PAUSES)
+    assert result.plans <= walks * (2 * 11 + 1) + 1
     assert result.pruned >= 10
+
+
+def test_the_shapes_that_used_to_plan_wrongly_are_valid_on_every_path_and_pause() -> None:
+    """The planner bugs above cannot fail a definition any more: their shapes validate
+    clean, with every pause walked too (the broken fixtures cover what a definition can
+    still get wrong)."""
+    for text in (BRANCH_IN_REPLAN, COMPLETION_ANCHORED_REPEAT):
+        result = explore_definition(parse_definition(text), CAL, starts=[("påske", D(2027, 3, 1))])
+        assert result.findings == []
+        assert result.pauses == len(STANDARD_PAUSES) * result.starts
+        assert result.paths > result.pauses

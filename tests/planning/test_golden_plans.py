@@ -1,6 +1,8 @@
 """Golden plans: every definition from a start across Easter and one across Christmas/New
 Year, plus one path through its branches in full, plus every outcome path in short (the
-dated steps of each complete path from the Easter start). Reviewed like code; regenerate
+dated steps of each complete path from the Easter start), plus the branch path with a
+two-week pause before the midway meeting (what moves, and where to). Reviewed like code;
+regenerate
 with ``IBA_UPDATE_GOLDEN=1 pytest tests/planning/test_golden_plans.py`` and read the diff."""
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ import os
 from pathlib import Path
 
 import pytest
-from planhelp import DEFINITION_IDS, calendar, shipped
+from planhelp import DEFINITION_IDS, calendar, shipped, walk_with_pause
 
 from iba_workflow.planning import ChosenOutcome, plan_enrollment
+from iba_workflow.planning.explore import pause_window
 
 GOLDEN = Path(__file__).parent.parent / "golden"
 EASTER = dt.date(2027, 3, 1)  # Easter Sunday 2027 is 28 March
@@ -122,5 +125,33 @@ def test_every_outcome_path_matches_golden_file(def_id: str) -> None:
     assert path.exists(), f"missing golden {path.name}: run with IBA_UPDATE_GOLDEN=1"
     assert text == path.read_text(encoding="utf-8"), (
         f"paths differ from {path.name}; if intended, regenerate with IBA_UPDATE_GOLDEN=1 "
+        "and review the diff"
+    )
+
+
+@pytest.mark.parametrize("def_id", DEFINITION_IDS)
+def test_a_pause_on_the_branch_path_matches_golden_file(def_id: str) -> None:
+    d = shipped(def_id)
+    window = pause_window(plan_enrollment(d, calendar=calendar(d), start=EASTER), "før midtvejs", 2)
+    plain, held = walk_with_pause(d, EASTER, BRANCHES[def_id], window)
+    before = {s.key: s.date for s in plain.steps}
+    assert set(before) == {s.key for s in held.steps}  # a pause moves, it never drops
+    data = {
+        "pause": f"{window[0]}..{window[1]}",
+        "path": " → ".join(f"{k}={o}" for k, o in BRANCHES[def_id]),
+        "end": f"{plain.end} → {held.end}",
+        "steps": [
+            f"{s.date.isoformat()} {s.time.strftime('%H:%M') if s.time else '     '} {s.key}"
+            + (f" (uden pause {before[s.key]})" if before[s.key] != s.date else "")
+            for s in held.steps
+        ],
+    }
+    text = json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+    path = GOLDEN / f"{def_id}__pause.json"
+    if os.environ.get("IBA_UPDATE_GOLDEN") == "1":
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"missing golden {path.name}: run with IBA_UPDATE_GOLDEN=1"
+    assert text == path.read_text(encoding="utf-8"), (
+        f"pause differs from {path.name}; if intended, regenerate with IBA_UPDATE_GOLDEN=1 "
         "and review the diff"
     )

@@ -67,7 +67,7 @@ async def test_absence_list_link_completes_only_listed_rows(
         assert f"absent_{listed.id}" in html
         for b in (next_week, other_kind):
             assert f"absent_{b.id}" not in html
-        posted = {"csrf": csrf, f"absent_{own.id}": "1", f"absent_{listed.id}": "0"}
+        posted = {"csrf": csrf, f"absent_{own.id}": "2027-03-09", f"absent_{listed.id}": "0"}
         for b in (next_week, other_kind):
             posted[f"absent_{b.id}"] = "3"
             posted[f"reason_{b.id}"] = "forfalsket"

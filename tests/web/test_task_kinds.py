@@ -5,6 +5,7 @@ the steps an outcome opens)."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import httpx
 import pytest
@@ -243,10 +244,14 @@ async def test_weekly_absence_list_one_row_per_participant(
         html, csrf = await open_form(client, token)
         assert html.count('<th scope="row">') == 2
         for step, ref in ((own, "F-00001"), (other, "F-00002")):
-            assert f'<label for="a-{step.id}" class="hint">Dage for {ref}</label>' in html
+            assert f'<legend class="hint">Fraværsdage for {ref}</legend>' in html
             assert f'<label for="r-{step.id}" class="hint">Årsag for {ref}</label>' in html
-        posted = {"csrf": csrf, f"absent_{own.id}": "2", f"reason_{own.id}": "Syg mandag-tirsdag"}
-        posted[f"absent_{other.id}"] = "0"
+            # one box per working day of the week, Monday 8/3 to the list's Friday 12/3
+            for day in ("2027-03-08", "2027-03-12"):
+                assert f'name="absent_{step.id}" value="{day}"' in html
+        assert "man 8/3" in html and "fre 12/3" in html
+        posted: dict[str, Any] = {"csrf": csrf, f"reason_{own.id}": "Syg mandag-tirsdag"}
+        posted[f"absent_{own.id}"] = ["2027-03-08", "2027-03-09"]
         r = await submit(client, token, posted)
         assert r.status_code == 200 and DONE in r.text
         other_token = to_school[1].token
@@ -257,9 +262,24 @@ async def test_weekly_absence_list_one_row_per_participant(
     got = {s.enrollment_id: completion(world, s.id or 0) for s in (own, other)}
     assert got[mine] is not None and got[mine].data == {
         "absent_days": 2,
+        "absent_on": ["2027-03-08", "2027-03-09"],
         "reason": "Syg mandag-tirsdag",
     }
-    assert got[theirs] is not None and got[theirs].data == {"absent_days": 0}
+    assert got[theirs] is not None and got[theirs].data == {"absent_days": 0, "absent_on": []}
+    # One attendance row per participant and day of the list; the reason stays on the
+    # completion (no free text in the attendance rows).
+    with world.session() as s:
+        rows = s.exec(select(t.AttendanceRow).order_by(t.AttendanceRow.day)).all()
+    marks = {(r.enrollment_id, r.day.isoformat()): r.present for r in rows}
+    assert len(rows) == 10 and all(r.reason is None for r in rows)
+    assert [d for (e, d), here in marks.items() if not here] == ["2027-03-08", "2027-03-09"]
+    assert all(here for (e, d), here in marks.items() if e == theirs)
+    # The evaluation shows her absence so far, from those rows.
+    evaluation = first(world, "klar_til_praktik", mine)
+    assert evaluation.kind == "evaluation"
+    async with httpx.AsyncClient(base_url=web.url, timeout=10) as client:
+        page, _csrf = await open_form(client, link(world, evaluation, "iba"))
+    assert "Fravær indtil nu: 2 fraværsdage af 5 registrerede dage" in page
     assert {c.by_staff_id for c in got.values() if c} == {world.staff["sprogcenter"]}
     assert status(world, own.id or 0) == status(world, other.id or 0) == "completed"
 
@@ -279,8 +299,8 @@ async def test_absence_list_with_a_refused_last_row_saves_nothing(
     token = link(world, own, "sprogcenter")
     async with httpx.AsyncClient(base_url=web.url, timeout=10) as client:
         _html, csrf = await open_form(client, token)
-        posted = {"csrf": csrf, f"absent_{own.id}": "2", f"reason_{own.id}": "Syg"}
-        posted |= {f"absent_{other.id}": "1", f"reason_{other.id}": "Ring 010190-1234"}
+        posted = {"csrf": csrf, f"absent_{own.id}": "2027-03-10", f"reason_{own.id}": "Syg"}
+        posted |= {f"absent_{other.id}": "2027-03-11", f"reason_{other.id}": "Ring 010190-1234"}
         refused = await submit(client, token, posted)
         assert refused.status_code == 422
         assert "ligner et CPR-nummer" in refused.text
