@@ -77,7 +77,8 @@ def paused_plan(
     midway and end moved like a step on that day would be."""
     first, last = pause
     dates = {s.key: s.date for s in plan.steps}
-    apply_pauses(completions, [pause], calendar, dates, dict.fromkeys(dates, 0))
+    group = {s.key for s in plan.steps if s.group}  # as the engine: the group meets on
+    apply_pauses(completions, [pause], calendar, dates, dict.fromkeys(dates, 0), keep=group)
     dates.update((k, day) for k, day in completions.items() if k in dates)
     n = calendar.working_days_between(first, last)
 
