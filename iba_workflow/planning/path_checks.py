@@ -68,7 +68,8 @@ def pause_findings(unpaused: Plan, paused: Plan, window: tuple[dt.date, dt.date]
             )
         )
     for s in paused.steps:
-        if first <= s.date <= last and CITIZEN in _people(s):
+        # a group's occurrence stays: the group meets without her (issue 12)
+        if first <= s.date <= last and CITIZEN in _people(s) and not s.group:
             out.append(
                 Finding(
                     f"'{s.step_id}' stays inside {pause}: the citizen is ill then",
