@@ -42,41 +42,68 @@ def weekly_occurrences(
     """Occurrences on ``weekdays`` every ``every_weeks`` weeks from ``first`` (inclusive) to
     ``last`` (inclusive) or until ``count`` are held. A closed day is skipped, or moved by
     ``on_closed_day``; a move onto a day already held is skipped and says so."""
+    held, skipped = weekly_dates(first, last, weekdays, every_weeks, count, on_closed_day, calendar)
+    occurrences = [
+        Occurrence(n, date, day, reason) for n, (date, day, reason) in enumerate(held, 1)
+    ]
+    return occurrences, skipped
+
+
+def weekly_dates(
+    first: dt.date,
+    last: dt.date | None,
+    weekdays: Sequence[str],
+    every_weeks: int,
+    count: int | None,
+    on_closed_day: str,
+    calendar: WorkingCalendar,
+) -> tuple[list[tuple[dt.date, dt.date, str | None]], list[SkippedDay]]:
+    """:func:`weekly_occurrences` as plain tuples, for the planner's hot path: the held
+    ``(date, planned day, reason it moved)`` in order (occurrence n is item n-1)."""
     days = sorted(WEEKDAY_INDEX[w] for w in weekdays)
-    monday = first - dt.timedelta(days=first.weekday())
-    held: list[Occurrence] = []
+    offsets = [(d, dt.timedelta(days=d)) for d in days]
+    week_start = first - dt.timedelta(days=first.weekday())
+    every = dt.timedelta(weeks=every_weeks)
+    limit = MAX_WEEKS * len(offsets) if count is None else count  # never more than this
+    end = last if last is not None else dt.date.max
+    shift = calendar.shift
+    year, closed_days = 0, dict[dt.date, str]()  # closed days of the year at hand (weekends aside)
+    held: list[tuple[dt.date, dt.date, str | None]] = []
     skipped: list[SkippedDay] = []
     taken: dict[dt.date, dt.date] = {}  # held date → the day it was planned on
 
-    def full() -> bool:
-        return count is not None and len(held) >= count
-
-    for week in range(MAX_WEEKS):
-        week_start = monday + dt.timedelta(weeks=week * every_weeks)
-        if (last is not None and week_start > last) or full():
+    for _ in range(MAX_WEEKS):
+        if week_start > end or len(held) >= limit:
             break
-        for wd in days:
-            day = week_start + dt.timedelta(days=wd)
-            if day < first or (last is not None and day > last):
+        for weekday, offset in offsets:
+            day = week_start + offset
+            if day < first or day > end:
                 continue
-            if full():
+            if len(held) >= limit:
                 break
-            closed = calendar.shift(day, "next")
+            if day.year != year:
+                year, closed_days = day.year, calendar.closed_in(day.year)
+            if weekday < 5 and day not in closed_days and day not in taken:
+                taken[day] = day  # a working day, not held yet: the common case
+                held.append((day, day, None))
+                continue
+            closed = shift(day, "next")
             date, reason = day, None
             if closed is not None:
                 if on_closed_day == "skip":
                     skipped.append(SkippedDay(day, closed.reason.split(" → ")[0]))
                     continue
-                moved = calendar.shift(day, on_closed_day)  # type: ignore[arg-type]
+                moved = shift(day, on_closed_day)  # type: ignore[arg-type]
                 assert moved is not None
                 date, reason = moved.date, moved.reason
             if date in taken:
                 skipped.append(SkippedDay(day, _already_held(day, date, reason, taken[date])))
                 continue
             taken[date] = day
-            held.append(Occurrence(len(held) + 1, date, day, reason))
+            held.append((date, day, reason))
         if last is None and count is None:
             break
+        week_start += every
     return held, skipped
 
 
