@@ -36,6 +36,9 @@ class PlanOverrides:
     completions: Mapping[str, dt.date] = field(default_factory=dict)  # step key → done on
 
 
+NO_OVERRIDES = PlanOverrides()  # frozen, and nobody changes its empty mappings
+
+
 def plan_enrollment(
     definition: Definition,
     *,
@@ -47,7 +50,7 @@ def plan_enrollment(
     outcomes: Sequence[ChosenOutcome] = (),
 ) -> Plan:
     """Plan one enrollment. Raises :class:`PlanError` on inputs that cannot be planned."""
-    return _Planner(definition, calendar, overrides or PlanOverrides()).run(
+    return _Planner(definition, calendar, overrides or NO_OVERRIDES).run(
         start=start, cohort=cohort, visitation=visitation, outcomes=outcomes
     )
 
@@ -102,7 +105,7 @@ class _Planner:
         self.periods.append(self._period(1, first, weeks, None))
         lead = d.intake.lead
         self.visitation = visitation or self._working(
-            self._offset(first, Offset(**{lead.unit: -lead.amount})), "previous"
+            self._move(first, lead.unit, -lead.amount), "previous"
         )
         if self.visitation > first:
             raise PlanError(
@@ -259,22 +262,25 @@ class _Planner:
         self.skipped.extend(Skipped(base_key, k.date, k.reason, t.facts.name) for k in skipped)
         if not held and not skipped:
             self.empty.append(base_key)
-        # The instances differ in key, date and number only: the rest is set once.
+        # The instances differ in key, date and number only: the rest is set once, and
+        # each is made as make_step makes one (inline: this loop makes most of a plan).
         proto = {**t.proto, "period": period, "anchor": t.anchor, "time": t.time}
         proto["branch"] = branch
-        steps, deadlines = self.steps, t.deadlines
+        steps, deadlines, facts, new = self.steps, t.deadlines, t.facts, object.__new__
         for n, (date, day, reason) in enumerate(held, 1):
             key = f"{base_key}#{n}"
-            fields = {
-                "key": key,
-                "date": date,
-                "occurrence": n,
-                "shifted_from": day if date != day else None,
-                "shift_reason": reason,
-            }
+            step = new(PlannedStep)
+            values = step.__dict__
+            values.update(proto)
+            values["key"] = key
+            values["date"] = date
+            values["occurrence"] = n
+            if date != day:
+                values["shifted_from"] = day
+            values["shift_reason"] = reason
             if deadlines:
-                fields["reminders"], fields["escalation"] = self._deadlines(t.facts, date)
-            steps[key] = make_step(proto, fields)
+                values["reminders"], values["escalation"] = self._deadlines(facts, date)
+            steps[key] = step
 
     def _add(
         self,

@@ -61,6 +61,23 @@ def weekly_dates(
     """:func:`weekly_occurrences` as plain tuples, for the planner's hot path: the held
     ``(date, planned day, reason it moved)`` in order (occurrence n is item n-1)."""
     days = sorted(WEEKDAY_INDEX[w] for w in weekdays)
+    if count is None and last is not None:
+        plain = plain_weeks(first, last, days, every_weeks, on_closed_day, calendar)
+        if plain is not None:
+            return plain
+    return walk_weeks(first, last, days, every_weeks, count, on_closed_day, calendar)
+
+
+def walk_weeks(
+    first: dt.date,
+    last: dt.date | None,
+    days: list[int],
+    every_weeks: int,
+    count: int | None,
+    on_closed_day: str,
+    calendar: WorkingCalendar,
+) -> tuple[list[tuple[dt.date, dt.date, str | None]], list[SkippedDay]]:
+    """:func:`weekly_dates` day by day, for every case (``days``: sorted weekday numbers)."""
     offsets = [(d, dt.timedelta(days=d)) for d in days]
     week_start = first - dt.timedelta(days=first.weekday())
     every = dt.timedelta(weeks=every_weeks)
@@ -105,6 +122,47 @@ def weekly_dates(
             break
         week_start += every
     return held, skipped
+
+
+def plain_weeks(
+    first: dt.date,
+    last: dt.date,
+    days: list[int],
+    every_weeks: int,
+    on_closed_day: str,
+    calendar: WorkingCalendar,
+) -> tuple[list[tuple[dt.date, dt.date, str | None]], list[SkippedDay]] | None:
+    """The common case of :func:`weekly_dates` at list speed, as :func:`walk_weeks` gives
+    it: distinct weekdays Monday to Friday between two dates, no count, and every closed
+    day met skipped (or none met). None for anything else: the walk handles it."""
+    if not days or days[-1] >= 5 or len(set(days)) != len(days):
+        return None
+    monday = first.toordinal() - first.weekday()
+    step = 7 * every_weeks
+    lo, hi = first.toordinal(), last.toordinal()
+    if (hi - monday) // step >= MAX_WEEKS:
+        return None
+    day = dt.date.fromordinal
+    candidates = [
+        day(o) for week in range(monday, hi + 1, step) for d in days if lo <= (o := week + d) <= hi
+    ]
+    if first.year == last.year:
+        closed = calendar.closed_in(first.year)
+    else:
+        closed = {}
+        for year in range(first.year, last.year + 1):
+            closed.update(calendar.closed_in(year))
+    hits = [c for c in candidates if c in closed]
+    if not hits:
+        return [(c, c, None) for c in candidates], []
+    if on_closed_day != "skip":
+        return None
+    skipped = []
+    for c in hits:
+        shift = calendar.shift(c, "next")
+        assert shift is not None
+        skipped.append(SkippedDay(c, shift.reason.split(" → ")[0]))
+    return [(c, c, None) for c in candidates if c not in closed], skipped
 
 
 def _already_held(day: dt.date, date: dt.date, reason: str | None, held_from: dt.date) -> str:
