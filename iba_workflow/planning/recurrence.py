@@ -133,8 +133,8 @@ def plain_weeks(
     calendar: WorkingCalendar,
 ) -> tuple[list[tuple[dt.date, dt.date, str | None]], list[SkippedDay]] | None:
     """The common case of :func:`weekly_dates` at list speed, as :func:`walk_weeks` gives
-    it: distinct weekdays Monday to Friday between two dates, no count, and every closed
-    day met skipped (or none met). None for anything else: the walk handles it."""
+    it: distinct weekdays Monday to Friday between two dates, no count, and no two
+    occurrences moved onto one date. None for anything else: the walk handles it."""
     if not days or days[-1] >= 5 or len(set(days)) != len(days):
         return None
     monday = first.toordinal() - first.weekday()
@@ -156,7 +156,13 @@ def plain_weeks(
     if not hits:
         return [(c, c, None) for c in candidates], []
     if on_closed_day != "skip":
-        return None
+        # Each closed day moves; unless two land on one date (the walk says which is
+        # dropped, and why), every occurrence is held, in the order of its planned day.
+        held: list[tuple[dt.date, dt.date, str | None]] = []
+        for c in candidates:
+            moved = calendar.shift(c, on_closed_day) if c in closed else None  # type: ignore[arg-type]
+            held.append((c, c, None) if moved is None else (moved.date, c, moved.reason))
+        return (held, []) if len({date for date, _, _ in held}) == len(held) else None
     skipped = []
     for c in hits:
         shift = calendar.shift(c, "next")

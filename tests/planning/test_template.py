@@ -52,3 +52,13 @@ def test_weekly_dates_at_list_speed_are_the_dates_of_the_walk(
     if policy == "skip":
         assert quick is not None  # the common case does take the quick path
     assert quick is None or quick == walked
+
+
+def test_a_moved_session_takes_the_quick_path_unless_it_lands_on_another() -> None:
+    cal = CALENDARS[0]  # Easter Monday 2027 is 29 March
+    first, last = dt.date(2027, 3, 1), dt.date(2027, 4, 30)
+    mondays = plain_weeks(first, last, [0], 1, "next", cal)
+    assert mondays is not None and mondays == walk_weeks(first, last, [0], 1, None, "next", cal)
+    assert (dt.date(2027, 3, 30), dt.date(2027, 3, 29), "Anden påskedag → tirsdag") in mondays[0]
+    # Moved onto the Tuesday session's own day: the walk decides which one is dropped.
+    assert plain_weeks(first, last, [0, 1], 1, "next", cal) is None
