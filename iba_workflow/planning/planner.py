@@ -266,18 +266,19 @@ class _Planner:
         # each is made as make_step makes one (inline: this loop makes most of a plan).
         proto = {**t.proto, "period": period, "anchor": t.anchor, "time": t.time}
         proto["branch"] = branch
-        steps, deadlines, facts, new = self.steps, t.deadlines, t.facts, object.__new__
+        steps, deadlines, facts = self.steps, t.deadlines, t.facts
+        new, cls = object.__new__, PlannedStep
         for n, (date, day, reason) in enumerate(held, 1):
             key = f"{base_key}#{n}"
-            step = new(PlannedStep)
+            step = new(cls)
             values = step.__dict__
             values.update(proto)
             values["key"] = key
             values["date"] = date
             values["occurrence"] = n
-            if date != day:
-                values["shifted_from"] = day
-            values["shift_reason"] = reason
+            if reason is not None:  # moved off a closed day (else it is held on its day)
+                values["shifted_from"] = day if date != day else None
+                values["shift_reason"] = reason
             if deadlines:
                 values["reminders"], values["escalation"] = self._deadlines(facts, date)
             steps[key] = step
