@@ -24,6 +24,7 @@ from iba_workflow.errors import CalendarError
 
 WEEKDAYS_DA = ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag")
 Policy = Literal["next", "previous", "nearest"]
+_UNKNOWN = object()  # not yet remembered (None is a remembered answer)
 
 
 class ClosingDay(BaseModel):
@@ -88,6 +89,9 @@ class WorkingCalendar:
     _added: dict[tuple[dt.date, int], dt.date] = field(
         default_factory=dict, repr=False, compare=False
     )
+    _shifts: dict[tuple[dt.date, str], Shift | None] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def closed_reason(self, day: dt.date) -> str | None:
         """Why ``day`` is not a working day (holiday or closing day name, or weekday), or None."""
@@ -101,6 +105,11 @@ class WorkingCalendar:
     def is_working_day(self, day: dt.date) -> bool:
         return day.weekday() < 5 and day not in self._year(day.year)
 
+    def closed_in(self, year: int) -> dict[dt.date, str]:
+        """The public holidays and closing days of ``year`` (date → name), weekends aside:
+        a Monday–Friday not in it is a working day. Read-only."""
+        return self._year(year)
+
     def _year(self, year: int) -> dict[dt.date, str]:
         cached = self._cache.get(year)
         if cached is None:
@@ -113,7 +122,17 @@ class WorkingCalendar:
         return cached
 
     def shift(self, day: dt.date, policy: Policy = "next") -> Shift | None:
-        """Move ``day`` to a working day. None when it already is one."""
+        """Move ``day`` to a working day. None when it already is one. Remembered per
+        calendar (a plan asks about every day of its weekly sessions; shifts are frozen)."""
+        key = (day, policy)
+        found = self._shifts.get(key, _UNKNOWN)
+        if found is _UNKNOWN:
+            found = self._shift(day, policy)
+            if len(self._shifts) < 100_000:
+                self._shifts[key] = found
+        return found  # type: ignore[return-value]
+
+    def _shift(self, day: dt.date, policy: Policy) -> Shift | None:
         reason = self.closed_reason(day)
         if reason is None:
             return None

@@ -16,16 +16,14 @@ from iba_workflow.definition.model import Bound, Definition, Offset, Outcome, Wh
 from iba_workflow.errors import PlanError
 
 from .plan import ChosenOutcome, OpenBranch, Period, Plan, PlannedStep, Skipped
-from .recurrence import weekly_occurrences
-from .step_facts import clock_time, step_facts, step_order
+from .recurrence import weekly_dates
+from .step_facts import StepFacts
+from .template import StepTemplate, calendar_memo, describe_offset, make_step, template
 
+__all__ = ["PlanOverrides", "describe_offset", "plan_enrollment"]
+
+MIDNIGHT = dt.time(0)
 WORKDAYS = ("mon", "tue", "wed", "thu", "fri")
-ANCHOR_DA = {"visitation": "visitation", "start": "start", "midway": "midtvejs", "end": "slut"}
-UNIT_DA = {
-    "days": ("dag", "dage"),
-    "weeks": ("uge", "uger"),
-    "working_days": ("arbejdsdag", "arbejdsdage"),
-}
 
 
 @dataclass(frozen=True)
@@ -39,6 +37,9 @@ class PlanOverrides:
     completions: Mapping[str, dt.date] = field(default_factory=dict)  # step key → done on
 
 
+NO_OVERRIDES = PlanOverrides()  # frozen, and nobody changes its empty mappings
+
+
 def plan_enrollment(
     definition: Definition,
     *,
@@ -50,24 +51,9 @@ def plan_enrollment(
     outcomes: Sequence[ChosenOutcome] = (),
 ) -> Plan:
     """Plan one enrollment. Raises :class:`PlanError` on inputs that cannot be planned."""
-    return _Planner(definition, calendar, overrides or PlanOverrides()).run(
+    return _Planner(definition, calendar, overrides or NO_OVERRIDES).run(
         start=start, cohort=cohort, visitation=visitation, outcomes=outcomes
     )
-
-
-def describe_offset(anchor: str, offset: Offset) -> str:
-    if anchor.startswith("step."):
-        base = anchor[5:]
-    elif anchor.startswith("completion."):
-        base = f"{anchor[11:]} afsluttet"
-    else:
-        base = ANCHOR_DA.get(anchor, anchor)
-    n = offset.amount
-    if n == 0:
-        return base
-    one, many = UNIT_DA[offset.unit]
-    sign = "+" if n > 0 else "−"
-    return f"{base} {sign}{abs(n)} {one if abs(n) == 1 else many}"
 
 
 class _Planner:
@@ -75,7 +61,9 @@ class _Planner:
         self.d = d
         self.cal = cal
         self.ov = ov
-        self.order = step_order(d)
+        self.t = template(d)  # the definition compiled once: per-step facts, texts, order
+        self.memo = calendar_memo(cal)
+        self.order = self.t.order
         self.steps: dict[str, PlannedStep] = {}
         self.skipped: list[Skipped] = []
         self.periods: list[Period] = []
@@ -121,7 +109,7 @@ class _Planner:
         self.periods.append(self._period(1, first, weeks, None))
         lead = d.intake.lead
         self.visitation = visitation or self._working(
-            self._offset(first, Offset(**{lead.unit: -lead.amount})), "previous"
+            self._move(first, lead.unit, -lead.amount), "previous"
         )
         if self.visitation > first:
             raise PlanError(
@@ -132,10 +120,8 @@ class _Planner:
                 where=("intake", "lead"),
             )
 
-        for sid in self.order:
-            step = d.step(sid)
-            if step.only_after is None:
-                self._place(sid, 1, None)
+        for sid in self.t.roots:
+            self._place(sid, 1, None)
 
         chosen, ended = self._apply_outcomes(outcomes)
         return self._finish(chosen, ended, cohort)
@@ -213,13 +199,14 @@ class _Planner:
     # ------------------------------------------------------------------ placing
 
     def _place(self, sid: str, period: int, branch: tuple[str, str] | None) -> None:
-        step = self.d.step(sid)
+        t = self.t.steps[sid]
+        step = t.step
         if step.repeat is not None:
-            self._place_recurring(sid, period, branch)
+            self._place_recurring(t, period, branch)
             return
         assert step.when is not None
         key = self._claim(sid, period)
-        anchor_text = describe_offset(step.when.anchor, step.when.offset)
+        anchor_text = t.anchor
         fixed = self.ov.dates.get(key)
         if fixed is None and period == 1 and sid in self.cohort_dates:
             fixed = self.cohort_dates[sid]
@@ -228,92 +215,85 @@ class _Planner:
             raw = fixed
             anchor_text = anchor_text if key not in self.ov.dates else "flyttet"
         else:
-            raw = self._offset(self._anchor_date(step.when, period, sid), step.when.offset)
+            raw = self._move(self._anchor_date(step.when, period, sid), *t.offsets[0])
         moved = self.cal.shift(raw, step.when.shift)
         date = moved.date if moved else raw
         reason = moved.reason if moved else None
-        deps = self._deps(sid, period)
+        deps = self._deps(t, period)
         for dep in deps:
             dep_date = self.steps[dep].date
             if dep_date > date:
                 reason = f"venter på {self.steps[dep].name}"
                 date = dep_date
         self._add(
-            step,
-            key,
-            date,
-            period,
-            branch,
-            anchor_text,
-            raw if date != raw else None,
-            reason,
-            deps,
-            None,
-            step.when.time,
+            t, key, date, period, branch, anchor_text, raw if date != raw else None, reason, deps
         )
 
-    def _deps(self, sid: str, period: int) -> tuple[str, ...]:
-        step = self.d.step(sid)
-        refs = list(step.depends_on)
-        if step.when is not None and step.when.anchor.startswith("completion."):
-            refs.append(step.when.anchor.split(".", 1)[1])
-        if step.only_after is not None:
-            refs.append(step.only_after.step)
+    def _deps(self, t: StepTemplate, period: int) -> tuple[str, ...]:
         keys: list[str] = []
-        for ref in refs:
+        for ref in t.refs:
             target = self._resolve_ref(ref, period)
             if target is not None and target.key not in keys:
                 keys.append(target.key)
         return tuple(keys)
 
-    def _place_recurring(self, sid: str, period: int, branch: tuple[str, str] | None) -> None:
-        step = self.d.step(sid)
-        rep = step.repeat
+    def _place_recurring(
+        self, t: StepTemplate, period: int, branch: tuple[str, str] | None
+    ) -> None:
+        sid = t.facts.step_id
+        rep = t.step.repeat
         assert rep is not None
-        first = self._offset(self._anchor_date(rep.start, period, sid), rep.start.offset)
+        first = self._move(self._anchor_date(rep.start, period, sid), *t.offsets[0])
         if period > 1:
             # Planned again in an extension: never back in an earlier period, even when
             # its start is anchored to a step (or completion) of that period.
             first = max(first, self.periods[period - 1].start)
         last = (
-            self._offset(self._anchor_date(rep.until, period, sid), rep.until.offset)
+            self._move(self._anchor_date(rep.until, period, sid), *t.offsets[1])
             if rep.until is not None
             else None
         )
         base_key = self._claim(sid, period)
-        anchor_text = "hver uge" if rep.every_weeks == 1 else f"hver {rep.every_weeks}. uge"
         weekdays = self._weekdays(sid)
         if not weekdays:  # her own days (own_days), not entered yet
             self.own_days.append(base_key)
             return
-        held, skipped = weekly_occurrences(
-            first=first,
-            last=last,
-            weekdays=weekdays,
-            every_weeks=rep.every_weeks,
-            count=rep.count,
-            on_closed_day=rep.on_closed_day,
-            calendar=self.cal,
+        held, skipped = weekly_dates(
+            first,
+            last,
+            weekdays,
+            rep.every_weeks,
+            rep.count,
+            rep.on_closed_day,
+            self.cal,
             # a rolling group's rhythm is the calendar's, not each member's start
-            aligned=step.held == "per_group" and self.d.intake.kind == "rolling",
+            aligned=t.step.held == "per_group" and self.d.intake.kind == "rolling",
         )
-        self.skipped.extend(Skipped(base_key, k.date, k.reason, step.name) for k in skipped)
+        self.skipped.extend(Skipped(base_key, k.date, k.reason, t.facts.name) for k in skipped)
         if not held and not skipped:
             self.empty.append(base_key)
-        for o in held:
-            self._add(
-                step,
-                f"{base_key}#{o.number}",
-                o.date,
-                period,
-                branch,
-                anchor_text,
-                o.original if o.date != o.original else None,
-                o.reason,
-                (),
-                o.number,
-                rep.time,
-            )
+        # The instances differ in key, date and number only: the rest is set once, and
+        # each is made as make_step makes one (inline: this loop makes most of a plan).
+        proto = {**t.proto, "period": period, "anchor": t.anchor, "time": t.time}
+        proto["branch"] = branch
+        steps, deadlines, facts = self.steps, t.deadlines, t.facts
+        new, cls = object.__new__, PlannedStep
+        for n, (date, day, reason) in enumerate(held, 1):
+            key = f"{base_key}#{n}"
+            step = new(cls)
+            values = step.__dict__
+            values.update(proto)
+            values["key"] = key
+            values["date"] = date
+            values["occurrence"] = n
+            if reason is not None:  # moved off a closed day (else it is held on its day)
+                values["shifted_from"] = day if date != day else None
+                values["shift_reason"] = reason
+            if deadlines:
+                values["reminders"], values["escalation"] = self._deadlines(facts, date)
+            if facts.per_group:  # one occurrence for the whole group (issue 12)
+                values["group"] = self._group(facts, date)
+            steps[key] = step
 
     # ------------------------------------------------------------------ week schedules (issue 12)
 
@@ -333,7 +313,7 @@ class _Planner:
 
     def _add(
         self,
-        step: object,
+        t: StepTemplate,
         key: str,
         date: dt.date,
         period: int,
@@ -342,54 +322,58 @@ class _Planner:
         shifted_from: dt.date | None,
         reason: str | None,
         deps: tuple[str, ...],
-        occurrence: int | None,
-        time: str | None,
+        occurrence: int | None = None,
     ) -> None:
-        f = step_facts(self.d, step)
-        reminders: tuple[dt.date, ...] = ()
-        escalation = None
-        if f.kind != "session":
-            # A reminder goes out on a working day: one that falls on a closed day moves
-            # back to the working day before.
-            reminders = tuple(
-                sorted(
-                    {
-                        self._working(self._move(date, unit, amount), "previous")
-                        for unit, amount in f.reminders_before
-                    }
-                )
-            )
-            if f.escalation is not None:
-                unit, amount, to = f.escalation
-                escalation = (self._working(self._move(date, unit, amount), "next"), to)
-        self.steps[key] = PlannedStep(
-            key=key,
-            step_id=f.step_id,
-            kind=f.kind,
-            name=f.name,
-            date=date,
-            period=period,
-            assignee=f.assignee,
-            anchor=anchor,
-            time=clock_time(time) if time else None,
-            duration_minutes=f.duration_minutes,
-            place=f.place,
-            attendees=f.attendees,
-            citizen_attends=f.citizen_attends,
-            occurrence=occurrence,
-            shifted_from=shifted_from,
-            shift_reason=reason,
-            depends_on=deps,
-            branch=branch,
-            outcomes=f.outcomes,
-            requires_consent=f.requires_consent,
-            template=f.template,
-            assumption=f.assumption,
-            follow_up=f.follow_up,
-            reminders=reminders,
-            escalation=escalation,
-            group=f"{self.group}/{f.step_id}/{date.isoformat()}" if f.per_group else None,
+        reminders, escalation = self._deadlines(t.facts, date) if t.deadlines else ((), None)
+        self.steps[key] = make_step(
+            t.proto,
+            {
+                "key": key,
+                "date": date,
+                "period": period,
+                "anchor": anchor,
+                "time": t.time,
+                "occurrence": occurrence,
+                "shifted_from": shifted_from,
+                "shift_reason": reason,
+                "depends_on": deps,
+                "branch": branch,
+                "reminders": reminders,
+                "escalation": escalation,
+                "group": self._group(t.facts, date),
+            },
         )
+
+    def _group(self, f: StepFacts, date: dt.date) -> str | None:
+        """A per_group step's occurrence key, the same for every member (issue 12)."""
+        return f"{self.group}/{f.step_id}/{date.isoformat()}" if f.per_group else None
+
+    def _deadlines(
+        self, f: StepFacts, date: dt.date
+    ) -> tuple[tuple[dt.date, ...], tuple[dt.date, str] | None]:
+        """The reminders and the escalation of a task due on ``date``; remembered per
+        calendar, as they depend on the date and the calendar only."""
+        key = (f.reminders_before, f.escalation, date)
+        found = self.memo.get(key)
+        if found is not None:
+            return found
+        # A reminder goes out on a working day: one that falls on a closed day moves
+        # back to the working day before.
+        reminders = tuple(
+            sorted(
+                {
+                    self._working(self._move(date, unit, amount), "previous")
+                    for unit, amount in f.reminders_before
+                }
+            )
+        )
+        escalation = None
+        if f.escalation is not None:
+            unit, amount, to = f.escalation
+            escalation = (self._working(self._move(date, unit, amount), "next"), to)
+        if len(self.memo) < 100_000:
+            self.memo[key] = (reminders, escalation)
+        return reminders, escalation
 
     # ------------------------------------------------------------------ outcomes
 
@@ -491,12 +475,12 @@ class _Planner:
     ) -> Plan:
         decided = {c.step_key for c in chosen}
         open_: list[OpenBranch] = []
-        rank = {sid: n for n, sid in enumerate(self.order)}
+        rank = self.t.rank
         ordered = sorted(
             self.steps.values(),
             key=lambda s: (
                 s.date,
-                s.time or dt.time(0),
+                s.time or MIDNIGHT,
                 rank[s.step_id],
                 s.occurrence or 0,
                 s.key,
@@ -530,18 +514,17 @@ class _Planner:
             cohort=cohort,
             empty_repeats=tuple(self.empty),
             own_days=tuple(self.own_days),
-            assumptions=(
-                *self.d.assumptions,
-                *(
-                    f"{s.id}={o.id}: {o.assumption}"
-                    for s in self.d.steps
-                    for o in s.outcomes_list
-                    if o.assumption
-                ),
-            ),
+            assumptions=self.t.assumptions,
         )
 
     def _effect(self, o: Outcome, step_id: str) -> str:
+        """What choosing ``o`` does, in Danish; once per definition (it depends on it only)."""
+        found = self.t.effects.get((step_id, o.id))
+        if found is None:
+            found = self.t.effects[step_id, o.id] = self._describe(o, step_id)
+        return found
+
+    def _describe(self, o: Outcome, step_id: str) -> str:
         parts = []
         if o.ends:
             parts.append("afslutter forløbet")
