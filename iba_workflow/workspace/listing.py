@@ -21,6 +21,7 @@ from iba_workflow.store.tables import (
     EnrollmentRow,
     EnrollmentStaffRow,
     StepInstanceRow,
+    not_a_lesson,
 )
 
 PAGE_SIZE = 50
@@ -85,7 +86,7 @@ def _overdue_clause(today: dt.date) -> Any:
     return exists().where(
         col(StepInstanceRow.enrollment_id) == EnrollmentRow.id,
         col(StepInstanceRow.status).in_(OPEN_STEP_STATUSES),
-        col(StepInstanceRow.kind) != "session",
+        not_a_lesson(),
         col(StepInstanceRow.due_date) < today,
     )
 
@@ -152,7 +153,7 @@ def list_enrollments(
         open_ = (
             col(StepInstanceRow.enrollment_id).in_(ids),
             col(StepInstanceRow.status).in_(OPEN_STEP_STATUSES),
-            col(StepInstanceRow.kind) != "session",
+            not_a_lesson(),
         )
         for eid, n, first in session.exec(
             select(

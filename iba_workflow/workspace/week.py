@@ -22,6 +22,7 @@ from iba_workflow.store.tables import (
     EnrollmentStaffRow,
     StaffRow,
     StepInstanceRow,
+    not_a_lesson,
 )
 from iba_workflow.web.forms import TaskForm, build_form
 
@@ -114,7 +115,7 @@ def _open_steps(actor: Actor, mine: Any) -> Any:
             EnrollmentRow.municipality == actor.municipality,
             EnrollmentRow.status == "active",
             col(StepInstanceRow.status).in_(OPEN_STEP_STATUSES),
-            col(StepInstanceRow.kind) != "session",  # the weekly lessons are in the schedule
+            not_a_lesson(),  # the weekly lessons are in the schedule
             mine,
         )
     )
@@ -231,7 +232,7 @@ def overdue_in_coordinated(session: Session, actor: Actor, *, today: dt.date) ->
             col(EnrollmentRow.definition_id).in_(sorted(actor.coordinates)),
             EnrollmentRow.status == "active",
             col(StepInstanceRow.status).in_(OPEN_STEP_STATUSES),
-            StepInstanceRow.kind != "session",
+            not_a_lesson(),
             col(StepInstanceRow.due_date) < today,
         )
         .group_by(EnrollmentRow.definition_id)
