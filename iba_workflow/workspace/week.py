@@ -107,10 +107,10 @@ def mine_clause(session: Session, actor: Actor, *, on: dt.date) -> Any:
 
 
 def _open_steps(actor: Actor, mine: Any) -> Any:
+    """The ids of one's open steps (narrow: the index answers most of it)."""
     return (
-        select(StepInstanceRow, EnrollmentRow, CitizenRow.ref)
+        select(col(StepInstanceRow.id))
         .join(EnrollmentRow, col(EnrollmentRow.id) == StepInstanceRow.enrollment_id)
-        .join(CitizenRow, col(CitizenRow.id) == EnrollmentRow.citizen_id)
         .where(
             EnrollmentRow.municipality == actor.municipality,
             EnrollmentRow.status == "active",
@@ -133,11 +133,7 @@ def _first_rows(
         bounded = (
             query.where(due <= last) if first is None else query.where(due >= first, due <= last)
         )
-        narrow = (
-            bounded.with_only_columns(col(StepInstanceRow.id))
-            .order_by(due, col(StepInstanceRow.id))
-            .limit(n - len(wanted))
-        )
+        narrow = bounded.order_by(due, col(StepInstanceRow.id)).limit(n - len(wanted))
         wanted += [sid for (sid,) in session.execute(narrow).all()]
         if len(wanted) >= n:
             break
@@ -145,7 +141,12 @@ def _first_rows(
         return []
     full = {
         step.id: (step, e, ref)
-        for step, e, ref in session.exec(query.where(col(StepInstanceRow.id).in_(wanted))).all()
+        for step, e, ref in session.exec(
+            select(StepInstanceRow, EnrollmentRow, CitizenRow.ref)
+            .join(EnrollmentRow, col(EnrollmentRow.id) == StepInstanceRow.enrollment_id)
+            .join(CitizenRow, col(CitizenRow.id) == EnrollmentRow.citizen_id)
+            .where(col(StepInstanceRow.id).in_(wanted))
+        ).all()
     }
     return [full[sid] for sid in wanted if sid in full]
 
