@@ -4,16 +4,13 @@ cohort stands; only for the coordinator of the intervention."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
-from dispatch.world import answers, definition
-from office import Office, SignedIn
+from dispatch.world import definition
+from office import Office, SignedIn, enrol_cohort
 from sqlmodel import col, select
 
-from iba_workflow.clock import COPENHAGEN
-from iba_workflow.engine import complete_step, record_visitation, register_citizen
-from iba_workflow.identity.staff import add_coordinates
+from iba_workflow.engine import complete_step
 from iba_workflow.store import tables as t
 
 
@@ -29,23 +26,9 @@ def test_hold_shows_participants_waiting_list_lessons_and_progress(
     office: Office, signed_in: SignedIn
 ) -> None:
     w = office.world
-    d = definition("de_internationale")  # cohort intake: hold_2027 starts 1 February 2027
-    assert d.capacity == 5
+    d = definition("de_internationale")
+    ids = enrol_cohort(office)
     monday = w.clock.now()
-    w.clock.set(dt.datetime(2027, 1, 4, 9, tzinfo=COPENHAGEN))  # visitations in January
-    ids = []
-    with w.session() as s:
-        add_coordinates(s, w.staff["iba"], ["de_internationale"], now=w.clock.now(), actor="t")
-        for n in range(1, 7):
-            ref = f"H-{n:04d}"
-            register_citizen(s, w.ctx, ref=ref, municipality="hedensted", name=f"Hold {n}")
-            w.clock.set(w.clock.now() + dt.timedelta(days=1))  # one a day: the list's order
-            r = record_visitation(s, w.ctx, citizen_ref=ref, definition=d, accept=True,
-                                  answers=answers(d), cohort="hold_2027")  # fmt: skip
-            ids.append((r.enrollment_id or 0, r.decision))
-        s.commit()
-    assert [decision for _, decision in ids] == ["accepted"] * 5 + ["waiting"]
-    w.clock.set(monday)  # Monday 1 March 2027: week 5 of the cohort
     first = ids[0][0]
     with w.session() as s:
         lessons = s.exec(
