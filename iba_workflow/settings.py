@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     mail_retry_base_seconds: float = Field(30.0, gt=0, le=3600)
     mail_retry_cap_seconds: float = Field(3600.0, gt=0, le=86400)
 
+    new_task_lead_days: int = Field(
+        0,
+        ge=0,
+        le=30,
+        description="Days before its date a task becomes actionable and its new-task mail "
+        "goes (never later than its first reminder, which the new-task mail replaces).",
+    )
     date_window_back_days: int = Field(
         365, ge=0, le=3650, description="How far back a start, pause or exit date may lie."
     )

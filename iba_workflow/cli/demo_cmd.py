@@ -221,16 +221,22 @@ def _print_summary(
             f"[bold]Prefect UI[/bold]  {urls.prefect_ui}/runs\n"
             f"  Dispatcher run '{run['name']}' ({state}); one more every tick.\n"
             f"  Deployments: the dispatcher, one visitation flow per intervention.\n"
-            f"[bold]Sign in[/bold]     {urls.web}/log-ind\n"
-            f"  as the demo IBA {sign_in}: the sign-in link arrives in the\n"
-            f"  mailbox; she lands on 'Min uge' (her week); Forløb, Visitation\n"
-            f"  and Hold are in the menu.\n"
             f"Citizens' names are fictional, kept only in citizen_identity.\n"
             f"Ctrl-C stops {stops}.",
             title="Where to look",
         )
     )
+    out.print(sign_in_lines(urls.web, sign_in))
     sys.stdout.flush()
+
+
+def sign_in_lines(web: str, who: str) -> str:
+    """The demo's last words: where to sign in to the workspace, and as whom."""
+    return (
+        f"[bold]Sign in[/bold] at {web}/log-ind as the demo IBA [bold]{who}[/bold]:\n"
+        f"  the sign-in link arrives in the mailbox; she lands on 'Min uge' (her week),\n"
+        f"  with Forløb, Visitation and Hold in the menu."
+    )
 
 
 def play_fast(*, every_event: bool = False) -> None:

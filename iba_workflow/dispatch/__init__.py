@@ -1,7 +1,8 @@
 """The dispatcher: turns what is due into mail, and sends the outbox. Prefect flows
 (``flows/``) and ``iba dispatch`` are thin shells around this API; keep it stable.
 
-- ``enqueue_due(session_factory, ctx) -> DueReport``: marks today's steps due and writes
+- ``enqueue_due(session_factory, ctx, lead_days=0) -> DueReport``: marks actionable steps
+  due and writes
   new-task, reminder and escalation rows (``engine.enqueue_due_notifications``,
   idempotent), with counts per intervention in ``by_intervention``.
 - ``claim(session_factory, *, owner, now, limit, lease_seconds) -> list[int]``: leases

@@ -43,18 +43,20 @@ DUE_KINDS = {"new_task": "new_tasks", "reminder": "reminders", "escalation": "es
 MAX_BATCHES_PER_TICK = 1000
 
 
-def enqueue_due(session_factory: SessionFactory, ctx: EngineContext) -> DueReport:
+def enqueue_due(
+    session_factory: SessionFactory, ctx: EngineContext, *, lead_days: int = 0
+) -> DueReport:
     """Mark today's steps due and write new-task, reminder and escalation rows (engine,
     idempotent), and count them per intervention."""
     with session_factory() as session:
         today = ctx.today()
         report = DueReport()
-        for step in due_steps(session, today):
+        for step in due_steps(session, today, lead_days=lead_days):
             name = _intervention_of(session, step.enrollment_id)
             report.by_intervention.setdefault(name, InterventionCounts()).due += 1
         before = session.exec(select(func.max(OutboxRow.id))).one() or 0
         session.rollback()
-        engine_report = enqueue_due_notifications(session, ctx)
+        engine_report = enqueue_due_notifications(session, ctx, lead_days=lead_days)
         session.commit()  # the dispatcher is the caller: it owns this transaction
         report.became_due = engine_report.became_due
         report.new_tasks = engine_report.new_tasks
@@ -238,7 +240,9 @@ async def run_tick(
     """enqueue_due and this week's digests, then claim and deliver batches until nothing
     is sendable now. Rows are leased for ``lease_seconds`` (default
     ``IBA_DISPATCH_LEASE_SECONDS``)."""
-    report = TickReport(due=enqueue_due(session_factory, ctx))
+    report = TickReport(
+        due=enqueue_due(session_factory, ctx, lead_days=settings.new_task_lead_days)
+    )
     report.digests = enqueue_digests(session_factory, ctx, settings)
     renderer = renderer or MailRenderer(settings.templates_dir or paths.templates_dir())
     limit = batch_size or settings.dispatch_batch_size

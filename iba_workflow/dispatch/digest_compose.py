@@ -332,6 +332,7 @@ def compose_digest(
         mode=str(row.payload.get("mode") or "digest"),
         sections=tuple(sections),
         calendar_files=len(builder.calendars),
+        workspace_url=f"{settings.base_url.rstrip('/')}/min-uge",
     )
     cals = builder.calendars
     message = build_message(

@@ -3,13 +3,15 @@ running it twice on the same day adds nothing (message ids are stable)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
+from iba_workflow.clock import COPENHAGEN
 from iba_workflow.store.queries import due_steps, escalations_due, reminders_due
 from iba_workflow.store.records import audit
-from iba_workflow.store.tables import EnrollmentRow, StepInstanceRow
+from iba_workflow.store.tables import EnrollmentRow, OutboxRow, StepInstanceRow
 
 from .apply import Recipients, notify
 from .context import EngineContext, transaction
@@ -23,9 +25,15 @@ class DueReport:
     escalations: int = 0
 
 
-def enqueue_due_notifications(session: Session, ctx: EngineContext) -> DueReport:
-    """One transaction: mark steps due and write the notifications for today."""
+def enqueue_due_notifications(
+    session: Session, ctx: EngineContext, *, lead_days: int = 0
+) -> DueReport:
+    """One transaction: mark steps due and write the notifications for today. A task
+    becomes actionable ``lead_days`` before its date, or the weekday before its first
+    reminder if that is earlier: its new-task mail goes then, and stands in for any
+    reminder dated that day or before (the first mail about a task is "ny opgave")."""
     today = ctx.today()
+    told: set[int] = set()  # became due in this run: the new-task mail is today's word
     report = DueReport()
     recipients: dict[int, Recipients] = {}
 
@@ -37,7 +45,8 @@ def enqueue_due_notifications(session: Session, ctx: EngineContext) -> DueReport
         return recipients[row.enrollment_id]
 
     with transaction(session):
-        for row in due_steps(session, today):
+        for row in due_steps(session, today, lead_days=lead_days):
+            told.add(row.id or 0)
             row.status, row.updated_at = "due", ctx.now()
             session.add(row)
             report.became_due += 1
@@ -60,6 +69,8 @@ def enqueue_due_notifications(session: Session, ctx: EngineContext) -> DueReport
             )
         for reminder in reminders_due(session, today):
             row = reminder.step
+            if row.id in told or _new_task_since(session, row.id or 0, reminder.reminder_date):
+                continue
             who = staff_for(row).covered(row.assigned_staff_id) or staff_for(row).for_role(
                 row.assignee_role
             )
@@ -83,3 +94,19 @@ def enqueue_due_notifications(session: Session, ctx: EngineContext) -> DueReport
                 escalated_to_role=row.escalation_role,
             )
     return report
+
+
+def _new_task_since(session: Session, step_id: int, day: dt.date) -> bool:
+    """Was the step's new-task mail written on ``day`` or later (so it covers the
+    reminder of ``day``)?"""
+    since = dt.datetime.combine(day, dt.time(0), COPENHAGEN)
+    return (
+        session.exec(
+            select(OutboxRow.id).where(
+                OutboxRow.step_instance_id == step_id,
+                OutboxRow.kind == "new_task",
+                col(OutboxRow.created_at) >= since,
+            )
+        ).first()
+        is not None
+    )

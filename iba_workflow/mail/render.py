@@ -176,6 +176,7 @@ class DigestMail:
     mode: str = "digest"
     sections: tuple[DigestSection, ...] = ()
     calendar_files: int = 0  # .ics files attached (invitations or cancellations)
+    workspace_url: str = ""  # Min uge, where the whole week is (sign-in needed)
     template: str = field(default=DIGEST_TEMPLATE)
 
     @property

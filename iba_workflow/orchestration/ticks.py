@@ -134,7 +134,8 @@ async def run_tick(
     ctx = rt.context(channel="dispatcher", actor="dispatcher")
     lease = lease_seconds or rt.settings.dispatch_lease_seconds
     limit = batch_size or rt.settings.dispatch_batch_size
-    report = TickReport(due=enqueue_due(rt.session_factory, ctx))
+    lead = rt.settings.new_task_lead_days
+    report = TickReport(due=enqueue_due(rt.session_factory, ctx, lead_days=lead))
     report.digests = enqueue_digests(rt.session_factory, ctx, rt.settings)  # digests, bundles
     for _ in range(MAX_BATCHES_PER_TICK):
         ids = claim(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from .tables import OPEN_STEP_STATUSES, EnrollmentRow, StepInstanceRow
@@ -29,12 +30,19 @@ def _open_steps(today: dt.date):  # type: ignore[no-untyped-def]
     )
 
 
-def due_steps(session: Session, today: dt.date) -> list[StepInstanceRow]:
-    """Planned steps whose day has come (they become ``due``; tasks get a new_task mail)."""
+def due_steps(session: Session, today: dt.date, *, lead_days: int = 0) -> list[StepInstanceRow]:
+    """Planned steps that have become actionable: ``lead_days`` before their date, or on
+    the weekday before their first reminder if that is earlier (they become ``due``;
+    tasks get a new_task mail, so the first mail about a task is never a reminder)."""
+    before_reminder = today + dt.timedelta(days=3 if today.weekday() == 4 else 1)
     return list(
         session.exec(
             _open_steps(today).where(
-                StepInstanceRow.status == "planned", StepInstanceRow.due_date <= today
+                StepInstanceRow.status == "planned",
+                or_(
+                    col(StepInstanceRow.due_date) <= today + dt.timedelta(days=lead_days),
+                    col(StepInstanceRow.remind_from) <= before_reminder,
+                ),
             )
         )
     )

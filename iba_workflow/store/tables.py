@@ -9,7 +9,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    UniqueConstraint,
+    literal_column,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from iba_workflow.identity.oidc_state import OidcLoginRow  # noqa: F401  (oidc_login: issue 10)
@@ -186,6 +195,11 @@ class EnrollmentStaffRow(SQLModel, table=True):
     staff_id: int = _fk("staff.id", index=False)
 
 
+#: The condition of ``ix_step_instance_open_work``: a query uses that index only if it says
+#: exactly this (a literal, not a bound parameter): see :func:`not_a_lesson`.
+NOT_A_LESSON = "kind != 'session'"
+
+
 class StepInstanceRow(SQLModel, table=True):
     __tablename__ = "step_instance"
     # the dispatcher's questions (store/queries.py): open steps by status and a date,
@@ -195,6 +209,20 @@ class StepInstanceRow(SQLModel, table=True):
         Index("ix_step_instance_status_due", "status", "due_date", "id"),  # also Min uge
         Index("ix_step_instance_status_remind", "status", "remind_from"),
         Index("ix_step_instance_status_escalation", "status", "escalation_date"),
+        # the workspace's questions (Min uge, Forløb): a person's open work by date. Partial
+        # (the weekly lessons are most rows and never a person's task) and covering the
+        # columns the "is it mine?" test reads, so the rows themselves are not visited.
+        Index(
+            "ix_step_instance_open_work",
+            "status",
+            "due_date",
+            "id",
+            "enrollment_id",
+            "assignee_role",
+            "assigned_staff_id",
+            sqlite_where=text(NOT_A_LESSON),
+            postgresql_where=text(NOT_A_LESSON),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -222,6 +250,12 @@ class StepInstanceRow(SQLModel, table=True):
     group_key: str | None = Field(default=None, index=True)
     created_at: dt.datetime = Field(sa_type=UTCDateTime)
     updated_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
+def not_a_lesson() -> Any:
+    """``step_instance.kind != 'session'`` with the literal in the SQL, so that SQLite and
+    PostgreSQL see it implies the condition of ``ix_step_instance_open_work``."""
+    return StepInstanceRow.kind != literal_column("'session'")  # type: ignore[comparison-overlap]
 
 
 class CompletionRow(SQLModel, table=True):

@@ -37,6 +37,7 @@ from iba_workflow.store.tables import (
 from iba_workflow.store.work import committed, unit_of_work
 
 from .forms import TaskForm, build_form, parse_form, recorded_lines
+from .impact import confirm_pairs, early_impact, is_early
 
 OPEN = ("planned", "due", "notified")
 
@@ -198,6 +199,8 @@ class TaskPages:
                 staff_id=link.staff_id,
             )
             try:
+                if is_early(step, ctx, posted):  # warn first: nothing is written yet
+                    return self._early(session, token, link, step, enrollment, posted, ctx)
                 # One unit of work: the link is spent and every row of the form is saved,
                 # or (any row refused) none of it is.
                 with committed(session):
@@ -225,6 +228,25 @@ class TaskPages:
                     session, token, link, again, error=_sentence(exc), posted=posted
                 )
         return Page("", 303, redirect=f"/t/{token}?udfoert=1")
+
+    def _early(
+        self,
+        session: Session,
+        token: str,
+        link: LinkTokenRow,
+        step: StepInstanceRow,
+        enrollment: EnrollmentRow,
+        posted: Mapping[str, Any],
+        ctx: EngineContext,
+    ) -> Page:
+        """A step planned for a later day: what completing it now changes in the plan,
+        and the same form to post again with the confirmation (the link is not spent)."""
+        d = stored_definition(session, enrollment.definition_id, enrollment.definition_version)
+        sub = parse_form(self._form(session, d, step, enrollment), posted, own_step_id=step.id or 0)
+        changes = early_impact(self.session_factory, ctx, step.id or 0, sub.outcome, sub.data)
+        page = self._page_for(session, token, link, LinkState.VALID)
+        page.context.update(changes=changes, posted_pairs=confirm_pairs(posted))
+        return Page("task_early.html.j2", 200, page.context)
 
     def _replayed(self, session: Session, token: str) -> Page:
         session.expire_all()

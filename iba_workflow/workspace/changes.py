@@ -18,9 +18,9 @@ from iba_workflow.identity.policy import Action, Kind, PageAccess, Resource, dec
 from iba_workflow.mail.render import long_date
 from iba_workflow.store.tables import EnrollmentRow, StaffRow, StepInstanceRow
 from iba_workflow.store.work import unit_of_work
+from iba_workflow.web.impact import ImpactText, impact_text
 
 from .context import Workspace
-from .impact import ImpactText, impact_text
 from .people import StepPeople
 
 KINDS = {

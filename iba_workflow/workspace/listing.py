@@ -9,9 +9,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_
+from sqlalchemy import and_, exists, func, literal_column, or_
 from sqlmodel import Session, col, select
 
+from iba_workflow.definition import Definition
 from iba_workflow.dispatch.compose import enrollment_ref
 from iba_workflow.engine.definitions import stored_definition
 from iba_workflow.identity.policy import Actor
@@ -21,6 +22,7 @@ from iba_workflow.store.tables import (
     EnrollmentRow,
     EnrollmentStaffRow,
     StepInstanceRow,
+    not_a_lesson,
 )
 
 PAGE_SIZE = 50
@@ -71,8 +73,16 @@ class EnrollmentLine:
     first_overdue: dt.date | None
 
 
-def total_weeks(session: Session, e: EnrollmentRow) -> int:
-    d = stored_definition(session, e.definition_id, e.definition_version)
+def total_weeks(
+    session: Session, e: EnrollmentRow, known: dict[tuple[str, int], Definition] | None = None
+) -> int:
+    """Weeks of the enrollment with its extensions; ``known`` keeps the definitions read
+    (one read per definition version, not one per row of a list)."""
+    known = {} if known is None else known
+    key = (e.definition_id, e.definition_version)
+    if key not in known:
+        known[key] = stored_definition(session, *key)
+    d = known[key]
     extra = sum(int(a.get("weeks", 0)) for a in e.adjustments if a.get("kind") == "extend")
     return (e.duration_weeks or d.duration.default) + extra
 
@@ -85,7 +95,7 @@ def _overdue_clause(today: dt.date) -> Any:
     return exists().where(
         col(StepInstanceRow.enrollment_id) == EnrollmentRow.id,
         col(StepInstanceRow.status).in_(OPEN_STEP_STATUSES),
-        col(StepInstanceRow.kind) != "session",
+        not_a_lesson(),
         col(StepInstanceRow.due_date) < today,
     )
 
@@ -145,39 +155,11 @@ def list_enrollments(
         .offset((max(1, f.page) - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE)
     ).all()
-    ids = [e.id for e, _ in rows]
-    nexts: dict[int, tuple[str, dt.date]] = {}
-    late: dict[int, tuple[int, dt.date]] = {}
-    if ids:
-        open_ = (
-            col(StepInstanceRow.enrollment_id).in_(ids),
-            col(StepInstanceRow.status).in_(OPEN_STEP_STATUSES),
-            col(StepInstanceRow.kind) != "session",
-        )
-        for eid, n, first in session.exec(
-            select(
-                col(StepInstanceRow.enrollment_id), func.count(), func.min(StepInstanceRow.due_date)
-            )
-            .where(*open_, col(StepInstanceRow.due_date) < today)
-            .group_by(col(StepInstanceRow.enrollment_id))
-        ):
-            late[eid] = (
-                int(n),
-                first if isinstance(first, dt.date) else dt.date.fromisoformat(str(first)),
-            )
-        for one in ids:  # the next step of each row: one indexed look-up each
-            upcoming = session.exec(
-                select(col(StepInstanceRow.name), col(StepInstanceRow.due_date))
-                .where(col(StepInstanceRow.enrollment_id) == one, *open_[1:])
-                .where(col(StepInstanceRow.due_date) >= today)
-                .order_by(col(StepInstanceRow.due_date), col(StepInstanceRow.id))
-                .limit(1)
-            ).first()
-            if upcoming is not None:
-                nexts[one or 0] = (str(upcoming[0]), upcoming[1])
+    nexts, late = _next_and_late(session, [e.id or 0 for e, _ in rows], today)
     lines = []
+    known: dict[tuple[str, int], Definition] = {}
     for e, citizen_ref in rows:
-        weeks = total_weeks(session, e)
+        weeks = total_weeks(session, e, known)
         nxt = nexts.get(e.id or 0)
         n_late, first_late = late.get(e.id or 0, (0, None))
         lines.append(
@@ -196,3 +178,34 @@ def list_enrollments(
             )
         )
     return lines, int(total)
+
+
+def _next_and_late(
+    session: Session, ids: list[int], today: dt.date
+) -> tuple[dict[int, tuple[str, dt.date]], dict[int, tuple[int, dt.date]]]:
+    """For the enrollments of one page, in one query: the next open step of each, and how
+    many are overdue since when. ``status || ''`` keeps SQLite (which has no statistics)
+    from walking the status index for what the enrollment index answers in a few rows."""
+    nexts: dict[int, tuple[str, dt.date]] = {}
+    late: dict[int, tuple[int, dt.date]] = {}
+    if not ids:
+        return nexts, late
+    status = col(StepInstanceRow.status).concat(literal_column("''"))
+    for eid, name, due in session.exec(
+        select(
+            col(StepInstanceRow.enrollment_id), col(StepInstanceRow.name),
+            col(StepInstanceRow.due_date),
+        )
+        .where(col(StepInstanceRow.enrollment_id).in_(ids), status.in_(OPEN_STEP_STATUSES))
+        .where(not_a_lesson())
+        .order_by(
+            col(StepInstanceRow.enrollment_id), col(StepInstanceRow.due_date),
+            col(StepInstanceRow.id),
+        )
+    ):  # fmt: skip
+        if due < today:
+            n, first = late.get(eid, (0, due))
+            late[eid] = (n + 1, first)
+        elif eid not in nexts:
+            nexts[eid] = (str(name), due)
+    return nexts, late

@@ -21,6 +21,7 @@ from iba_workflow.store.tables import CohortRow, EnrollmentRow, StaffCoverRow, S
 from iba_workflow.store.work import unit_of_work
 from iba_workflow.web.guard import PostedForm
 
+from .cohorts import cohort_view
 from .context import Workspace, workspace_of
 from .handover import decide_proposal, pending_proposals
 from .tasks import today_of
@@ -153,21 +154,9 @@ def hold(request: Request, access: PageAccess = policy.page(Action.VIEW, Kind.CO
                 municipality=access.actor.municipality,
                 definition_id=c.definition_id,
             ))  # fmt: skip
-            members = session.exec(
-                select(EnrollmentRow)
-                .where(EnrollmentRow.cohort_id == c.id)
-                .order_by(col(EnrollmentRow.id))
-            ).all()
-            d = ws.definitions().get(c.definition_id)
-            weeks = d.duration.default if d else 0
-            week = max(0, min(weeks, (today - c.start).days // 7 + 1))
-            groups.append({
-                "cohort": c, "name": d.name if d else c.definition_id, "week": week, "weeks": weeks,
-                "active": [e for e in members if e.status == "active"],
-                "waiting": [e for e in members if e.status == "waiting"],
-                "done": [e for e in members if e.status not in ("active", "waiting")],
-                "sessions": [s for s in (d.steps if d else []) if s.kind == "session"],
-            })  # fmt: skip
+            groups.append(
+                cohort_view(session, c, ws.definitions().get(c.definition_id), today=today)
+            )
     return ws.page("ws_hold.html.j2", access, {"groups": groups, "section": "hold"})
 
 

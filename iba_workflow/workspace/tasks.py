@@ -26,9 +26,15 @@ from iba_workflow.store.tables import (
 )
 from iba_workflow.store.work import unit_of_work
 from iba_workflow.web.forms import TaskForm, build_form, parse_form, recorded_lines
+from iba_workflow.web.impact import (
+    ImpactText,
+    confirm_pairs,
+    early_impact,
+    impact_text,
+    is_early,
+)
 
 from .context import Workspace
-from .impact import ImpactText, impact_text
 from .people import StepPeople
 
 
@@ -76,32 +82,20 @@ def _task(
     return step, enrollment, d, form
 
 
-def pairs(posted: Any) -> list[tuple[str, str]]:
-    items = posted.multi_items() if hasattr(posted, "multi_items") else posted.items()
-    return [(str(k), str(v)) for k, v in items if k not in ("csrf", "tidligt")]
-
-
 def early_warning(
     ws: Workspace, access: PageAccess, step_id: int, posted: Any
 ) -> EarlyWarning | None:
-    """What completing a step before its day would change, or None if it is due. The
-    engine runs as it would, and the transaction is rolled back: nothing is kept."""
+    """What completing a step before its day would change, or None if it is due (or the
+    person has confirmed). Nothing is kept (``web.impact.early_impact``)."""
     ctx = ws.engine_ctx(access)
     with ws.ident.session_factory() as session:
-        try:
-            step, enrollment, _d, form = _task(session, ws, access, step_id)
-            if step.due_date <= ctx.today() or posted.get("tidligt") == "ja":
-                return None
-            sub = parse_form(form, posted, own_step_id=step.id or 0)
-            result = complete_step(
-                session, ctx, step_instance_id=step_id, outcome=sub.outcome, data=sub.data
-            )
-            session.expunge(step)
-            return EarlyWarning(
-                step, enrollment_ref(enrollment.id or 0), impact_text(result.changes), pairs(posted)
-            )
-        finally:
-            session.rollback()
+        step, enrollment, _d, form = _task(session, ws, access, step_id)
+        if not is_early(step, ctx, posted):
+            return None
+        sub = parse_form(form, posted, own_step_id=step.id or 0)
+        session.expunge(step)
+    changes = early_impact(ws.ident.session_factory, ctx, step_id, sub.outcome, sub.data)
+    return EarlyWarning(step, enrollment_ref(enrollment.id or 0), changes, confirm_pairs(posted))
 
 
 def complete_own_task(

@@ -67,6 +67,9 @@ async def test_one_digest_per_working_day_with_links_and_no_personal_data(
     [first] = to(smtp, world, "iba")
     assert first.subject.startswith("Morgenoversigt man. 1. mar.")
     text = first.text
+    # "forløbets detaljer ser du via linket": the link to the workspace is there
+    assert "står på Min uge (log ind):\nhttp://127.0.0.1:8000/min-uge" in text.replace("\r\n", "\n")
+    assert 'href="http://127.0.0.1:8000/min-uge"' in html_of(first)
     assert "NYE, FLYTTEDE OG AFLYSTE (4)" in text.upper() or "MØDER" in text
     assert (
         "Vurdering af om kvinden er klar til praktik (jobcenter og sprogskole) (nyt møde)"
@@ -82,13 +85,18 @@ async def test_one_digest_per_working_day_with_links_and_no_personal_data(
     await tick_at(world, dt.date(2027, 3, 2))  # nothing new, nothing due: no mail
     assert len(to(smtp, world, "iba")) == 1
     await tick_at(world, dt.date(2027, 3, 8))  # the start day
-    assert "Forløb F-00001 er startet" in to(smtp, world, "iba")[-1].text
+    monday = to(smtp, world, "iba")[-1].text
+    assert "Forløb F-00001 er startet" in monday
+    # the start measurement (Wednesday; its reminder Tuesday) is new the weekday before:
+    # "ny" comes first, never a reminder (IBA_NEW_TASK_LEAD_DAYS, test_new_task_first.py)
+    assert "Progressionsmåling ved start (ny)" in monday
     await tick_at(world, dt.date(2027, 3, 9))
     tuesday = to(smtp, world, "iba")[-1]
     assert "I MORGEN, ONS. 10. MAR. (1)" in tuesday.text  # the start measurement
     await tick_at(world, dt.date(2027, 3, 10))
     wednesday = to(smtp, world, "iba")[-1]
-    assert "Progressionsmåling ved start (ny)" in wednesday.text
+    assert "I DAG, ONS. 10. MAR. (1)" in wednesday.text
+    assert "Progressionsmåling ved start (ny)" not in wednesday.text
     assert len(to(smtp, world, "iba")) == 4, "the reminder went into the digest, not a mail"
     for mail in smtp.mails:
         everything = mail.subject + mail.text + html_of(mail)

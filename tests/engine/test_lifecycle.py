@@ -70,14 +70,28 @@ def test_due_steps_become_tasks_reminders_and_escalations_once(
 ) -> None:
     e = _enroll(session, ctx)
     step = _plan(session, e)["rekruttering"]
-    clock.set(at(step.reminders and dt.date.fromisoformat(step.reminders[0])))
+
+    def keys(kind: str) -> list[str]:  # this step's mails of a kind
+        return [k for m in _mails(session, kind) if (k := m.payload["step_key"]) == step.key]
+
+    reminder = dt.date.fromisoformat(step.reminders[0])
+    told = reminder - dt.timedelta(days=1)
+    while told.weekday() >= 5:
+        told -= dt.timedelta(days=1)
+    clock.set(at(told - dt.timedelta(days=1)))
     enqueue_due_notifications(session, ctx)
-    assert [m.payload["step_key"] for m in _mails(session, "reminder")] == ["rekruttering"]
+    assert "rekruttering" not in keys("new_task"), "not yet actionable"
+    clock.set(at(told))  # the weekday before the first reminder: "Ny opgave" comes first
+    enqueue_due_notifications(session, ctx)
+    assert keys("new_task") == ["rekruttering"]
+    assert _plan(session, e)["rekruttering"].status == "due" and not keys("reminder")
+    clock.set(at(reminder))
+    enqueue_due_notifications(session, ctx)
+    assert keys("reminder") == ["rekruttering"]
     clock.set(at(step.due_date))
     enqueue_due_notifications(session, ctx)
     enqueue_due_notifications(session, ctx)  # twice the same day: nothing more
-    assert [m.payload["step_key"] for m in _mails(session, "new_task")] == ["rekruttering"]
-    assert _plan(session, e)["rekruttering"].status == "due"
+    assert keys("new_task") == ["rekruttering"] and keys("reminder") == ["rekruttering"]
     clock.set(at(step.escalation_date))
     enqueue_due_notifications(session, ctx)
     escalated = _mails(session, "escalation")

@@ -125,8 +125,18 @@ async def open_form(client: httpx.AsyncClient, token: str) -> tuple[str, str]:
     return page.text, found.group(1)
 
 
-async def submit(client: httpx.AsyncClient, token: str, data: dict[str, Any]) -> httpx.Response:
-    return await client.post(f"/t/{token}", data=data, follow_redirects=True)
+EARLY = "Du er ved at registrere den før tid"
+
+
+async def submit(
+    client: httpx.AsyncClient, token: str, data: dict[str, Any], *, confirm_early: bool = True
+) -> httpx.Response:
+    """POST the form. A step planned for a later day first gets the warning page
+    (``test_task_early.py``); with ``confirm_early`` the person answers "Ja" as she would."""
+    r = await client.post(f"/t/{token}", data=data, follow_redirects=True)
+    if confirm_early and r.status_code == 200 and EARLY in r.text:
+        r = await client.post(f"/t/{token}", data={**data, "tidligt": "ja"}, follow_redirects=True)
+    return r
 
 
 def completion(world: World, step_id: int) -> t.CompletionRow | None:

@@ -79,7 +79,10 @@ async def test_scanner_replay_altered_other_step(world: World, smtp: SmtpServer,
         assert r.status_code == 422 and "vælg et resultat" in r.text
         assert snapshot(world) == before
 
-        ok = await client.post(f"/t/{token}", data={"csrf": csrf, "outcome": "klar"})
+        # (planned for a later day: confirmed after the warning, see test_task_early.py)
+        ok = await client.post(
+            f"/t/{token}", data={"csrf": csrf, "outcome": "klar", "tidligt": "ja"}
+        )
         assert ok.status_code == 303
         after = snapshot(world)
         replay = await client.post(f"/t/{token}", data={"csrf": csrf, "outcome": "ikke_klar_endnu"})

@@ -149,10 +149,12 @@ def test_no_token_session_or_cpr_in_any_log_line(
             form = {"csrf": csrf, "outcome": "klar"}
             refused = client.post(f"/t/{token}", data={**form, "note": f"cpr {PLANTED_CPR}"})
             assert refused.status_code == 422 and "CPR-nummer" in refused.text
-            done = client.post(f"/t/{token}", data={**form, "note": "fint"})
+            warned = client.post(f"/t/{token}", data={**form, "note": "fint"})  # a later day
+            assert warned.status_code == 200 and "registrere den før tid" in warned.text
+            done = client.post(f"/t/{token}", data={**form, "note": "fint", "tidligt": "ja"})
             assert done.status_code == 303, done.text
             assert client.get(done.headers["location"]).status_code == 200
-            for response in (created, page, refused, done):
+            for response in (created, page, refused, warned, done):
                 cookies.update(c.value for c in response.cookies.jar)
             cookies.update(v for v in client.cookies.values())
     finally:

@@ -12,8 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
-from dispatch.world import World, answers
+from dispatch.world import World, answers, definition
 
+from iba_workflow.clock import COPENHAGEN
 from iba_workflow.engine import add_staff, record_visitation, register_citizen
 from iba_workflow.identity.sessions import cookie_name, start_session
 from iba_workflow.identity.staff import add_coordinates
@@ -54,6 +55,30 @@ def office(world: World) -> Office:
     world.clock.set(monday)
     ids.append(enrol(world, "B-0002", start=dt.date(2027, 3, 8)))
     return Office(world, admin.id or 0, ids)
+
+
+def enrol_cohort(office: Office) -> list[tuple[int, str]]:
+    """Six visitations in January for De internationale's cohort hold_2027 (start 1
+    February 2027, 5 places), one a day, which the IBA coordinates: five participants
+    and one on the waiting list. The clock is back on its Monday afterwards."""
+    w = office.world
+    d = definition("de_internationale")
+    monday = w.clock.now()
+    w.clock.set(dt.datetime(2027, 1, 4, 9, tzinfo=COPENHAGEN))
+    ids = []
+    with w.session() as s:
+        add_coordinates(s, w.staff["iba"], [d.id], now=w.clock.now(), actor="tests")
+        for n in range(1, 7):
+            ref = f"H-{n:04d}"
+            register_citizen(s, w.ctx, ref=ref, municipality="hedensted", name=f"Hold {n}")
+            w.clock.set(w.clock.now() + dt.timedelta(days=1))  # one a day: the list's order
+            r = record_visitation(s, w.ctx, citizen_ref=ref, definition=d, accept=True,
+                                  answers=answers(d), cohort="hold_2027")  # fmt: skip
+            ids.append((r.enrollment_id or 0, r.decision))
+        s.commit()
+    w.clock.set(monday)
+    assert [decision for _, decision in ids] == ["accepted"] * 5 + ["waiting"]
+    return ids
 
 
 SignedIn = Callable[[int], httpx.Client]

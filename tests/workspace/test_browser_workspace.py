@@ -20,7 +20,7 @@ from browser import (
     tab_to,
     type_date,
 )
-from office import Office
+from office import Office, enrol_cohort
 from sqlmodel import col, select
 from web.test_browser import ARGS, CHROMIUM, _need_chromium
 
@@ -51,6 +51,7 @@ async def test_every_page_for_every_role_passes_axe(office: Office, web: Any) ->
 
     axe = axe_source()
     w = office.world
+    enrol_cohort(office)  # Hold with participants, a waiting list and lessons
     staff = {"koordinator": w.staff["iba"], "underviser": w.staff["underviser"],
              "administrator": office.admin_id}  # fmt: skip
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
