@@ -2,7 +2,7 @@
 Forløb), leaving out the weekly lessons
 
 Revision ID: 0015
-Revises: 0010
+Revises: 0013
 Create Date: 2026-12-02
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0010"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
