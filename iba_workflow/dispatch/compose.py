@@ -67,6 +67,15 @@ def enrollment_ref(enrollment_id: int) -> str:
     return f"F-{enrollment_id:05d}"
 
 
+GROUP_REF = "Holdet"  # an opaque code like an F-number (mail.render checks the shape)
+
+
+def mail_ref(step: StepInstanceRow, enrollment_id: int) -> str:
+    """What a mail about ``step`` names: its enrollment's F-number, or for a group's
+    occurrence (issue 12: one meeting for everyone) the group, never one member of it."""
+    return GROUP_REF if step.group_key else enrollment_ref(enrollment_id)
+
+
 def task_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}/t/{token}"
 
@@ -206,7 +215,7 @@ def compose(
             sequence=sequence,
             intervention=d.name,
             step=ref,
-            enrollment_ref=enrollment_ref(enrollment.id or 0),
+            enrollment_ref=mail_ref(step, enrollment.id or 0),
             organizer=organizer,
             attendees=(staff.email,),
             workspace_url=settings.base_url,  # never the task link: calendars are shared
@@ -218,7 +227,7 @@ def compose(
         template=template_for(renderer, row.kind, step),
         intervention=d.name,
         step=ref,
-        enrollment_ref=enrollment_ref(enrollment.id or 0),
+        enrollment_ref=mail_ref(step, enrollment.id or 0),
         recipient_role=recipient_role(d, step, row, staff),
         link_url=url,
         assignee_role=role_names(d.roles).get(step.assignee_role, step.assignee_role),

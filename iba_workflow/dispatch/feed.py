@@ -77,7 +77,7 @@ def staff_for_token(session: Session, token: str) -> StaffRow | None:
 
 def feed_ics(session: Session, staff: StaffRow, *, now: dt.datetime) -> bytes:
     """The person's meetings as one VCALENDAR (METHOD:PUBLISH)."""
-    from .compose import DefinitionCache, enrollment_ref  # compose imports this module
+    from .compose import DefinitionCache, mail_ref  # compose imports this module
 
     cal = icalendar.Calendar()
     cal.add("prodid", "-//iba-workflow//kalender//DA")
@@ -130,7 +130,7 @@ def feed_ics(session: Session, staff: StaffRow, *, now: dt.datetime) -> bytes:
         place = getattr(spec, "place", None)
         if place:
             ev.add("location", place)
-        ev.add("description", f"Forløb {enrollment_ref(enrollment.id or 0)}.")
+        ev.add("description", f"Forløb {mail_ref(step, enrollment.id or 0)}.")
         ev.add("status", "CONFIRMED")
         cal.add_component(ev)
     cal.add_missing_timezones()
