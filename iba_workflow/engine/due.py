@@ -9,10 +9,10 @@ from sqlmodel import Session
 
 from iba_workflow.store.queries import due_steps, escalations_due, reminders_due
 from iba_workflow.store.records import audit
-from iba_workflow.store.tables import EnrollmentRow, StepInstanceRow
 
-from .apply import Recipients, notify
+from .apply import notify
 from .context import EngineContext, transaction
+from .recipients import RecipientBook
 
 
 @dataclass
@@ -27,17 +27,12 @@ def enqueue_due_notifications(session: Session, ctx: EngineContext) -> DueReport
     """One transaction: mark steps due and write the notifications for today."""
     today = ctx.today()
     report = DueReport()
-    recipients: dict[int, Recipients] = {}
-
-    def staff_for(row: StepInstanceRow) -> Recipients:
-        if row.enrollment_id not in recipients:
-            enrollment = session.get(EnrollmentRow, row.enrollment_id)
-            assert enrollment is not None
-            recipients[row.enrollment_id] = Recipients(session, enrollment, on=today)
-        return recipients[row.enrollment_id]
-
+    book = RecipientBook(session, on=today)  # one query per kind of row, not per enrollment
+    staff_for = book.for_step_row
     with transaction(session):
-        for row in due_steps(session, today):
+        became = due_steps(session, today)
+        book.load(row.enrollment_id for row in became)
+        for row in became:
             row.status, row.updated_at = "due", ctx.now()
             session.add(row)
             report.became_due += 1
@@ -58,7 +53,9 @@ def enqueue_due_notifications(session: Session, ctx: EngineContext) -> DueReport
                 enrollment_id=row.enrollment_id,
                 step_key=row.key,
             )
-        for reminder in reminders_due(session, today):
+        reminders = reminders_due(session, today)
+        book.load(reminder.step.enrollment_id for reminder in reminders)
+        for reminder in reminders:
             row = reminder.step
             who = staff_for(row).covered(row.assigned_staff_id) or staff_for(row).for_role(
                 row.assignee_role
@@ -71,7 +68,9 @@ def enqueue_due_notifications(session: Session, ctx: EngineContext) -> DueReport
                 [who] if who else [],
                 tag=f"{reminder.reminder_date.isoformat()}",
             )
-        for row in escalations_due(session, today):
+        escalations = escalations_due(session, today)
+        book.load(row.enrollment_id for row in escalations)
+        for row in escalations:
             who = staff_for(row).for_role(row.escalation_role)
             report.escalations += notify(
                 session,
