@@ -20,7 +20,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from common import emit, median, quick, roomy, rounds_from_argv, summary
-from sqlmodel import select
+from sqlmodel import col, select
 
 from iba_workflow import paths
 from iba_workflow.clock import COPENHAGEN, FixedClock
@@ -42,6 +42,7 @@ KNOWN = paths.known_templates()
 BENCH = "dispatch"
 MAILS = 200 if quick() else 2_000
 MONDAY = dt.date(2027, 3, 1)
+SENDABLE = ("new", "pending")  # the engine writes ``new``; the tick routes and sends them
 
 
 def start_sink() -> tuple[subprocess.Popen[bytes], int]:
@@ -76,11 +77,13 @@ def seeded_store(folder: Path, smtp_port: int) -> tuple[object, Settings, Engine
     settings = Settings(
         data_dir=folder / "data", database_url=url, smtp_host="127.0.0.1", smtp_port=smtp_port,
         base_url="http://127.0.0.1:8000", dispatch_batch_size=200,
+        notify_default="immediate", notify_bundle=False,  # a mail per row, not a digest
     )  # fmt: skip
     with factory() as s:
         for role in d.roles:
             add_staff(s, ctx, name=role.name, email=f"{role.id}@bench.invalid",
                       roles=[role.id], municipality=d.municipality)  # fmt: skip
+        s.commit()  # the caller owns the transaction (store.work)
     pending = 0
     n = 0
     while pending < MAILS:
@@ -92,8 +95,11 @@ def seeded_store(folder: Path, smtp_port: int) -> tuple[object, Settings, Engine
                 record_visitation(s, ctx, citizen_ref=ref, definition=d, accept=True,
                                   answers={c.id: True for c in d.eligibility},
                                   start=MONDAY + dt.timedelta(days=14))  # fmt: skip
+            s.commit()
         with factory() as s:
-            pending = len(s.exec(select(OutboxRow.id).where(OutboxRow.status == "pending")).all())
+            pending = len(
+                s.exec(select(OutboxRow.id).where(col(OutboxRow.status).in_(SENDABLE))).all()
+            )
     return factory, settings, ctx, pending
 
 

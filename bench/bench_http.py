@@ -44,7 +44,8 @@ KNOWN = paths.known_templates()
 BENCH = "http"
 ENROLLMENTS = 100 if quick() else 1_000
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-STEP = "praktiksamtale"  # a meeting with an outcome: the form a coordinator fills in most
+STEP = "klar_til_praktik"  # a meeting with an outcome: the form a coordinator fills in most
+OUTCOME = "klar"
 
 
 def _clicks() -> int:
@@ -115,7 +116,7 @@ async def click(client: httpx.AsyncClient, token: str, gets: list[float], posts:
     csrf = CSRF.search(page.text)
     assert csrf is not None
     t1 = time.perf_counter()
-    done = await client.post(f"/t/{token}", data={"csrf": csrf.group(1), "outcome": "udvalgt",
+    done = await client.post(f"/t/{token}", data={"csrf": csrf.group(1), "outcome": OUTCOME,
                              "attended": ["iba"]})  # fmt: skip
     posts.append((time.perf_counter() - t1) * 1000)
     assert done.status_code in (200, 303), (done.status_code, done.text[:300])

@@ -8,8 +8,9 @@ Per lifecycle, both sides: one transaction to start it (ours: the citizen and th
 visitation; Spiff: a new workflow instance stored), then one transaction per completed
 step (ours: ``complete_step``, which replans, audits and writes the outbox; Spiff: the user
 task run, the engine steps after it, the whole workflow serialised and stored). Same
-SQLite file settings on both sides (WAL, busy timeout, foreign keys; the product's
-``make_engine`` pragmas). Goal (issue 15): ≥ 5× SpiffWorkflow in completed steps/s.
+SQLite file settings on both sides (WAL with synchronous=NORMAL, busy timeout, foreign
+keys: the product's ``make_engine`` pragmas, ``store.db.SQLITE_PRAGMAS``).
+Goal (issue 15): ≥ 5× SpiffWorkflow in completed steps/s.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from iba_workflow.engine import (
     register_citizen,
 )
 from iba_workflow.store import make_engine, session_factory, upgrade
-from iba_workflow.store.db import SQLITE_BUSY_TIMEOUT_MS
+from iba_workflow.store.db import SQLITE_BUSY_TIMEOUT_MS, SQLITE_PRAGMAS
 from iba_workflow.store.tables import OPEN_STEP_STATUSES, StepInstanceRow
 
 KNOWN = paths.known_templates()
@@ -135,8 +136,7 @@ class Spiff:
         self.spec = parser.get_spec("fagmentor")
         self.serializer = BpmnWorkflowSerializer()
         self.db = sqlite3.connect(folder / "spiff.sqlite3", timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
-        for pragma in ("journal_mode=WAL", "foreign_keys=ON",
-                       f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}"):  # fmt: skip
+        for pragma in SQLITE_PRAGMAS:  # the product's, as make_engine sets them
             self.db.execute(f"PRAGMA {pragma}")
         self.db.execute("CREATE TABLE workflow (id INTEGER PRIMARY KEY, ref TEXT, state TEXT)")
         self.db.commit()

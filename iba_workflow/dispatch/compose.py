@@ -174,8 +174,10 @@ def compose(
     clock: Clock,
     today: dt.date,
     definitions: DefinitionCache,
+    commit: bool = True,
 ) -> Composed | Skipped:
-    """Build the mail for ``row``; commits the link hash and SEQUENCE before returning."""
+    """Build the mail for ``row``; commits the link hash and SEQUENCE before returning
+    (with ``commit=False`` the caller commits them, for a whole batch, before sending)."""
     now = clock.now()
     step = session.get(StepInstanceRow, row.step_instance_id) if row.step_instance_id else None
     staff = session.get(StaffRow, row.recipient_staff_id)
@@ -247,7 +249,8 @@ def compose(
         calendar=calendar,
     )
     session.add(row)
-    session.commit()  # the link's hash and the SEQUENCE are stored before anything is sent
+    if commit:  # the link's hash and the SEQUENCE are stored before anything is sent
+        session.commit()
     return Composed(message, (staff.email,))
 
 

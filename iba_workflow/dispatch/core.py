@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from sqlalchemy import func
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from iba_workflow import paths
 from iba_workflow.engine import EngineContext, enqueue_due_notifications
@@ -31,7 +31,7 @@ from iba_workflow.store.outbox import (
 from iba_workflow.store.queries import due_steps
 from iba_workflow.store.tables import EnrollmentRow, OutboxRow
 
-from .compose import Composed, DefinitionCache, compose
+from .compose import Composed, DefinitionCache, Skipped, compose
 from .digest import DIGEST_KIND, compose_digest, enqueue_digests
 from .reports import DeliveryReport, DueReport, InterventionCounts, TickReport
 
@@ -109,20 +109,101 @@ async def deliver(
     renderer = renderer or MailRenderer(settings.templates_dir or paths.templates_dir())
     mailer = mailer or SmtpMailer.from_settings(settings)
     definitions = DefinitionCache()
+    ready = _compose_batch(
+        outbox_ids,
+        session_factory=session_factory,
+        ctx=ctx,
+        settings=settings,
+        owner=owner,
+        renderer=renderer,
+        definitions=definitions,
+    )
     async with mailer.session() as outgoing:
         for outbox_id in outbox_ids:
-            outcome, name = await _deliver_one(
-                outbox_id,
-                session_factory=session_factory,
-                ctx=ctx,
-                settings=settings,
-                owner=owner,
-                renderer=renderer,
-                outgoing=outgoing,
-                definitions=definitions,
-            )
+            if outbox_id in ready:
+                built, name = ready[outbox_id]
+                with session_factory() as session:
+                    outcome = await _send_built(
+                        session, outbox_id, built, owner, ctx, outgoing, settings
+                    )
+            else:
+                outcome, name = await _deliver_one(
+                    outbox_id,
+                    session_factory=session_factory,
+                    ctx=ctx,
+                    settings=settings,
+                    owner=owner,
+                    renderer=renderer,
+                    outgoing=outgoing,
+                    definitions=definitions,
+                )
             report.count(name, outcome)
     return report
+
+
+def _compose_batch(
+    outbox_ids: Sequence[int],
+    *,
+    session_factory: SessionFactory,
+    ctx: EngineContext,
+    settings: Settings,
+    owner: str,
+    renderer: MailRenderer,
+    definitions: DefinitionCache,
+) -> dict[int, tuple[Composed | Skipped, str]]:
+    """The batch's step mails built in one transaction: their links and SEQUENCEs are
+    committed once, before any of them is sent (one commit per batch, not per mail).
+    Digests, sign-in links and any batch with a mail that cannot be built go one by one
+    (``_deliver_one``), so a refused mail is recorded on its own row."""
+    built: dict[int, tuple[Composed | Skipped, str]] = {}
+    with session_factory() as session:
+        try:
+            for outbox_id in outbox_ids:
+                row = session.get(OutboxRow, outbox_id)
+                if row is None or row.lease_owner != owner or row.status != "sending":
+                    continue
+                if row.kind in (DIGEST_KIND, SIGN_IN_KIND):
+                    continue
+                mail = compose(
+                    session,
+                    row,
+                    settings=settings,
+                    renderer=renderer,
+                    clock=ctx.clock,
+                    today=ctx.today(),
+                    definitions=definitions,
+                    commit=False,
+                )
+                built[outbox_id] = (mail, _intervention_of(session, row.enrollment_id))
+            session.commit()
+        except Exception:  # the rows go one by one, each recording its own error
+            session.rollback()
+            return {}
+    return built
+
+
+async def _send_built(
+    session: Session,
+    outbox_id: int,
+    built: Composed | Skipped,
+    owner: str,
+    ctx: EngineContext,
+    outgoing: OutgoingMail,
+    settings: Settings,
+) -> str:
+    """Send one built mail and record it (one commit: at most this mail repeats if the
+    process dies between the server's answer and the commit)."""
+    if not isinstance(built, Composed):
+        mark_sent(session, outbox_id, owner, ctx.now())
+        log.info("outbox %s not sent: %s", outbox_id, built.reason)
+        return "skipped"
+    try:
+        await outgoing.send(built.message, recipients=built.recipients)
+    except MailSendError as exc:
+        log.warning("outbox %s not sent: %s", outbox_id, exc.message)
+        return _failed(session, outbox_id, owner, ctx, settings, exc.message, not exc.transient)
+    done = mark_sent(session, outbox_id, owner, ctx.now())
+    return "sent" if done else "lost_lease"
 
 
 async def _deliver_one(
@@ -182,20 +263,7 @@ async def _deliver_one(
             log.exception("outbox %s: unexpected error while building", outbox_id)
             error = f"unexpected {type(exc).__name__}"
             return _failed(session, outbox_id, owner, ctx, settings, error, False), name
-        if not isinstance(built, Composed):
-            mark_sent(session, outbox_id, owner, ctx.now())
-            log.info("outbox %s not sent: %s", outbox_id, built.reason)
-            return "skipped", name
-        try:
-            await outgoing.send(built.message, recipients=built.recipients)
-        except MailSendError as exc:
-            log.warning("outbox %s not sent: %s", outbox_id, exc.message)
-            return (
-                _failed(session, outbox_id, owner, ctx, settings, exc.message, not exc.transient),
-                name,
-            )
-        done = mark_sent(session, outbox_id, owner, ctx.now())
-        return ("sent" if done else "lost_lease"), name
+        return await _send_built(session, outbox_id, built, owner, ctx, outgoing, settings), name
 
 
 def _failed(

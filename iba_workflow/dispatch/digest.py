@@ -32,8 +32,8 @@ from sqlmodel import Session, col, select
 
 from iba_workflow.clock import COPENHAGEN
 from iba_workflow.engine import EngineContext
-from iba_workflow.engine.apply import Recipients
 from iba_workflow.engine.lifecycle import COORDINATOR_ROLE
+from iba_workflow.engine.recipients import RecipientBook
 from iba_workflow.settings import Settings
 from iba_workflow.store.db import SessionFactory
 from iba_workflow.store.outbox import enqueue
@@ -77,15 +77,7 @@ def collect_agendas(
     """Per staff id: open tasks and meetings of active enrollments up to ``soon`` (the
     next working day), and enrollments coordinated that started in (``since``, today]."""
     agendas: dict[int, Agenda] = defaultdict(Agenda)
-    recipients: dict[int, Recipients] = {}
-
-    def who(enrollment_id: int) -> Recipients:
-        if enrollment_id not in recipients:
-            enrollment = session.get(EnrollmentRow, enrollment_id)
-            assert enrollment is not None
-            recipients[enrollment_id] = Recipients(session, enrollment)
-        return recipients[enrollment_id]
-
+    book = RecipientBook(session)  # one query per kind of row, not per enrollment
     steps = session.exec(
         select(StepInstanceRow)
         .join(EnrollmentRow, col(EnrollmentRow.id) == StepInstanceRow.enrollment_id)
@@ -101,9 +93,10 @@ def collect_agendas(
             col(StepInstanceRow.enrollment_id),
             col(StepInstanceRow.id),
         )
-    )
+    ).all()
+    book.load(step.enrollment_id for step in steps)
     for step in steps:
-        people = who(step.enrollment_id).for_step(step)
+        people = book.of(step.enrollment_id).for_step(step)
         if step.due_date < today:
             if people:  # overdue: the assignee's, not every attendee's
                 agendas[people[0]].overdue.append(step.id or 0)
@@ -117,9 +110,10 @@ def collect_agendas(
             col(EnrollmentRow.start) > since,
             col(EnrollmentRow.start) <= today,
         )
-    )
+    ).all()
+    book.load(enrollment.id or 0 for enrollment in started)
     for enrollment in started:
-        coordinator = who(enrollment.id or 0).for_role(COORDINATOR_ROLE)
+        coordinator = book.of(enrollment.id or 0).for_role(COORDINATOR_ROLE)
         if coordinator is not None:
             agendas[coordinator].started.append(enrollment.id or 0)
     return agendas

@@ -23,15 +23,16 @@ and the dispatcher's caller commits.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
 from iba_workflow.clock import COPENHAGEN
 from iba_workflow.engine import EngineContext
-from iba_workflow.engine.apply import Recipients, is_meeting
+from iba_workflow.engine.apply import is_meeting
 from iba_workflow.engine.lifecycle import COORDINATOR_ROLE, ENDED_KIND
+from iba_workflow.engine.recipients import CHUNK, RecipientBook
 from iba_workflow.settings import Settings
 from iba_workflow.store.tables import (
     DONE_STEP_STATUSES,
@@ -87,15 +88,29 @@ def digest_message_id(day: dt.date, staff_id: int) -> str:
 
 
 def next_digest_at(
-    session: Session, hours: WorkingHours, staff_id: int, now: dt.datetime
+    session: Session,
+    hours: WorkingHours,
+    staff_id: int,
+    now: dt.datetime,
+    *,
+    made_today: set[int] | None = None,
 ) -> dt.datetime:
-    """When this person's next morning digest goes out."""
+    """When this person's next morning digest goes out (``made_today``: the staff ids
+    whose digest of today exists, when the caller has read them already)."""
     today = now.astimezone(COPENHAGEN).date()
     if hours.calendar.is_working_day(today):
-        made = session.exec(
-            select(OutboxRow.id).where(OutboxRow.message_id == digest_message_id(today, staff_id))
-        ).first()
-        if made is None and now < hours.end_of(today):
+        if made_today is not None:
+            made = staff_id in made_today
+        else:
+            made = (
+                session.exec(
+                    select(OutboxRow.id).where(
+                        OutboxRow.message_id == digest_message_id(today, staff_id)
+                    )
+                ).first()
+                is not None
+            )
+        if not made and now < hours.end_of(today):
             return hours.next_open(now)
     return hours.next_open(hours.end_of(today))
 
@@ -151,12 +166,40 @@ class Router:
         self.today = self.now.astimezone(COPENHAGEN).date()
         self.prefs = Preferences(session, settings.notify_default)
         self.hours = hours_provider(ctx, settings)
-        self._recipients: dict[int, Recipients] = {}
+        self.book = RecipientBook(session)
+        self._kept: list[object] = []  # rows read ahead stay in the identity map
+        self._digests_today: set[int] | None = None
+
+    def read_ahead(self, rows: Sequence[OutboxRow]) -> None:
+        """The steps, enrollments and staff ``rows`` name, one query per kind of row
+        (``session.get`` then finds them in the identity map)."""
+        if not rows:
+            return
+        s = self.session
+        self._kept.extend(s.exec(select(StaffRow)).all())
+        step_ids = sorted({r.step_instance_id for r in rows if r.step_instance_id})
+        for start in range(0, len(step_ids), CHUNK):
+            chunk = step_ids[start : start + CHUNK]
+            self._kept.extend(
+                s.exec(select(StepInstanceRow).where(col(StepInstanceRow.id).in_(chunk))).all()
+            )
+        self.book.load(r.enrollment_id for r in rows if r.enrollment_id)
+
+    def digests_today(self) -> set[int]:
+        """Staff ids whose digest of today is written (routing writes none)."""
+        if self._digests_today is None:
+            prefix = f"digest/{self.today.isoformat()}/"
+            self._digests_today = set(
+                self.session.exec(
+                    select(OutboxRow.recipient_staff_id).where(
+                        col(OutboxRow.message_id).startswith(prefix)
+                    )
+                ).all()
+            )
+        return self._digests_today
 
     def coordinator(self, enrollment: EnrollmentRow) -> int | None:
-        if enrollment.id not in self._recipients:
-            self._recipients[enrollment.id or 0] = Recipients(self.session, enrollment)
-        return self._recipients[enrollment.id or 0].for_role(COORDINATOR_ROLE)
+        return self.book.of(enrollment.id or 0).for_role(COORDINATOR_ROLE)
 
     def decide(self, row: OutboxRow, staff: StaffRow) -> Decision:
         s = self.session
@@ -202,9 +245,12 @@ class Router:
             if is_meeting(step) and any(self.today <= d <= soon for d in dates):
                 return Decision("urgent", "a meeting today or tomorrow moved")
             return Decision(mode)
-        if mode == "digest" and next_digest_at(s, hours, staff_id, self.now) > self.deadline(
-            step, hours
-        ):
+        next_digest = (
+            next_digest_at(s, hours, staff_id, self.now, made_today=self.digests_today())
+            if mode == "digest"
+            else None
+        )
+        if next_digest is not None and next_digest > self.deadline(step, hours):
             return Decision("immediate", "the next digest would come too late")
         return Decision(mode)
 
@@ -226,6 +272,7 @@ def route_outbox(session: Session, ctx: EngineContext, settings: Settings) -> Ro
     rows = session.exec(
         select(OutboxRow).where(OutboxRow.status == "new").order_by(col(OutboxRow.id))
     ).all()
+    router.read_ahead(rows)
     for row in rows:
         if row.status != "new":  # dropped with an earlier cancellation
             continue
@@ -253,5 +300,5 @@ def route_outbox(session: Session, ctx: EngineContext, settings: Settings) -> Ro
             else:
                 report.held += 1
         session.add(row)
-        session.flush()
+    session.flush()  # one batch of UPDATEs (queries above autoflush what they need)
     return report

@@ -55,6 +55,16 @@ class Recipients:
             )
         )
 
+    @classmethod
+    def from_loaded(
+        cls, assigned: dict[str, int], cover: dict[int, int], staff: list[StaffRow]
+    ) -> Recipients:
+        """From rows already read (``engine.recipients.RecipientBook``: one query per kind
+        of row for many enrollments)."""
+        self = cls.__new__(cls)
+        self._assigned, self._cover, self._staff = assigned, cover, staff
+        return self
+
     def for_role(self, role: str | None) -> int | None:
         if role is None:
             return None

@@ -11,10 +11,11 @@ from sqlmodel import Session, col, select
 from iba_workflow.clock import COPENHAGEN
 from iba_workflow.store.queries import due_steps, escalations_due, reminders_due
 from iba_workflow.store.records import audit
-from iba_workflow.store.tables import EnrollmentRow, OutboxRow, StepInstanceRow
+from iba_workflow.store.tables import OutboxRow
 
-from .apply import Recipients, notify
+from .apply import notify
 from .context import EngineContext, transaction
+from .recipients import RecipientBook
 
 
 @dataclass
@@ -35,17 +36,12 @@ def enqueue_due_notifications(
     today = ctx.today()
     told: set[int] = set()  # became due in this run: the new-task mail is today's word
     report = DueReport()
-    recipients: dict[int, Recipients] = {}
-
-    def staff_for(row: StepInstanceRow) -> Recipients:
-        if row.enrollment_id not in recipients:
-            enrollment = session.get(EnrollmentRow, row.enrollment_id)
-            assert enrollment is not None
-            recipients[row.enrollment_id] = Recipients(session, enrollment, on=today)
-        return recipients[row.enrollment_id]
-
+    book = RecipientBook(session, on=today)  # one query per kind of row, not per enrollment
+    staff_for = book.for_step_row
     with transaction(session):
-        for row in due_steps(session, today, lead_days=lead_days):
+        became = due_steps(session, today, lead_days=lead_days)
+        book.load(row.enrollment_id for row in became)
+        for row in became:
             told.add(row.id or 0)
             row.status, row.updated_at = "due", ctx.now()
             session.add(row)
@@ -67,7 +63,9 @@ def enqueue_due_notifications(
                 enrollment_id=row.enrollment_id,
                 step_key=row.key,
             )
-        for reminder in reminders_due(session, today):
+        reminders = reminders_due(session, today)
+        book.load(reminder.step.enrollment_id for reminder in reminders)
+        for reminder in reminders:
             row = reminder.step
             if row.id in told or _new_task_since(session, row.id or 0, reminder.reminder_date):
                 continue
@@ -82,7 +80,9 @@ def enqueue_due_notifications(
                 [who] if who else [],
                 tag=f"{reminder.reminder_date.isoformat()}",
             )
-        for row in escalations_due(session, today):
+        escalations = escalations_due(session, today)
+        book.load(row.enrollment_id for row in escalations)
+        for row in escalations:
             who = staff_for(row).for_role(row.escalation_role)
             report.escalations += notify(
                 session,

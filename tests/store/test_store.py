@@ -48,13 +48,14 @@ def test_migrations_create_exactly_the_models(db_engine: Any) -> None:
         assert compare_metadata(MigrationContext.configure(conn), SQLModel.metadata) == []
 
 
-def test_sqlite_connections_use_wal_and_foreign_keys(db_engine: Any) -> None:
+def test_sqlite_connections_use_wal_normal_sync_and_foreign_keys(db_engine: Any) -> None:
     if db_engine.dialect.name != "sqlite":
         pytest.skip("SQLite pragmas")
     with db_engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL, in WAL
 
 
 def test_instants_come_back_timezone_aware_utc(open_session: Any) -> None:
