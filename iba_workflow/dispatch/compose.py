@@ -30,7 +30,7 @@ from iba_workflow.mail.invitations import (
     request_attachment,
 )
 from iba_workflow.mail.message import build_message
-from iba_workflow.mail.render import role_names
+from iba_workflow.mail.render import GROUP_REF, role_names
 from iba_workflow.settings import Settings
 from iba_workflow.store.tables import (
     DONE_STEP_STATUSES,
@@ -65,9 +65,6 @@ KIND_TEMPLATES: dict[str, str | None] = {
 def enrollment_ref(enrollment_id: int) -> str:
     """The opaque reference a mail and a task page use for an enrollment."""
     return f"F-{enrollment_id:05d}"
-
-
-GROUP_REF = "Holdet"  # an opaque code like an F-number (mail.render checks the shape)
 
 
 def mail_ref(step: StepInstanceRow, enrollment_id: int) -> str:

@@ -153,8 +153,8 @@ def _compose_batch(
 ) -> dict[int, tuple[Composed | Skipped, str]]:
     """The batch's step mails built in one transaction: their links and SEQUENCEs are
     committed once, before any of them is sent (one commit per batch, not per mail).
-    Digests, sign-in links and any batch with a mail that cannot be built go one by one
-    (``_deliver_one``), so a refused mail is recorded on its own row."""
+    Digests, sign-in links, booked meetings and any batch with a mail that cannot be
+    built go one by one (``_deliver_one``), so a refused mail is recorded on its own row."""
     built: dict[int, tuple[Composed | Skipped, str]] = {}
     with session_factory() as session:
         try:
@@ -162,8 +162,8 @@ def _compose_batch(
                 row = session.get(OutboxRow, outbox_id)
                 if row is None or row.lease_owner != owner or row.status != "sending":
                     continue
-                if row.kind in (DIGEST_KIND, SIGN_IN_KIND):
-                    continue
+                if row.kind in (DIGEST_KIND, SIGN_IN_KIND, MEETING_KIND):
+                    continue  # composed by their own code, one by one
                 mail = compose(
                     session,
                     row,

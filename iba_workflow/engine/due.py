@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from iba_workflow.clock import COPENHAGEN
 from iba_workflow.store.queries import due_steps, escalations_due, reminders_due
 from iba_workflow.store.records import audit
-from iba_workflow.store.tables import OutboxRow
+from iba_workflow.store.tables import OutboxRow, StepInstanceRow
 
 from .apply import notify
 from .context import EngineContext, transaction
@@ -67,7 +67,7 @@ def enqueue_due_notifications(
         book.load(reminder.step.enrollment_id for reminder in reminders)
         for reminder in reminders:
             row = reminder.step
-            if row.id in told or _new_task_since(session, row.id or 0, reminder.reminder_date):
+            if row.id in told or _new_task_since(session, row, reminder.reminder_date):
                 continue
             who = staff_for(row).covered(row.assigned_staff_id) or staff_for(row).for_role(
                 row.assignee_role
@@ -96,15 +96,24 @@ def enqueue_due_notifications(
     return report
 
 
-def _new_task_since(session: Session, step_id: int, day: dt.date) -> bool:
-    """Was the step's new-task mail written on ``day`` or later (so it covers the
-    reminder of ``day``)?"""
+FIRST_WORD_KINDS = ("new_task", "meeting_invitation")  # the first mail about a step
+
+
+def _new_task_since(session: Session, row: StepInstanceRow, day: dt.date) -> bool:
+    """Was the step's first mail (new task, or a meeting's invitation) written on ``day``
+    or later, so it covers the reminder of ``day``? For a group's occurrence (issue 12)
+    any member's step counts: the group's invitation goes out on one of them."""
     since = dt.datetime.combine(day, dt.time(0), COPENHAGEN)
+    steps = (
+        select(StepInstanceRow.id).where(StepInstanceRow.group_key == row.group_key)
+        if row.group_key
+        else select(StepInstanceRow.id).where(StepInstanceRow.id == row.id)
+    )
     return (
         session.exec(
             select(OutboxRow.id).where(
-                OutboxRow.step_instance_id == step_id,
-                OutboxRow.kind == "new_task",
+                col(OutboxRow.step_instance_id).in_(steps),
+                col(OutboxRow.kind).in_(FIRST_WORD_KINDS),
                 col(OutboxRow.created_at) >= since,
             )
         ).first()

@@ -82,6 +82,7 @@ DEFAULT_TEMPLATE_FOR_KIND: Mapping[str, str] = {
 
 # DDMMYY-XXXX (dash, space or nothing), with a plausible day and month.
 CPR_PATTERN = re.compile(r"(?<!\d)(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|1[0-2])\d{2}[- ]?\d{4}(?!\d)")
+GROUP_REF = "Holdet"  # a group's occurrence: one meeting or task for everyone (issue 12)
 _REF_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 
 
@@ -139,6 +140,14 @@ class StepMail:
 
     def __post_init__(self) -> None:
         _check_ref(self.enrollment_ref)
+
+    @property
+    def in_enrollment(self) -> str:
+        """ "i forløb F-00001", or for a group's occurrence (its ref is the group's,
+        ``dispatch.compose.GROUP_REF``) "for hele holdet"."""
+        if self.enrollment_ref == GROUP_REF:
+            return "for hele holdet"
+        return f"i forløb {self.enrollment_ref}"
 
     @property
     def days_left(self) -> int | None:

@@ -46,6 +46,8 @@ async def test_the_new_task_mail_comes_before_the_reminder(
             day += dt.timedelta(days=1)
         kinds = [(when, subject.split(":")[0]) for when, subject in arrived]
         assert kinds == [(first_day, "Ny opgave"), (dt.date(2027, 8, 31), "Påmindelse")]
-        assert arrived[0][1].endswith("· Sunde kvinder · F-00001 · frist tor. 2. sep.")
+        assert arrived[0][1].endswith(
+            "· Sunde kvinder · Holdet · frist tor. 2. sep."
+        )  # a group task
     finally:
         world.engine.dispose()

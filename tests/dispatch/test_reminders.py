@@ -55,9 +55,11 @@ async def test_reminder_to_assignee_and_escalation_to_named_role_once_each(
         [reminder] = reminders
         assert reminder.rcpt_tos == [world.staff_email("kontaktperson")]
         assert (
-            reminder.subject == f"Påmindelse: {TASK} · Sunde kvinder · F-00001 · frist tor. 2. sep."
+            reminder.subject == f"Påmindelse: {TASK} · Sunde kvinder · Holdet · frist tor. 2. sep."
         )
-        assert "Opgaven i forløb F-00001 er endnu ikke løst." in reminder.text
+        assert (
+            "Opgaven for hele holdet er endnu ikke løst."
+        )  # a group task (issue 12) in reminder.text
         assert "Fristen er om 2 dage (torsdag den 2. september 2027)." in reminder.text
         assert "Din rolle: Kontaktperson fra Jobcenteret" in reminder.text
         assert reminder.token, "a reminder links to the task"
@@ -66,7 +68,7 @@ async def test_reminder_to_assignee_and_escalation_to_named_role_once_each(
         assert escalation.rcpt_tos == [world.staff_email("iba")], "to the role the definition names"
         assert (
             escalation.subject
-            == f"Overskredet: {TASK} · Sunde kvinder · F-00001 · frist tor. 2. sep."
+            == f"Overskredet: {TASK} · Sunde kvinder · Holdet · frist tor. 2. sep."
         )
         text = " ".join(escalation.text.split())
         assert "er ikke løst til fristen torsdag den 2. september 2027 (5 dage siden)." in text
