@@ -57,9 +57,8 @@ async def test_reminder_to_assignee_and_escalation_to_named_role_once_each(
         assert (
             reminder.subject == f"Påmindelse: {TASK} · Sunde kvinder · Holdet · frist tor. 2. sep."
         )
-        assert (
-            "Opgaven for hele holdet er endnu ikke løst."
-        )  # a group task (issue 12) in reminder.text
+        # a group task (issue 12): the mail names the group, not one member
+        assert "Opgaven for hele holdet er endnu ikke løst." in reminder.text
         assert "Fristen er om 2 dage (torsdag den 2. september 2027)." in reminder.text
         assert "Din rolle: Kontaktperson fra Jobcenteret" in reminder.text
         assert reminder.token, "a reminder links to the task"
