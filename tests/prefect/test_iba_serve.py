@@ -123,6 +123,27 @@ async def _wait_processed(stack: Stack, key: str, timeout: float = 30) -> Any:
         await asyncio.sleep(0.1)
 
 
+def _receive(stack: Stack, definition_id: str, ref: str, identity: Identity | None = None) -> str:
+    """What ``POST /api/visitations`` stores (accepted, every criterion yes, a start in
+    three weeks), committed by the test as the caller; the request's key."""
+    d = DEFINITIONS[definition_id]
+    with stack.open_session() as session:
+        key = receive_visitation(
+            session,
+            context(),
+            definition=d,
+            citizen_ref=ref,
+            channel="http",
+            accept=True,
+            answers={c.id: True for c in d.eligibility},
+            start=today() + dt.timedelta(days=21),
+            municipality="hedensted",
+            identity=identity,
+        )
+        session.commit()
+    return key
+
+
 async def test_deployments_are_named_and_tagged(stack: Stack, client: Any) -> None:
     for d in DEFINITIONS.values():
         deployment = await _ready(client, d.id)
@@ -135,20 +156,8 @@ async def test_http_door_event_makes_an_enrollment(
     stack: Stack, client: Any, prefect_timings: dict[str, float]
 ) -> None:
     deployment = await _ready(client, "fagmentor")
-    with stack.open_session() as session:  # what POST /api/visitations does, then the event
-        key = receive_visitation(
-            session,
-            context(),
-            definition=DEFINITIONS["fagmentor"],
-            citizen_ref="H-0001",
-            channel="http",
-            accept=True,
-            answers={c.id: True for c in DEFINITIONS["fagmentor"].eligibility},
-            start=today() + dt.timedelta(days=21),
-            municipality="hedensted",
-            identity=Identity(name=CANARY_NAME, cpr=CANARY_CPR),
-        )
-        session.commit()  # the test is the caller: it owns the transaction
+    # what POST /api/visitations does, then the event
+    key = _receive(stack, "fagmentor", "H-0001", Identity(name=CANARY_NAME, cpr=CANARY_CPR))
     emitted = time.monotonic()
     emit_visitation_created(request_id=key, definition_id="fagmentor")
     await flush_events()
@@ -321,19 +330,8 @@ async def test_tick_reannounces_a_request_whose_event_was_lost(stack: Stack, cli
     """The store is the truth: a request stored but never announced (event lost, or sent
     before ``iba serve`` registered its trigger) is announced again by the next tick."""
     await _ready(client, "hop")
+    key = _receive(stack, "hop", "L-0001")
     with stack.open_session() as session:
-        key = receive_visitation(
-            session,
-            context(),
-            definition=DEFINITIONS["hop"],
-            citizen_ref="L-0001",
-            channel="http",
-            accept=True,
-            answers={c.id: True for c in DEFINITIONS["hop"].eligibility},
-            start=today() + dt.timedelta(days=21),
-            municipality="hedensted",
-        )
-        session.commit()
         row = session.exec(
             select(VisitationRequestRow).where(VisitationRequestRow.key == key)
         ).one()
@@ -455,20 +453,9 @@ async def test_no_personal_data_reaches_prefect(stack: Stack, client: Any) -> No
     which earlier test ran in this process), then every flow run, parameter, log line,
     artifact and deployment the API shows, after all the runs above — the canary is in none."""
     deployment = await _ready(client, "fagmentor")
-    with stack.open_session() as session:
-        key = receive_visitation(
-            session,
-            context(),
-            definition=DEFINITIONS["fagmentor"],
-            citizen_ref="H-0099",
-            channel="http",
-            accept=True,
-            answers={c.id: True for c in DEFINITIONS["fagmentor"].eligibility},
-            start=today() + dt.timedelta(days=21),
-            municipality="hedensted",
-            identity=Identity(name=LAST_CANARY_NAME, cpr=LAST_CANARY_CPR),
-        )
-        session.commit()
+    key = _receive(
+        stack, "fagmentor", "H-0099", Identity(name=LAST_CANARY_NAME, cpr=LAST_CANARY_CPR)
+    )
     emit_visitation_created(request_id=key, definition_id="fagmentor")
     await flush_events()
     outcome = await _wait_processed(stack, key)
