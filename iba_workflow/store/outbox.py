@@ -12,12 +12,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select, text, update
 from sqlmodel import Session, col
 
 from iba_workflow.mail.backoff import BackoffPolicy, decide_after_failure
 
-from .tables import OutboxRow, StepInstanceRow
+from .tables import CLAIMABLE, OutboxRow, StepInstanceRow
 
 DEFAULT_POLICY = BackoffPolicy()
 DEFAULT_MAX_ATTEMPTS = DEFAULT_POLICY.max_attempts
@@ -62,11 +62,27 @@ def enqueue(
 
 
 def _claimable(now: dt.datetime) -> Any:
+    """Sendable now. The first term is the condition of the partial index
+    ``ix_outbox_claimable``, as a literal (SQLite and PostgreSQL then see that the index
+    holds every row the claim may take, and read the claimable rows in id order from it:
+    without it PostgreSQL read the primary key from the oldest row and filtered the whole
+    sent history, and every dead version of it, on each claim)."""
     t = OutboxRow.__table__.c  # type: ignore[attr-defined]
-    return or_(
-        and_(t.status.in_(("pending", "failed")), t.next_attempt_at <= now),
-        and_(t.status == "sending", t.lease_until < now),
+    return and_(
+        text(CLAIMABLE),
+        or_(
+            and_(t.status.in_(("pending", "failed")), t.next_attempt_at <= now),
+            and_(t.status == "sending", t.lease_until < now),
+        ),
     )
+
+
+def claim_candidates(now: dt.datetime, limit: int, *, skip_locked: bool) -> Any:
+    """The ids a claim takes: up to ``limit`` claimable rows, oldest first (PostgreSQL:
+    ``FOR UPDATE SKIP LOCKED``, rows another dispatcher is claiming are passed over)."""
+    t = OutboxRow.__table__.c  # type: ignore[attr-defined]
+    candidates = select(t.id).where(_claimable(now)).order_by(t.id).limit(limit)
+    return candidates.with_for_update(skip_locked=True) if skip_locked else candidates
 
 
 def claim_outbox_batch(
@@ -91,9 +107,9 @@ def claim_outbox_batch(
             .where(t.status == "sending", t.lease_until < now, t.attempts >= max_attempts)
             .values(status="dead", lease_owner=None, last_error="lease expired too often")
         )
-        candidates = select(t.id).where(_claimable(now)).order_by(t.id).limit(limit)
-        if session.get_bind().dialect.name == "postgresql":
-            candidates = candidates.with_for_update(skip_locked=True)
+        candidates = claim_candidates(
+            now, limit, skip_locked=session.get_bind().dialect.name == "postgresql"
+        )
         until = now + dt.timedelta(seconds=lease_seconds)
         claimed = (
             session.execute(

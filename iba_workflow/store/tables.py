@@ -54,6 +54,10 @@ OUTBOX_STATUSES = (
 )
 
 
+#: the condition of ``ix_outbox_claimable`` (the statuses ``store.outbox._claimable`` takes)
+CLAIMABLE = "status IN ('pending', 'failed', 'sending')"
+
+
 def _fk(target: str, *, nullable: bool = False, index: bool = True) -> Any:
     return Field(
         default=None,
@@ -345,8 +349,17 @@ class OutboxRow(SQLModel, table=True):
     """A notification to send. The payload never holds personal data: ids and step facts."""
 
     __tablename__ = "outbox"
-    # claiming: sendable rows by status and the time they may be tried
-    __table_args__ = (Index("ix_outbox_status_next_attempt", "status", "next_attempt_at"),)
+    # claiming: sendable rows by status and the time they may be tried; the claimable ones
+    # in id order (partial: the claim's oldest-first scan skips the sent history)
+    __table_args__ = (
+        Index("ix_outbox_status_next_attempt", "status", "next_attempt_at"),
+        Index(
+            "ix_outbox_claimable",
+            "id",
+            sqlite_where=text(CLAIMABLE),
+            postgresql_where=text(CLAIMABLE),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     message_id: str = Field(unique=True)

@@ -169,3 +169,52 @@ def test_failures_back_off_by_the_one_policy_then_the_message_is_dead(open_sessi
         assert statuses == ["failed", "failed", "dead"]
         assert claim_outbox_batch(s, "d", now + dt.timedelta(days=30)) == []
     assert 24 <= waits[0] <= 30 and 48 <= waits[1] <= 60  # 30 s, 60 s less up to 20 % jitter
+
+
+def test_the_claim_reads_the_claimable_rows_from_their_partial_index(db_engine: Any) -> None:
+    """After a history of sent mail the claim reads only the claimable rows, oldest first:
+    from ``ix_outbox_claimable``, not the primary key filtered over the whole history."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from iba_workflow.store.outbox import claim_candidates
+
+    pg = db_engine.dialect.name == "postgresql"
+    with db_engine.begin() as conn:
+        conn.execute(
+            t.StaffRow.__table__.insert().values(
+                name="A", email="a@x", roles=[], municipality="m", active=True, created_at=NOW
+            )
+        )
+        staff_id = conn.execute(text("SELECT MAX(id) FROM staff")).scalar()
+        conn.execute(
+            t.OutboxRow.__table__.insert(),
+            [
+                dict(
+                    message_id=f"h{i}",
+                    kind="new_task",
+                    recipient_staff_id=staff_id,
+                    payload={},
+                    status="sent" if i < 2000 else "pending",
+                    attempts=1,
+                    next_attempt_at=NOW,
+                    created_at=NOW,
+                )
+                for i in range(2010)
+            ],
+        )
+    with db_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE"))
+    query = claim_candidates(NOW, 5, skip_locked=pg)
+    sql = str(
+        query.compile(
+            dialect=postgresql.dialect() if pg else sqlite.dialect(),
+            compile_kwargs={"literal_binds": True},
+        )
+    )
+    with db_engine.connect() as conn:
+        plan = " ".join(
+            str(r) for r in conn.execute(text(("EXPLAIN " if pg else "EXPLAIN QUERY PLAN ") + sql))
+        )
+        ids = conn.execute(query).scalars().all()
+    assert "ix_outbox_claimable" in plan, plan
+    assert len(ids) == 5 and ids == sorted(ids)
