@@ -2,7 +2,7 @@
 ours (the engine over the store) against SpiffWorkflow 3.x running the same lifecycle as
 BPMN (bench/fagmentor.bpmn), side by side in one run. Fairness rules: bench/README.md.
 
-    python bench/bench_lifecycle.py [--n=200] [--rounds=3] [--quick] [--profile]
+    python bench/bench_lifecycle.py [--n=200] [--rounds=3] [--quick] [--profile] [--pg]
 
 Per lifecycle, both sides: one transaction to start it (ours: the citizen and the
 visitation; Spiff: a new workflow instance stored), then one transaction per completed
@@ -11,10 +11,17 @@ task run, the engine steps after it, the whole workflow serialised and stored). 
 SQLite file settings on both sides (WAL with synchronous=NORMAL, busy timeout, foreign
 keys: the product's ``make_engine`` pragmas, ``store.db.SQLITE_PRAGMAS``).
 Goal (issue 15): ≥ 5× SpiffWorkflow in completed steps/s.
+
+``--pg``: both sides on PostgreSQL instead (``IBA_BENCH_POSTGRES_URL``; a new database per
+side per round, dropped after it; the server's settings as they come, the same for both:
+a commit waits for its WAL flush on either side). Ours: the product's store; Spiff: the
+same one table of serialised workflows, written back with psycopg in one transaction per
+step. Goal (issue 15): ours on PostgreSQL ≥ ours on SQLite.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sqlite3
@@ -24,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import ROOT, emit, median, quick, roomy, rounds_from_argv, summary
+from common import ROOT, emit, median, pg, pg_database, quick, roomy, rounds_from_argv, summary
 
 from iba_workflow import paths
 from iba_workflow.clock import COPENHAGEN, FixedClock
@@ -45,6 +52,7 @@ from iba_workflow.store.tables import OPEN_STEP_STATUSES, StepInstanceRow
 KNOWN = paths.known_templates()
 BENCH = "lifecycle"
 BPMN = ROOT / "bench" / "fagmentor.bpmn"
+STORE = "PostgreSQL" if pg() else "SQLite"
 START = dt.date(2027, 3, 1)
 
 
@@ -59,8 +67,8 @@ def _n() -> int:
 
 
 class Ours:
-    def __init__(self, folder: Path) -> None:
-        url = f"sqlite:///{folder / 'ours.sqlite3'}"
+    def __init__(self, folder: Path, pg_url: str | None = None) -> None:
+        url = pg_url or f"sqlite:///{folder / 'ours.sqlite3'}"
         self.engine = make_engine(url)
         upgrade(self.engine)
         self.open = session_factory(self.engine)
@@ -112,6 +120,9 @@ class Ours:
             self.transactions += 1
             done.append(step.key)
 
+    def close(self) -> None:
+        self.engine.dispose()
+
     def answer(self, step: StepInstanceRow) -> dict[str, Any]:
         spec = self.d.step(step.step_id)
         outcome = spec.outcomes_list[0].id if spec.outcomes_list else None
@@ -127,7 +138,7 @@ class Ours:
 
 
 class Spiff:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, pg_url: str | None = None) -> None:
         from SpiffWorkflow.bpmn.parser import BpmnParser
         from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 
@@ -135,10 +146,21 @@ class Spiff:
         parser.add_bpmn_file(str(BPMN))
         self.spec = parser.get_spec("fagmentor")
         self.serializer = BpmnWorkflowSerializer()
-        self.db = sqlite3.connect(folder / "spiff.sqlite3", timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
-        for pragma in SQLITE_PRAGMAS:  # the product's, as make_engine sets them
-            self.db.execute(f"PRAGMA {pragma}")
-        self.db.execute("CREATE TABLE workflow (id INTEGER PRIMARY KEY, ref TEXT, state TEXT)")
+        self.db: Any
+        if pg_url:  # psycopg, the driver the product's store uses
+            import psycopg
+
+            self.db = psycopg.connect(pg_url.replace("postgresql+psycopg", "postgresql"))
+            self.db.execute("CREATE TABLE workflow (id SERIAL PRIMARY KEY, ref TEXT, state TEXT)")
+            self.param = "%s"
+        else:
+            self.db = sqlite3.connect(
+                folder / "spiff.sqlite3", timeout=SQLITE_BUSY_TIMEOUT_MS / 1000
+            )
+            for pragma in SQLITE_PRAGMAS:  # the product's, as make_engine sets them
+                self.db.execute(f"PRAGMA {pragma}")
+            self.db.execute("CREATE TABLE workflow (id INTEGER PRIMARY KEY, ref TEXT, state TEXT)")
+            self.param = "?"
         self.db.commit()
         self.transactions = 0
 
@@ -148,13 +170,15 @@ class Spiff:
 
         wf = BpmnWorkflow(self.spec)
         wf.do_engine_steps()
+        p = self.param
         cur = self.db.execute(
-            "INSERT INTO workflow (ref, state) VALUES (?, ?)",
+            f"INSERT INTO workflow (ref, state) VALUES ({p}, {p})"
+            + (" RETURNING id" if p == "%s" else ""),
             (f"L-{n:05d}", self.serializer.serialize_json(wf)),
         )
+        row_id = cur.fetchone()[0] if p == "%s" else cur.lastrowid
         self.db.commit()
         self.transactions += 1
-        row_id = cur.lastrowid
         done: list[str] = []
         while True:
             ready = wf.get_tasks(state=TaskState.READY, manual=True)
@@ -165,12 +189,15 @@ class Spiff:
             task.run()
             wf.do_engine_steps()
             self.db.execute(
-                "UPDATE workflow SET state = ? WHERE id = ?",
+                f"UPDATE workflow SET state = {p} WHERE id = {p}",
                 (self.serializer.serialize_json(wf), row_id),
             )
             self.db.commit()
             self.transactions += 1
             done.append(task.task_spec.bpmn_name or task.task_spec.name)
+
+    def close(self) -> None:
+        self.db.close()
 
 
 OUTCOMES: dict[str, str] = json.loads(
@@ -179,13 +206,17 @@ OUTCOMES: dict[str, str] = json.loads(
 
 
 def run_side(make: Any, n: int) -> tuple[float, float, int, int]:
-    with tempfile.TemporaryDirectory() as tmp:
-        side = make(Path(tmp))
-        side.lifecycle(99_999)  # warm: imports, caches, the first plan
-        side.transactions = 0
-        wall, cpu = time.perf_counter(), time.process_time()
-        steps = sum(len(side.lifecycle(k)) for k in range(n))
-        return time.perf_counter() - wall, time.process_time() - cpu, steps, side.transactions
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        url = stack.enter_context(pg_database("lifecycle")) if pg() else None
+        side = make(Path(tmp), url)
+        try:
+            side.lifecycle(99_999)  # warm: imports, caches, the first plan
+            side.transactions = 0
+            wall, cpu = time.perf_counter(), time.process_time()
+            steps = sum(len(side.lifecycle(k)) for k in range(n))
+            return time.perf_counter() - wall, time.process_time() - cpu, steps, side.transactions
+        finally:
+            side.close()
 
 
 def main() -> None:
@@ -193,8 +224,9 @@ def main() -> None:
     if "--profile" in sys.argv:
         from pyinstrument import Profiler
 
-        with tempfile.TemporaryDirectory() as tmp:
-            ours = Ours(Path(tmp))
+        with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+            url = stack.enter_context(pg_database("lifecycle")) if pg() else None
+            ours = Ours(Path(tmp), url)
             ours.lifecycle(99_999)
             with Profiler() as profiler:
                 for k in range(min(n, 20)):
@@ -207,7 +239,8 @@ def main() -> None:
         for name, make in (("ours", Ours), ("spiffworkflow", Spiff)):  # alternating, one run
             wall, cpu, steps, txns = run_side(make, n)
             results[name] = (wall, cpu, steps, txns)
-            emit(BENCH, round=r + 1, side=name, lifecycles=n, steps=steps, transactions=txns,
+            emit(BENCH, round=r + 1, side=name, store=STORE, lifecycles=n, steps=steps,
+                 transactions=txns,
                  wall_s=round(wall, 3), cpu_s=round(cpu, 3),
                  steps_per_s=round(steps / wall, 1),
                  steps_per_cpu_s=round(steps / cpu, 1))  # fmt: skip
@@ -216,10 +249,11 @@ def main() -> None:
         spiff_rates.append(s[2] / s[0])
         ratios.append((o[2] / o[0]) / (s[2] / s[0]))
     ratio = median(ratios)
-    emit(BENCH, result="median", lifecycles=n, ours_steps_per_s=round(median(ours_rates), 1),
+    emit(BENCH, result="median", store=STORE, lifecycles=n,
+         ours_steps_per_s=round(median(ours_rates), 1),
          spiff_steps_per_s=round(median(spiff_rates), 1), ratio=round(ratio, 2), goal_ratio=5,
          goal_reached=ratio >= 5)  # fmt: skip
-    summary(BENCH, f"{n} Fagmentor lifecycles: ours {median(ours_rates):.1f} steps/s, "
+    summary(BENCH, f"{n} Fagmentor lifecycles on {STORE}: ours {median(ours_rates):.1f} steps/s, "
             f"SpiffWorkflow {median(spiff_rates):.1f} user tasks/s, ratio {ratio:.2f} "
             f"(goal ≥ 5)")  # fmt: skip
 

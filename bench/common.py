@@ -4,13 +4,15 @@ of them (``python bench/run_all.py``)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -76,3 +78,31 @@ def roomy(definition: Any) -> Any:
     hold 15 or so: the rest would wait, with no steps and no mail). A new content hash,
     stored as any definition version is."""
     return definition.model_copy(update={"capacity": 10_000})  # the most a definition allows
+
+
+PG_ADMIN_URL = os.environ.get(
+    "IBA_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def pg() -> bool:
+    """``--pg``: the store on PostgreSQL (``IBA_BENCH_POSTGRES_URL``, a database of our own
+    per round, dropped after it) instead of a SQLite file."""
+    return "--pg" in sys.argv[1:]
+
+
+@contextlib.contextmanager
+def pg_database(tag: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database with a random name; its URL. Dropped on exit."""
+    from sqlalchemy import create_engine, text
+
+    name = f"iba_bench_{tag}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield f"{PG_ADMIN_URL.rpartition('/')[0]}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
