@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from common import emit, pg_database, quick, roomy, summary
 from sqlalchemy import Engine, event, text
@@ -230,28 +231,38 @@ def main() -> None:
 
 
 def explain(engine: Engine, now: dt.datetime) -> None:
-    """The plans of the claim and the due questions (PostgreSQL: EXPLAIN ANALYZE)."""
-    from sqlalchemy.dialects import postgresql, sqlite
+    """The plans of the claim and the tick's three questions about open steps (PostgreSQL:
+    EXPLAIN ANALYZE, SQLite: EXPLAIN QUERY PLAN), as the product sends them."""
+    from iba_workflow.store.outbox import claim_candidates
+    from iba_workflow.store.queries import due_steps, escalations_due, reminders_due
 
-    from iba_workflow.store.outbox import _claimable
-    from iba_workflow.store.queries import _open_steps
-    from iba_workflow.store.tables import OutboxRow
-
-    t = OutboxRow.__table__.c  # type: ignore[attr-defined]
-    from sqlalchemy import select
-
-    claim_q = select(t.id).where(_claimable(now)).order_by(t.id).limit(200)
     pg = engine.dialect.name == "postgresql"
-    if pg:
-        claim_q = claim_q.with_for_update(skip_locked=True)
-    questions = {"claim": claim_q, "open steps": _open_steps(now.date())}
-    for name, q in questions.items():
-        dialect = postgresql.dialect() if pg else sqlite.dialect()
-        sql = str(q.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
-        prefix = "EXPLAIN (ANALYZE, BUFFERS) " if pg else "EXPLAIN QUERY PLAN "
-        with engine.begin() as c:
-            plan = [" ".join(str(x) for x in r) for r in c.execute(text(prefix + sql))]
-        print(f"--- {name}\n{sql}\n" + "\n".join(plan), flush=True)
+    caught: list[tuple[str, Any]] = []
+
+    def catch(_conn: object, _cursor: object, statement: str, params: Any, *_: object) -> None:
+        caught.append((statement, params))
+
+    factory = session_factory(engine)
+    event.listen(engine, "before_cursor_execute", catch)
+    with factory() as s:
+        s.execute(claim_candidates(now, 200, skip_locked=pg))
+        due_steps(s, now.date(), lead_days=0)
+        reminders_due(s, now.date())
+        escalations_due(s, now.date())
+        s.rollback()
+    event.remove(engine, "before_cursor_execute", catch)
+    prefix = "EXPLAIN (ANALYZE, BUFFERS) " if pg else "EXPLAIN QUERY PLAN "
+    for name, (statement, params) in zip(
+        ("claim", "due_steps", "reminders_due", "escalations_due"), caught, strict=False
+    ):
+        with engine.connect() as c:
+            raw = c.connection.dbapi_connection
+            assert raw is not None
+            cursor = raw.cursor()
+            cursor.execute(prefix + statement, params)
+            plan = [" ".join(str(x) for x in r) for r in cursor.fetchall()]
+            c.rollback()
+        print(f"--- {name}\n" + "\n".join(plan), flush=True)
 
 
 if __name__ == "__main__":
