@@ -1,7 +1,9 @@
 """Connecting to the store: engine and session factory from Settings, and migrations.
 
 Nothing connects at import time. SQLite gets WAL (``synchronous=NORMAL``), foreign keys
-and a busy timeout on every connection; PostgreSQL is used as it comes.
+and a busy timeout on every connection, and its writers in this process queue at the
+file's write gate (``store.write_gate``: first come, first served, no sleep-polling);
+PostgreSQL is used as it comes.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from sqlmodel import Session
 from iba_workflow.errors import StoreError
 from iba_workflow.settings import Settings
 
+from .write_gate import GatedConnection
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 5000
+GatedConnection.gate_timeout = SQLITE_BUSY_TIMEOUT_MS / 1000
 
 SessionFactory = Callable[[], Session]
 
@@ -30,9 +35,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
-        )
+        connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "factory": GatedConnection}
+        engine = create_engine(url, connect_args=connect_args, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)

@@ -35,6 +35,7 @@ from iba_workflow.mail.render import long_date
 from iba_workflow.schedule.web import feed_router
 from iba_workflow.settings import Settings
 from iba_workflow.store.db import SessionFactory
+from iba_workflow.store.write_gate import FifoSlots
 from iba_workflow.workspace import workspace_router
 from iba_workflow.workspace.context import make_workspace
 
@@ -44,6 +45,13 @@ from .task import Page, TaskPages
 from .visitations import VisitationIn, handle_visitation, submit_through_prefect
 
 log = logging.getLogger("iba_workflow.web")
+
+#: Task-page and API requests doing their database and template work at once; the rest
+#: wait their turn in arrival order (``FifoSlots``). The work holds the GIL nearly all
+#: the time: eight threads at it took turns every few ms, each request took as long as
+#: all eight, and a writer held SQLite's write lock while it waited for the GIL. Two: one
+#: can run Python while the other waits for SQLite.
+DB_WORK_SLOTS = 2
 
 
 def secret_key(settings: Settings) -> str:
@@ -86,6 +94,7 @@ def create_app(
         calendars=calendars,
     )
     app = FastAPI(title="iba-workflow", docs_url=None, redoc_url=None, openapi_url=None)
+    slots = FifoSlots(DB_WORK_SLOTS)
 
     def render_template(template: str, context: dict[str, Any], status: int) -> Response:
         html = env.get_template(template).render(**context)
@@ -154,7 +163,8 @@ def create_app(
     def task_page(
         token: str, udfoert: int = 0, viewer: SignedIn | None = policy.task_link()
     ) -> Response:
-        return render(pages.show(token, done=bool(udfoert), viewer=viewer))
+        with slots:
+            return render(pages.show(token, done=bool(udfoert), viewer=viewer))
 
     # Plain ``def``: FastAPI runs them in its thread pool, so the engine's synchronous
     # database work never blocks the event loop (the form is read by ``posted_form``).
@@ -163,13 +173,15 @@ def create_app(
     def task_submit(
         token: str, form: PostedForm, viewer: SignedIn | None = policy.task_link()
     ) -> Response:
-        return render(pages.complete(token, form, viewer=viewer))
+        with slots:
+            return render(pages.complete(token, form, viewer=viewer))
 
     @app.post("/t/{token}/nyt-link")
     def task_fresh_link(
         token: str, form: PostedForm, viewer: SignedIn | None = policy.task_link()
     ) -> Response:
-        return render(pages.fresh_link(token, form, viewer=viewer))
+        with slots:
+            return render(pages.fresh_link(token, form, viewer=viewer))
 
     @app.post(
         "/api/visitations",
@@ -197,10 +209,11 @@ def create_app(
             templates_dir=folder,
         )
         try:
-            if OrchestrationSettings().prefect_api_url:
+            if OrchestrationSettings().prefect_api_url:  # waits for Prefect: no slot held
                 status, answer = submit_through_prefect(body, wait_seconds=20.0, **where)
                 return JSONResponse(answer, status_code=status)
-            result = handle_visitation(body, **where)
+            with slots:
+                result = handle_visitation(body, **where)
         except PrefectUnavailable as exc:
             return api_error(exc, 503)
         except IbaError as exc:
