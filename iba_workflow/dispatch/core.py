@@ -29,7 +29,7 @@ from iba_workflow.store.outbox import (
     mark_sent,
 )
 from iba_workflow.store.queries import due_steps
-from iba_workflow.store.tables import EnrollmentRow, OutboxRow
+from iba_workflow.store.tables import EnrollmentRow, OutboxRow, StaffRow, StepInstanceRow
 
 from .compose import Composed, DefinitionCache, Skipped, compose
 from .digest import DIGEST_KIND, compose_digest, enqueue_digests
@@ -158,8 +158,9 @@ def _compose_batch(
     built: dict[int, tuple[Composed | Skipped, str]] = {}
     with session_factory() as session:
         try:
+            rows = _prefetch(session, outbox_ids)
             for outbox_id in outbox_ids:
-                row = session.get(OutboxRow, outbox_id)
+                row = rows.get(outbox_id)
                 if row is None or row.lease_owner != owner or row.status != "sending":
                     continue
                 if row.kind in (DIGEST_KIND, SIGN_IN_KIND, MEETING_KIND):
@@ -180,6 +181,29 @@ def _compose_batch(
             session.rollback()
             return {}
     return built
+
+
+def _prefetch(session: Session, outbox_ids: Sequence[int]) -> dict[int, OutboxRow]:
+    """The batch's outbox rows, and the steps, staff and enrollments they name, in one
+    query per kind: composing then finds them in the session (``session.get`` without SQL)."""
+    rows = {
+        r.id: r
+        for r in session.exec(select(OutboxRow).where(col(OutboxRow.id).in_(outbox_ids)))
+        if r.id is not None
+    }
+    step_ids = {r.step_instance_id for r in rows.values() if r.step_instance_id is not None}
+    staff_ids = {r.recipient_staff_id for r in rows.values()}
+    steps = session.exec(select(StepInstanceRow).where(col(StepInstanceRow.id).in_(step_ids))).all()
+    enrollment_ids = {s.enrollment_id for s in steps} | {
+        r.enrollment_id for r in rows.values() if r.enrollment_id is not None
+    }
+    held = [
+        *steps,
+        *session.exec(select(StaffRow).where(col(StaffRow.id).in_(staff_ids))),
+        *session.exec(select(EnrollmentRow).where(col(EnrollmentRow.id).in_(enrollment_ids))),
+    ]
+    session.info["iba_prefetched"] = held  # the session's identity map holds them weakly
+    return rows
 
 
 async def _send_built(

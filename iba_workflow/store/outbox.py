@@ -137,17 +137,17 @@ def mark_sent(session: Session, outbox_id: int, owner: str, now: dt.datetime) ->
         update(OutboxRow.__table__)  # type: ignore[attr-defined]
         .where(t.id == outbox_id, t.lease_owner == owner, t.status == "sending")
         .values(status="sent", sent_at=now, lease_owner=None, lease_until=None, last_error=None)
-    ).rowcount
-    row = session.get(OutboxRow, outbox_id) if done else None
-    if row is not None and row.kind == "new_task" and row.step_instance_id is not None:
+        .returning(t.kind, t.step_instance_id)
+    ).first()
+    if done is not None and done.kind == "new_task" and done.step_instance_id is not None:
         steps = StepInstanceRow.__table__.c  # type: ignore[attr-defined]
         session.execute(
             update(StepInstanceRow.__table__)  # type: ignore[attr-defined]
-            .where(steps.id == row.step_instance_id, steps.status == "due")
+            .where(steps.id == done.step_instance_id, steps.status == "due")
             .values(status="notified")
         )
     session.commit()
-    return bool(done)
+    return done is not None
 
 
 def mark_failed(
