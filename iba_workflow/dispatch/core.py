@@ -51,8 +51,16 @@ def enqueue_due(
     with session_factory() as session:
         today = ctx.today()
         report = DueReport()
-        for step in due_steps(session, today, lead_days=lead_days):
-            name = _intervention_of(session, step.enrollment_id)
+        steps = due_steps(session, today, lead_days=lead_days)
+        names = dict(
+            session.exec(
+                select(EnrollmentRow.id, EnrollmentRow.definition_id).where(
+                    col(EnrollmentRow.id).in_({s.enrollment_id for s in steps})
+                )
+            ).all()
+        )
+        for step in steps:
+            name = names.get(step.enrollment_id, "-")
             report.by_intervention.setdefault(name, InterventionCounts()).due += 1
         before = session.exec(select(func.max(OutboxRow.id))).one() or 0
         session.rollback()

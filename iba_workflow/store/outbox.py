@@ -10,9 +10,10 @@ A dispatcher that dies mid-send leaves a lease that expires; the row is claimed 
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, inspect, or_, select, update
 from sqlmodel import Session, col
 
 from iba_workflow.mail.backoff import BackoffPolicy, decide_after_failure
@@ -22,6 +23,7 @@ from .tables import OutboxRow, StepInstanceRow
 DEFAULT_POLICY = BackoffPolicy()
 DEFAULT_MAX_ATTEMPTS = DEFAULT_POLICY.max_attempts
 MAX_ERROR_LENGTH = 500
+_ADDED = "iba_outbox_added"  # session.info: rows enqueue added, by message id
 
 
 def enqueue(
@@ -38,11 +40,18 @@ def enqueue(
 ) -> OutboxRow | None:
     """Add a notification unless one with the same ``message_id`` exists (then None).
     ``status="new"`` leaves it to ``dispatch.route`` (digest or mail, and when)."""
-    # An ORM select autoflushes rows added earlier in this transaction (a Core select on
-    # the table's columns does not in SQLAlchemy 2.0), so a duplicate is always seen.
-    exists = session.execute(
-        select(OutboxRow.id).where(col(OutboxRow.message_id) == message_id)  # type: ignore[call-overload]
-    ).first()
+    # A duplicate is a row in the database (flushed in this transaction or committed) or
+    # one added by this function and not yet flushed (kept by message id in the session's
+    # info, weakly). The select does not autoflush: the rows of a transaction go in
+    # together at its flush or commit, not one INSERT per row.
+    added = session.info.setdefault(_ADDED, weakref.WeakValueDictionary())
+    earlier = added.get(message_id)
+    if earlier is not None and inspect(earlier).pending:
+        return None
+    with session.no_autoflush:
+        exists = session.execute(
+            select(OutboxRow.id).where(col(OutboxRow.message_id) == message_id)  # type: ignore[call-overload]
+        ).first()
     if exists is not None:
         return None
     row = OutboxRow(
@@ -58,6 +67,7 @@ def enqueue(
         created_at=now,
     )
     session.add(row)
+    added[message_id] = row
     return row
 
 
