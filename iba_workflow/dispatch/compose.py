@@ -196,6 +196,7 @@ def compose(
             now=now,
             ttl=link_ttl(settings),
             outbox_id=row.id,
+            flush=commit,  # in a batch, the links go in with the batch's one commit
         )
         url = task_url(settings.base_url, link.token)
     calendar: CalendarAttachment | None = None

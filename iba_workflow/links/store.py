@@ -43,8 +43,11 @@ def issue_step_link(
     now: dt.datetime,
     ttl: dt.timedelta = DEFAULT_TTL,
     outbox_id: int | None = None,
+    flush: bool = True,
 ) -> StoredLink:
-    """Add a link row for (step instance, staff member); flushes, does not commit."""
+    """Add a link row for (step instance, staff member); flushes, does not commit. With
+    ``flush=False`` the row is written at the caller's next flush or commit (a batch of
+    mails writes its links in one go) and ``link_id`` is 0."""
     issued = issue_link(step_instance_id=step_instance_id, staff_id=staff_id, now=now, ttl=ttl)
     row = LinkTokenRow(
         token_hash=issued.token_hash,
@@ -55,7 +58,8 @@ def issue_step_link(
         expires_at=issued.expires_at,
     )
     session.add(row)
-    session.flush()
+    if flush:
+        session.flush()
     return StoredLink(token=issued.token, link_id=row.id or 0, expires_at=issued.expires_at)
 
 

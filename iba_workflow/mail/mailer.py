@@ -21,9 +21,11 @@ from email.message import EmailMessage
 from typing import Protocol
 
 import aiosmtplib
+from aiosmtplib.email import extract_recipients, extract_sender
 
 from iba_workflow.errors import MailSendError
 
+from .message import smtp_bytes
 from .smtp import SendResult, SmtpConfig, classify_error
 
 
@@ -74,9 +76,7 @@ class _SmtpSession:
     ) -> SendResult:
         try:
             client = await self._connected()
-            errors, response = await client.send_message(
-                message, recipients=list(recipients) if recipients is not None else None
-            )
+            errors, response = await _send_message(client, message, recipients)
         except (aiosmtplib.SMTPException, OSError) as exc:
             await self.close()  # a fresh connection for the next message
             raise classify_error(exc, host=self.config.host, port=self.config.port) from exc
@@ -91,6 +91,43 @@ class _SmtpSession:
             await client.quit()
         except (aiosmtplib.SMTPException, OSError):
             client.close()
+
+
+async def _send_message(
+    client: aiosmtplib.SMTP, message: EmailMessage, recipients: Sequence[str] | None
+) -> tuple[dict[str, aiosmtplib.SMTPResponse], str]:
+    """``client.send_message(message, recipients=…)``, with the message serialised by
+    :func:`~iba_workflow.mail.message.smtp_bytes` (the same bytes; headers folded once
+    per process, not once per mail). The same envelope and options as aiosmtplib's:
+    the sender from From, SMTPUTF8 when an address needs it, BODY=8BITMIME when offered."""
+    if not isinstance(message, EmailMessage) or "Resent-Date" in message:
+        return await client.send_message(message, recipients=recipients)  # the rare forms
+    sender = extract_sender(message)
+    rcpts = list(recipients) if recipients is not None else extract_recipients(message)
+    if sender is None or not rcpts:
+        return await client.send_message(message, recipients=recipients)  # its ValueError
+    if client.is_ehlo_or_helo_needed:
+        try:
+            await client.ehlo()
+        except aiosmtplib.SMTPHeloError:
+            if not client.is_connected:
+                raise
+            await client.helo()
+    options: list[str] = []
+    utf8 = not (sender + "".join(rcpts)).isascii()
+    if utf8:
+        if not client.supports_extension("smtputf8"):
+            raise aiosmtplib.SMTPNotSupported(
+                "An address containing non-ASCII characters was provided, but "
+                "SMTPUTF8 is not supported by this server"
+            )
+        options.append("SMTPUTF8")
+    cte_type = "7bit"
+    if client.supports_extension("8BITMIME"):
+        options.append("BODY=8BITMIME")
+        cte_type = "8bit"
+    data = smtp_bytes(message, utf8=utf8, cte_type=cte_type)
+    return await client.sendmail(sender, rcpts, data, mail_options=options)
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,11 @@ A dispatcher that dies mid-send leaves a lease that expires; the row is claimed 
 from __future__ import annotations
 
 import datetime as dt
+import weakref
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import and_, inspect, or_, select, text, update
 from sqlmodel import Session, col
 
 from iba_workflow.mail.backoff import BackoffPolicy, decide_after_failure
@@ -22,6 +24,7 @@ from .tables import CLAIMABLE, OutboxRow, StepInstanceRow
 DEFAULT_POLICY = BackoffPolicy()
 DEFAULT_MAX_ATTEMPTS = DEFAULT_POLICY.max_attempts
 MAX_ERROR_LENGTH = 500
+_ADDED = "iba_outbox_added"  # session.info: rows enqueue added, by message id
 
 
 def enqueue(
@@ -38,11 +41,18 @@ def enqueue(
 ) -> OutboxRow | None:
     """Add a notification unless one with the same ``message_id`` exists (then None).
     ``status="new"`` leaves it to ``dispatch.route`` (digest or mail, and when)."""
-    # An ORM select autoflushes rows added earlier in this transaction (a Core select on
-    # the table's columns does not in SQLAlchemy 2.0), so a duplicate is always seen.
-    exists = session.execute(
-        select(OutboxRow.id).where(col(OutboxRow.message_id) == message_id)  # type: ignore[call-overload]
-    ).first()
+    # A duplicate is a row in the database (flushed in this transaction or committed) or
+    # one added by this function and not yet flushed (kept by message id in the session's
+    # info, weakly). The select does not autoflush: the rows of a transaction go in
+    # together at its flush or commit, not one INSERT per row.
+    added = session.info.setdefault(_ADDED, weakref.WeakValueDictionary())
+    earlier = added.get(message_id)
+    if earlier is not None and inspect(earlier).pending:
+        return None
+    with session.no_autoflush:
+        exists = session.execute(
+            select(OutboxRow.id).where(col(OutboxRow.message_id) == message_id)  # type: ignore[call-overload]
+        ).first()
     if exists is not None:
         return None
     row = OutboxRow(
@@ -58,6 +68,7 @@ def enqueue(
         created_at=now,
     )
     session.add(row)
+    added[message_id] = row
     return row
 
 
@@ -148,22 +159,33 @@ def claim_outbox_batch(
 def mark_sent(session: Session, outbox_id: int, owner: str, now: dt.datetime) -> bool:
     """Record a successful send (a new task's step becomes ``notified``). False (and no
     change) if the lease was lost."""
+    return outbox_id in mark_sent_many(session, [outbox_id], owner, now)
+
+
+def mark_sent_many(
+    session: Session, outbox_ids: Sequence[int], owner: str, now: dt.datetime
+) -> set[int]:
+    """:func:`mark_sent` for several rows in one commit (two statements); the ids
+    recorded (a row whose lease was lost is left as it is)."""
     t = OutboxRow.__table__.c  # type: ignore[attr-defined]
     done = session.execute(
         update(OutboxRow.__table__)  # type: ignore[attr-defined]
-        .where(t.id == outbox_id, t.lease_owner == owner, t.status == "sending")
+        .where(t.id.in_(list(outbox_ids)), t.lease_owner == owner, t.status == "sending")
         .values(status="sent", sent_at=now, lease_owner=None, lease_until=None, last_error=None)
-    ).rowcount
-    row = session.get(OutboxRow, outbox_id) if done else None
-    if row is not None and row.kind == "new_task" and row.step_instance_id is not None:
+        .returning(t.id, t.kind, t.step_instance_id)
+    ).all()
+    told = {
+        r.step_instance_id for r in done if r.kind == "new_task" and r.step_instance_id is not None
+    }
+    if told:
         steps = StepInstanceRow.__table__.c  # type: ignore[attr-defined]
         session.execute(
             update(StepInstanceRow.__table__)  # type: ignore[attr-defined]
-            .where(steps.id == row.step_instance_id, steps.status == "due")
+            .where(steps.id.in_(told), steps.status == "due")
             .values(status="notified")
         )
     session.commit()
-    return bool(done)
+    return {r.id for r in done}
 
 
 def mark_failed(

@@ -128,3 +128,85 @@ async def test_the_memory_mailer_keeps_and_refuses_as_told() -> None:
             await outgoing.send(message(2, "busy@hedensted.dk"))
     assert [m.recipients for m in mailer.sent] == [("iba@hedensted.dk",)]
     assert mailer.sessions == 1
+
+
+@dataclass
+class EnvelopeKeeper:
+    """Keeps each message's envelope and bytes as they arrived."""
+
+    got: list[tuple[str, tuple[str, ...], tuple[str, ...], bytes]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.got.append(
+            (
+                envelope.mail_from,
+                tuple(envelope.rcpt_tos),
+                tuple(envelope.mail_options),
+                envelope.original_content,
+            )
+        )
+        return "250 OK"
+
+
+def built(n: int, *, calendar: bool, policy: Any) -> EmailMessage:
+    """A step mail as the dispatcher builds it (non-ASCII folded subject, text, HTML and
+    optionally an .ics), with ``policy`` in place of the module's."""
+    import datetime as dt
+
+    from iba_workflow.clock import COPENHAGEN, FixedClock
+    from iba_workflow.mail import message as message_module
+    from iba_workflow.mail.invitations import CalendarAttachment
+    from iba_workflow.mail.render import RenderedMail
+
+    rendered = RenderedMail(
+        subject=f"Progressionsmåling: måling ved start · HOP – Helhedsorienteret praktik "
+        f"(rengøring/køkken) · F-{n:05d} · ons. 17. mar.",
+        text="Der skal laves en måling i forløb F-00001.\n" * 3 + "Linket: http://x/t/abc\n",
+        html="<p>Der skal laves en måling i forløb F-00001.</p>\n" + "<p>" + "æ" * 120 + "</p>",
+    )
+    ics = CalendarAttachment("REQUEST", b"BEGIN:VCALENDAR\r\nSUMMARY:HOP \xc2\xb7 M\xc3\xb8de\r\n")
+    saved = message_module.POLICY
+    message_module.POLICY = policy
+    try:
+        return message_module.build_message(
+            outbox_id=n,
+            rendered=rendered,
+            sender="iba-workflow <noreply@example.org>",
+            to=["iba@hedensted.dk"],
+            clock=FixedClock(dt.datetime(2027, 3, 18, 8, tzinfo=COPENHAGEN)),
+            calendar=ics if calendar else None,
+        )
+    finally:
+        message_module.POLICY = saved
+
+
+async def test_the_session_sends_the_bytes_and_envelope_aiosmtplib_would() -> None:
+    """The mailer serialises with the memoised policy and calls ``sendmail`` itself: what
+    arrives (bytes, envelope, BODY=8BITMIME) is what ``send_message`` of a message built
+    with ``email.policy.default`` sends, also the second time a header is seen."""
+    import email.policy
+    import random
+
+    import aiosmtplib
+
+    from iba_workflow.mail.message import POLICY
+
+    keeper = EnvelopeKeeper()
+    controller = Controller(keeper, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        cases = [(n, cal) for n in (1, 2, 1) for cal in (False, True)]
+        mailer = SmtpMailer(SmtpConfig(host="127.0.0.1", port=controller.port))
+        async with mailer.session() as outgoing:
+            for n, cal in cases:
+                random.seed(n)  # the same MIME boundaries on both sides
+                await outgoing.send(built(n, calendar=cal, policy=POLICY))
+        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=controller.port) as client:
+            for n, cal in cases:
+                random.seed(n)
+                await client.send_message(built(n, calendar=cal, policy=email.policy.default))
+    finally:
+        controller.stop()
+    ours, theirs = keeper.got[: len(cases)], keeper.got[len(cases) :]
+    assert ours == theirs
+    assert "BODY=8BITMIME" in ours[0][2] and b"Subject: =?utf-8?q?" in ours[0][3]
