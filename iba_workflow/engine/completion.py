@@ -17,6 +17,7 @@ from iba_workflow.planning import ChosenOutcome
 from iba_workflow.store.records import audit, has_health_consent, pk
 from iba_workflow.store.rows import (
     completion_of,
+    get_by_id,
     insert_row,
     insert_rows,
     not_done_steps,
@@ -63,7 +64,7 @@ def complete_step(
     data = dict(data or {})
     refuse_cpr_in_values(data, field="data")
     with transaction(session):
-        row = session.get(StepInstanceRow, step_instance_id)
+        row = get_by_id(session, StepInstanceRow, step_instance_id)
         if row is None:
             raise NotFound(f"no step {step_instance_id}", hint="see the steps with: iba status")
         enrollment = get_enrollment(session, row.enrollment_id)

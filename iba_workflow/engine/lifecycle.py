@@ -16,6 +16,7 @@ from iba_workflow.store.rows import (
     cancelled_from,
     count_not_done,
     enqueue_many,
+    get_by_id,
     outbox_values,
     recipients_told,
     waiting_ids,
@@ -46,7 +47,7 @@ COORDINATOR_ROLE = "iba"
 
 
 def get_enrollment(session: Session, enrollment_id: int) -> EnrollmentRow:
-    row = session.get(EnrollmentRow, enrollment_id)
+    row = get_by_id(session, EnrollmentRow, enrollment_id)
     if row is None:
         raise NotFound(f"no enrollment {enrollment_id}", hint="list enrollments with: iba status")
     return row

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session
 
 from .tables import (
@@ -122,10 +123,25 @@ CHUNK = 500
 
 
 _RETURNING: dict[str, Any] = {}
+_BY_ID: dict[Any, Any] = {}
+_M = TypeVar("_M")
 
 
 def _run(session: Session, statement: Any, params: Any = None) -> Any:
     return session.connection().execute(statement, params)
+
+
+def get_by_id(session: Session, model: type[_M], row_id: int) -> _M | None:
+    """``session.get(model, row_id)``: the object the session holds, else one ``SELECT``
+    (which flushes first, as ``get`` does). The statement is built once per table, where
+    ``get`` builds and annotates its own on every call (about half a millisecond)."""
+    found = session.identity_map.get(identity_key(model, row_id))
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    statement = _BY_ID.get(model)
+    if statement is None:
+        statement = _BY_ID[model] = select(model).where(_table(model).c.id == bindparam("id"))
+    return session.execute(statement, {"id": row_id}).scalar_one_or_none()  # type: ignore[no-any-return]
 
 
 def insert_row(session: Session, model: Any, values: dict[str, Any]) -> None:
@@ -279,6 +295,7 @@ __all__ = [
     "completion_of",
     "count_not_done",
     "enqueue_many",
+    "get_by_id",
     "insert_returning",
     "insert_row",
     "insert_rows",
