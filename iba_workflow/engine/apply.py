@@ -11,12 +11,14 @@ from typing import Any, Protocol
 from sqlmodel import Session, col, select
 
 from iba_workflow.store.records import pk
-from iba_workflow.store.rows import enqueue_many, insert_returning, outbox_values
+from iba_workflow.store.rows import (
+    enqueue_many,
+    insert_returning,
+    outbox_values,
+    recipient_rows,
+)
 from iba_workflow.store.tables import (
     EnrollmentRow,
-    EnrollmentStaffRow,
-    StaffCoverRow,
-    StaffRow,
     StepInstanceRow,
 )
 
@@ -58,6 +60,15 @@ class StepFacts(Protocol):
     def revision(self) -> int: ...
 
 
+class StaffFacts(Protocol):
+    """What :class:`Recipients` reads of a staff member: a :class:`StaffRow` or a row."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def roles(self) -> list[str]: ...
+
+
 class Recipients:
     """Role → staff member for one enrollment: an explicit assignment, else the first
     active staff member of the municipality who holds the role. External roles
@@ -66,32 +77,18 @@ class Recipients:
     def __init__(
         self, session: Session, enrollment: EnrollmentRow, *, on: dt.date | None = None
     ) -> None:
-        self._assigned = {
-            a.role: a.staff_id
-            for a in session.exec(
-                select(EnrollmentStaffRow).where(EnrollmentStaffRow.enrollment_id == enrollment.id)
-            )
-        }
+        # three plain statements (store.rows): the rows are only read, never changed
+        assigned, cover, staff = recipient_rows(session, enrollment.id, enrollment.municipality, on)
+        self._assigned: dict[str, int] = dict(assigned)
         #: who covers whom on ``on`` (``staff_cover``): their tasks go to the colleague
         self._cover: dict[int, int] = {}
-        if on is not None:
-            for c in session.exec(
-                select(StaffCoverRow)
-                .where(col(StaffCoverRow.first_day) <= on, col(StaffCoverRow.last_day) >= on)
-                .order_by(col(StaffCoverRow.id))
-            ):
-                self._cover[c.staff_id] = c.cover_staff_id
-        self._staff = list(
-            session.exec(
-                select(StaffRow)
-                .where(StaffRow.municipality == enrollment.municipality, StaffRow.active == True)  # noqa: E712
-                .order_by(col(StaffRow.id))
-            )
-        )
+        for staff_id, cover_staff_id in cover:
+            self._cover[staff_id] = cover_staff_id
+        self._staff: Sequence[StaffFacts] = staff
 
     @classmethod
     def from_loaded(
-        cls, assigned: dict[str, int], cover: dict[int, int], staff: list[StaffRow]
+        cls, assigned: dict[str, int], cover: dict[int, int], staff: Sequence[StaffFacts]
     ) -> Recipients:
         """From rows already read (``engine.recipients.RecipientBook``: one query per kind
         of row for many enrollments)."""

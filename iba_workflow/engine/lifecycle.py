@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, func, select
 
 from iba_workflow.definition import Definition
@@ -53,14 +54,16 @@ def get_enrollment(session: Session, enrollment_id: int) -> EnrollmentRow:
     return row
 
 
+_INSTANCES = (
+    select(StepInstanceRow)
+    .where(StepInstanceRow.enrollment_id == bindparam("enrollment"))
+    .order_by(col(StepInstanceRow.due_date), col(StepInstanceRow.id))
+)
+
+
 def instances_of(session: Session, enrollment_id: int) -> list[StepInstanceRow]:
-    return list(
-        session.exec(
-            select(StepInstanceRow)
-            .where(StepInstanceRow.enrollment_id == enrollment_id)
-            .order_by(col(StepInstanceRow.due_date), col(StepInstanceRow.id))
-        )
-    )
+    """The enrollment's step rows by date (the statement built once)."""
+    return list(session.exec(_INSTANCES, params={"enrollment": enrollment_id}))
 
 
 def replan_enrollment(

@@ -31,9 +31,12 @@ from .tables import (
     CompletionRow,
     ConsentRow,
     EnrollmentRow,
+    EnrollmentStaffRow,
     MeasurementRow,
     OutboxRow,
     OutcomeRow,
+    StaffCoverRow,
+    StaffRow,
     StepInstanceRow,
 )
 
@@ -47,6 +50,9 @@ COMPLETIONS = _table(CompletionRow)
 OUTCOMES = _table(OutcomeRow)
 CONSENTS = _table(ConsentRow)
 ENROLLMENTS = _table(EnrollmentRow)
+ASSIGNMENTS = _table(EnrollmentStaffRow)
+COVERS = _table(StaffCoverRow)
+STAFF = _table(StaffRow)
 OUTBOX = _table(OutboxRow)
 AUDIT = _table(AuditRow)
 MEASUREMENTS = _table(MeasurementRow)
@@ -118,6 +124,19 @@ _WAITING = select(ENROLLMENTS.c.id).where(
     ENROLLMENTS.c.definition_id == bindparam("definition"), ENROLLMENTS.c.status == "waiting"
 )
 _WAITING_IN_COHORT = _WAITING.where(ENROLLMENTS.c.cohort_id == bindparam("cohort"))
+_ASSIGNED = select(ASSIGNMENTS.c.role, ASSIGNMENTS.c.staff_id).where(
+    ASSIGNMENTS.c.enrollment_id == bindparam("enrollment")
+)
+_COVER = (
+    select(COVERS.c.staff_id, COVERS.c.cover_staff_id)
+    .where(COVERS.c.first_day <= bindparam("on"), COVERS.c.last_day >= bindparam("on"))
+    .order_by(COVERS.c.id)
+)
+_ACTIVE_STAFF = (
+    select(STAFF.c.id, STAFF.c.roles)
+    .where(STAFF.c.municipality == bindparam("municipality"), STAFF.c.active == True)  # noqa: E712
+    .order_by(STAFF.c.id)
+)
 #: at most this many bound values in one ``IN`` (SQLite's limit is far above it)
 CHUNK = 500
 
@@ -239,6 +258,19 @@ def waiting_ids(session: Session, definition_id: str, cohort_id: int | None) -> 
     return list(found.scalars())
 
 
+def recipient_rows(
+    session: Session, enrollment_id: int | None, municipality: str, on: dt.date | None
+) -> tuple[list[Any], list[Any], list[Any]]:
+    """What ``engine.apply.Recipients`` reads: the enrollment's (role, staff_id)
+    assignments, the (staff_id, cover_staff_id) covers on ``on`` (none without a day),
+    and the municipality's active staff (id, roles) by id."""
+    session.flush()
+    assigned = list(_run(session, _ASSIGNED, {"enrollment": enrollment_id}))
+    cover = [] if on is None else list(_run(session, _COVER, {"on": on}))
+    staff = list(_run(session, _ACTIVE_STAFF, {"municipality": municipality}))
+    return assigned, cover, staff
+
+
 def enqueue_many(session: Session, rows: Iterable[dict[str, Any]]) -> int:
     """Outbox rows (every column of ``outbox`` but ``id``), each unless one with its
     ``message_id`` exists or comes earlier in ``rows``: what ``outbox.enqueue`` does one
@@ -303,6 +335,7 @@ __all__ = [
     "not_done_steps",
     "outbox_values",
     "outcomes_of",
+    "recipient_rows",
     "recipients_told",
     "set_step_status",
     "waiting_ids",
