@@ -19,6 +19,7 @@ from sqlmodel import Session
 from iba_workflow.calendar import WorkingCalendar
 from iba_workflow.errors import InvalidInput
 from iba_workflow.store.records import pk
+from iba_workflow.store.rows import insert_rows
 from iba_workflow.store.tables import AttendanceRow, EnrollmentRow, StepInstanceRow
 
 
@@ -82,14 +83,18 @@ def record_absence_list(
 ) -> None:
     """One attendance row per day of the list. The reason stays on the completion."""
     absent = set(absent_on)
-    for day in days:
-        session.add(
-            AttendanceRow(
-                enrollment_id=pk(enrollment),
-                step_instance_id=pk(row),
-                day=day,
-                present=day.isoformat() not in absent,
-                reason=None,
-                recorded_at=at,
-            )
-        )
+    insert_rows(
+        session,
+        AttendanceRow,
+        [
+            {
+                "enrollment_id": pk(enrollment),
+                "step_instance_id": pk(row),
+                "day": day,
+                "present": day.isoformat() not in absent,
+                "reason": None,
+                "recorded_at": at,
+            }
+            for day in days
+        ],
+    )

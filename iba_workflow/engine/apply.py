@@ -6,22 +6,67 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from sqlmodel import Session, col, select
 
-from iba_workflow.store.outbox import enqueue
 from iba_workflow.store.records import pk
+from iba_workflow.store.rows import (
+    enqueue_many,
+    insert_returning,
+    outbox_values,
+    recipient_rows,
+)
 from iba_workflow.store.tables import (
     EnrollmentRow,
-    EnrollmentStaffRow,
-    StaffCoverRow,
-    StaffRow,
     StepInstanceRow,
 )
 
 from .context import EngineContext
 from .target import ImpactLine, TargetStep
+
+
+class StepFacts(Protocol):
+    """What notifications read of a step: a :class:`StepInstanceRow`, or the row an
+    ``INSERT … RETURNING`` gave back (``store.rows.insert_returning``)."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def enrollment_id(self) -> int: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def step_id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def due_date(self) -> dt.date: ...
+    @property
+    def due_time(self) -> dt.time | None: ...
+    @property
+    def template(self) -> str | None: ...
+    @property
+    def assignee_role(self) -> str: ...
+    @property
+    def assigned_staff_id(self) -> int | None: ...
+    @property
+    def attendee_roles(self) -> list[str]: ...
+    @property
+    def group_key(self) -> str | None: ...
+    @property
+    def revision(self) -> int: ...
+
+
+class StaffFacts(Protocol):
+    """What :class:`Recipients` reads of a staff member: a :class:`StaffRow` or a row."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def roles(self) -> list[str]: ...
 
 
 class Recipients:
@@ -32,32 +77,18 @@ class Recipients:
     def __init__(
         self, session: Session, enrollment: EnrollmentRow, *, on: dt.date | None = None
     ) -> None:
-        self._assigned = {
-            a.role: a.staff_id
-            for a in session.exec(
-                select(EnrollmentStaffRow).where(EnrollmentStaffRow.enrollment_id == enrollment.id)
-            )
-        }
+        # three plain statements (store.rows): the rows are only read, never changed
+        assigned, cover, staff = recipient_rows(session, enrollment.id, enrollment.municipality, on)
+        self._assigned: dict[str, int] = dict(assigned)
         #: who covers whom on ``on`` (``staff_cover``): their tasks go to the colleague
         self._cover: dict[int, int] = {}
-        if on is not None:
-            for c in session.exec(
-                select(StaffCoverRow)
-                .where(col(StaffCoverRow.first_day) <= on, col(StaffCoverRow.last_day) >= on)
-                .order_by(col(StaffCoverRow.id))
-            ):
-                self._cover[c.staff_id] = c.cover_staff_id
-        self._staff = list(
-            session.exec(
-                select(StaffRow)
-                .where(StaffRow.municipality == enrollment.municipality, StaffRow.active == True)  # noqa: E712
-                .order_by(col(StaffRow.id))
-            )
-        )
+        for staff_id, cover_staff_id in cover:
+            self._cover[staff_id] = cover_staff_id
+        self._staff: Sequence[StaffFacts] = staff
 
     @classmethod
     def from_loaded(
-        cls, assigned: dict[str, int], cover: dict[int, int], staff: list[StaffRow]
+        cls, assigned: dict[str, int], cover: dict[int, int], staff: Sequence[StaffFacts]
     ) -> Recipients:
         """From rows already read (``engine.recipients.RecipientBook``: one query per kind
         of row for many enrollments)."""
@@ -81,7 +112,7 @@ class Recipients:
             return None
         return self._cover.get(staff_id, staff_id)
 
-    def for_step(self, row: StepInstanceRow) -> list[int]:
+    def for_step(self, row: StepFacts) -> list[int]:
         """The assignee, plus for meetings every attendee who is staff."""
         found: list[int] = []
         first = self.covered(row.assigned_staff_id) or self.for_role(row.assignee_role)
@@ -92,7 +123,7 @@ class Recipients:
         return found
 
 
-def is_meeting(row: StepInstanceRow) -> bool:
+def is_meeting(row: StepFacts) -> bool:
     return row.kind == "meeting" or bool(row.attendee_roles)
 
 
@@ -109,13 +140,18 @@ def calendar_id(row: StepInstanceRow) -> str | int:
 
 def live_group_members(session: Session, row: StepInstanceRow) -> int:
     """How many other open instances share ``row``'s group occurrence."""
-    if not row.group_key:
+    return live_members(session, row.id, row.group_key)
+
+
+def live_members(session: Session, step_id: int | None, group_key: str | None) -> int:
+    """How many open instances but ``step_id`` share the group occurrence ``group_key``."""
+    if not group_key:
         return 0
     return len(
         session.exec(
             select(StepInstanceRow.id).where(
-                StepInstanceRow.group_key == row.group_key,
-                StepInstanceRow.id != row.id,
+                StepInstanceRow.group_key == group_key,
+                StepInstanceRow.id != step_id,
                 col(StepInstanceRow.status).in_(("planned", "due", "notified")),
             )
         ).all()
@@ -127,7 +163,7 @@ def announced(row: StepInstanceRow) -> bool:
     return row.kind != "session" and (is_meeting(row) or row.status in ("due", "notified"))
 
 
-def step_payload(row: StepInstanceRow, **extra: Any) -> dict[str, Any]:
+def step_payload(row: StepFacts, **extra: Any) -> dict[str, Any]:
     """What a notification carries: ids and step facts, never who the citizen is."""
     payload: dict[str, Any] = {
         "enrollment_id": row.enrollment_id,
@@ -160,11 +196,22 @@ def notify(
     group: the first member's instance carries it, the others find it sent.
     The rows are ``new``: the dispatcher decides per recipient whether each goes into the
     morning digest or into a mail of its own, and when (``dispatch.route``)."""
-    made = 0
+    return enqueue_many(session, notifications(ctx, row, kind, recipients, tag=tag, **extra))
+
+
+def notifications(
+    ctx: EngineContext,
+    row: StepFacts,
+    kind: str,
+    recipients: Iterable[int],
+    *,
+    tag: str,
+    **extra: Any,
+) -> list[dict[str, Any]]:
+    """The outbox rows :func:`notify` writes (those not written before)."""
     subject = group_id(row.group_key) if row.group_key else row.id
-    for staff_id in recipients:
-        if enqueue(
-            session,
+    return [
+        outbox_values(
             message_id=f"{kind}/{subject}/{tag}/{staff_id}",
             kind=kind,
             recipient_staff_id=staff_id,
@@ -173,26 +220,38 @@ def notify(
             enrollment_id=row.enrollment_id,
             payload=step_payload(row, **extra),
             status="new",
-        ):
-            made += 1
-    return made
+        )
+        for staff_id in recipients
+    ]
+
+
+def _plan_fields(t: TargetStep, recipients: Recipients) -> dict[str, Any]:
+    """The columns of a step row that its plan fixes."""
+    s = t.step
+    return {
+        "step_id": s.step_id,
+        "kind": s.kind,
+        "name": s.name,
+        "period": s.period,
+        "branch": f"{s.branch[0]}:{s.branch[1]}" if s.branch else None,
+        "due_date": t.date,
+        "due_time": s.time,
+        "assignee_role": s.assignee,
+        "assigned_staff_id": recipients.for_role(s.assignee),
+        "attendee_roles": list(s.attendees),
+        "depends_on": list(s.depends_on),
+        "reminders": [d.isoformat() for d in t.reminders],
+        "remind_from": min(t.reminders) if t.reminders else None,
+        "escalation_date": t.escalation[0] if t.escalation else None,
+        "escalation_role": t.escalation[1] if t.escalation else None,
+        "template": s.template,
+        "group_key": s.group,
+    }
 
 
 def _fill(row: StepInstanceRow, t: TargetStep, recipients: Recipients) -> None:
-    s = t.step
-    row.step_id, row.kind, row.name, row.period = s.step_id, s.kind, s.name, s.period
-    row.branch = f"{s.branch[0]}:{s.branch[1]}" if s.branch else None
-    row.due_date, row.due_time = t.date, s.time
-    row.assignee_role = s.assignee
-    row.assigned_staff_id = recipients.for_role(s.assignee)
-    row.attendee_roles = list(s.attendees)
-    row.depends_on = list(s.depends_on)
-    row.reminders = [d.isoformat() for d in t.reminders]
-    row.remind_from = min(t.reminders) if t.reminders else None
-    row.escalation_date = t.escalation[0] if t.escalation else None
-    row.escalation_role = t.escalation[1] if t.escalation else None
-    row.template = s.template
-    row.group_key = s.group
+    for name, value in _plan_fields(t, recipients).items():
+        setattr(row, name, value)
 
 
 def apply_target(
@@ -203,71 +262,64 @@ def apply_target(
     target: Mapping[str, TargetStep],
     lines: Sequence[ImpactLine],
 ) -> None:
-    """Write ``lines`` (from :func:`diff_instances`) and their notifications."""
+    """Write ``lines`` (from :func:`diff_instances`) and their notifications.
+
+    Rows are changed line by line; steps new to the record are inserted together, with
+    one statement (``store.rows.insert_returning``: no row objects, no flush per row),
+    and the notifications are then made in the order of the lines and written with one
+    look-up and one insert (``store.rows.enqueue_many``)."""
     now = ctx.now()
-    recipients = Recipients(session, enrollment, on=ctx.today())
+    loaded: list[Recipients] = []
+
+    def recipients() -> Recipients:  # read only when a line needs it
+        if not loaded:
+            loaded.append(Recipients(session, enrollment, on=ctx.today()))
+        return loaded[0]
+
     by_key = {row.key: row for row in instances}
+    fresh: list[dict[str, Any]] = []  # new rows not inserted yet
+    inserted: dict[str, StepFacts] = {}  # new rows by key, as inserted
+
+    def insert_fresh() -> None:
+        session.flush()  # the changes of the lines before them go first, as before
+        inserted.update((r.key, r) for r in insert_returning(session, StepInstanceRow, fresh))
+        fresh.clear()
+
+    #: (row or a new row's key, kind, tag, extra) per notification, in the order of lines
+    told: list[tuple[StepInstanceRow | str, str, str, dict[str, Any]]] = []
     for line in lines:
         row = by_key.get(line.key)
         if line.change == "added":
             if row is None:
-                # _fill() sets the plan's fields on the next line.
-                row = StepInstanceRow(  # type: ignore[call-arg]
-                    enrollment_id=pk(enrollment),
-                    key=line.key,
-                    created_at=now,
-                    status="planned",
-                    # given, not defaulted: a default_factory costs ~10× the whole row
-                    # (pydantic inspects the factory on every construction)
-                    attendee_roles=[],
-                    depends_on=[],
-                    reminders=[],
-                )
-            else:
-                row.revision += 1
-            _fill(row, target[line.key], recipients)
+                new = _plan_fields(target[line.key], recipients())
+                new.update(enrollment_id=pk(enrollment), key=line.key, status="planned")
+                fresh.append(new | {"revision": 1, "created_at": now, "updated_at": now})
+                if new["kind"] == "meeting" or new["attendee_roles"]:  # is_meeting
+                    told.append((line.key, "meeting_invitation", "", {}))
+                continue
+            row.revision += 1
+            _fill(row, target[line.key], recipients())
             row.status, row.updated_at = "planned", now
             session.add(row)
-            session.flush()
             if is_meeting(row):
-                notify(
-                    session,
-                    ctx,
-                    row,
-                    "meeting_invitation",
-                    recipients.for_step(row),
-                    tag=_group_tag(row) or f"r{row.revision}",
-                )
+                told.append((row, "meeting_invitation", "", {}))
         elif line.change == "moved":
             assert row is not None
-            told = announced(row)
+            was_told = announced(row)
             row.revision += 1
-            _fill(row, target[line.key], recipients)
+            _fill(row, target[line.key], recipients())
             row.updated_at = now
             session.add(row)
-            if told:
-                notify(
-                    session,
-                    ctx,
-                    row,
-                    "change",
-                    recipients.for_step(row),
-                    tag=_group_tag(row) or f"r{row.revision}",
-                    old_date=_iso(line.old_date),
-                )
+            if was_told:
+                told.append((row, "change", "", {"old_date": _iso(line.old_date)}))
         elif line.change == "cancelled":
             assert row is not None
             row.status, row.updated_at = "cancelled", now
             session.add(row)
+            if row.kind != "session" and row.group_key and fresh:
+                insert_fresh()  # the group's other members, as the record holds them now
             if row.kind != "session" and not live_group_members(session, row):
-                notify(
-                    session,
-                    ctx,
-                    row,
-                    "cancellation",
-                    recipients.for_step(row),
-                    tag=f"r{row.revision}",
-                )
+                told.append((row, "cancellation", f"r{row.revision}", {}))
     for key, t in target.items():  # keep reminder dates current for unchanged steps
         row = by_key.get(key)
         if row is not None and row.status in ("planned", "due", "notified"):
@@ -276,10 +328,17 @@ def apply_target(
                 row.reminders = reminders
                 row.remind_from = min(t.reminders) if t.reminders else None
                 session.add(row)
+    insert_fresh()  # the new rows get their ids, which the notifications carry
+    rows: list[dict[str, Any]] = []
+    for which, kind, tag, extra in told:
+        step = inserted[which] if isinstance(which, str) else which
+        tag = tag or _group_tag(step) or f"r{step.revision}"
+        rows += notifications(ctx, step, kind, recipients().for_step(step), tag=tag, **extra)
+    enqueue_many(session, rows)
     session.flush()
 
 
-def _group_tag(row: StepInstanceRow) -> str | None:
+def _group_tag(row: StepFacts) -> str | None:
     """A group occurrence's message tag: its time, the same for every member."""
     if not row.group_key:
         return None

@@ -8,15 +8,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from iba_workflow.cpr_guard import refuse_cpr_in_values
-from iba_workflow.definition import Definition
 from iba_workflow.definition.model import MeasurementStep
 from iba_workflow.errors import ConsentMissing, InvalidInput, InvalidTransition, NotFound
 from iba_workflow.planning import ChosenOutcome
 from iba_workflow.store.records import audit, has_health_consent, pk
+from iba_workflow.store.rows import (
+    completion_of,
+    get_by_id,
+    insert_row,
+    insert_rows,
+    not_done_steps,
+    set_step_status,
+)
 from iba_workflow.store.tables import (
+    OPEN_STEP_STATUSES,
     AttendanceRow,
     CompletionRow,
     EnrollmentRow,
@@ -27,7 +35,7 @@ from iba_workflow.store.tables import (
 
 from .absence import absence_data, list_days, record_absence_list
 from .context import EngineContext, transaction
-from .definitions import stored_definition
+from .definitions import anchored_on_completion, definition_of
 from .handover import propose_handover
 from .lifecycle import close_if_finished, get_enrollment, replan_enrollment, set_status
 from .target import Facts, ImpactLine, gather_facts
@@ -56,15 +64,13 @@ def complete_step(
     data = dict(data or {})
     refuse_cpr_in_values(data, field="data")
     with transaction(session):
-        row = session.get(StepInstanceRow, step_instance_id)
+        row = get_by_id(session, StepInstanceRow, step_instance_id)
         if row is None:
             raise NotFound(f"no step {step_instance_id}", hint="see the steps with: iba status")
         enrollment = get_enrollment(session, row.enrollment_id)
         if row.kind == "attendance" and not skip:  # the days of the list, named
             data = absence_data(data, _list_days(ctx, row, enrollment))
-        done = session.exec(
-            select(CompletionRow).where(CompletionRow.step_instance_id == row.id)
-        ).first()
+        done = completion_of(session, pk(row))
         if done is not None:
             if (done.outcome, done.data, done.skipped) == (outcome, data, skip):
                 return CompletionResult(row.id or 0, enrollment.id or 0, enrollment.status, True)
@@ -72,8 +78,8 @@ def complete_step(
                 f"step '{row.key}' was completed on {done.completed_on} with other data",
                 hint="a completion cannot be changed; record a correction with the IBA",
             )
-        _check_allowed(session, row, enrollment)
-        d = stored_definition(session, enrollment.definition_id, enrollment.definition_version)
+        not_done = _check_allowed(session, row, enrollment)
+        d = definition_of(session, enrollment)
         step = d.step(row.step_id)
         if not skip and step.health and not has_health_consent(session, enrollment.citizen_id):
             raise ConsentMissing(
@@ -95,39 +101,42 @@ def complete_step(
                 hint="outcomes: " + (", ".join(options) or "(none: leave --outcome out)"),
             )
         today, now = ctx.today(), ctx.now()
-        session.add(
-            CompletionRow(
-                step_instance_id=pk(row),
-                by_staff_id=ctx.staff_id,
-                channel=ctx.channel,
-                completed_at=now,
-                completed_on=today,
-                skipped=skip,
-                outcome=outcome,
-                data=data,
-            )
-        )
+        # the data's own rows first: a refused value leaves nothing written
         if not skip:
             _record_data(session, ctx, row, enrollment, step, data)
-        row.status, row.updated_at = ("skipped" if skip else "completed"), now
-        session.add(row)
+        insert_row(
+            session,
+            CompletionRow,
+            {
+                "step_instance_id": pk(row),
+                "by_staff_id": ctx.staff_id,
+                "channel": ctx.channel,
+                "completed_at": now,
+                "completed_on": today,
+                "skipped": skip,
+                "outcome": outcome,
+                "data": data,
+            },
+        )
+        set_step_status(session, row, "skipped" if skip else "completed", now)
         ended = False
         if outcome is not None:
-            session.add(
-                OutcomeRow(
-                    enrollment_id=pk(enrollment),
-                    step_instance_id=pk(row),
-                    step_key=row.key,
-                    outcome=outcome,
-                    decided_on=today,
-                )
+            insert_row(
+                session,
+                OutcomeRow,
+                {
+                    "enrollment_id": pk(enrollment),
+                    "step_instance_id": pk(row),
+                    "step_key": row.key,
+                    "outcome": outcome,
+                    "decided_on": today,
+                },
             )
             chosen_outcome = next(o for o in step.outcomes_list if o.id == outcome)
             ended = chosen_outcome.ends
             propose_handover(
                 session, ctx, enrollment=enrollment, outcome=chosen_outcome, step_key=row.key
             )
-        session.flush()
         audit(
             session,
             at=now,
@@ -143,37 +152,29 @@ def complete_step(
             fields=sorted(data),
         )
         changes: list[ImpactLine] = []
-        if outcome is not None or _anchors_on_completion(d, row.step_id):
+        replanned = outcome is not None or row.step_id in anchored_on_completion(d)
+        if replanned:
             facts = gather_facts(session, enrollment.id or 0)
             if outcome is not None and not any(c.step_key == row.key for c in facts.outcomes):
                 chosen = ChosenOutcome(row.key, outcome, today)
                 facts = Facts(facts.completions, [*facts.outcomes, chosen])
-            changes = replan_enrollment(session, ctx, enrollment, facts=facts)
+            changes = replan_enrollment(session, ctx, enrollment, facts=facts, definition=d)
         if ended:
             set_status(session, ctx, enrollment, "ended", reason=f"{row.key}: {outcome}")
         else:
-            close_if_finished(session, ctx, enrollment)
+            # nothing but this step changed status unless the plan was written again
+            left = None if replanned else sum(1 for x in not_done if x.id != row.id)
+            close_if_finished(session, ctx, enrollment, left=left)
         return CompletionResult(row.id or 0, enrollment.id or 0, enrollment.status, False, changes)
-
-
-def _anchors_on_completion(d: Definition, step_id: str) -> bool:
-    """Does any date in the plan follow from when ``step_id`` is completed? If not, and
-    no outcome is chosen, completing it cannot change the plan."""
-    anchor = f"completion.{step_id}"
-    for s in d.steps:
-        anchors = [s.when.anchor] if s.when is not None else []
-        if s.repeat is not None:
-            anchors += [b.anchor for b in (s.repeat.start, s.repeat.until) if b is not None]
-        if anchor in anchors:
-            return True
-    return False
 
 
 def _list_days(ctx: EngineContext, row: StepInstanceRow, e: EnrollmentRow) -> list[dt.date]:
     return list_days(ctx.calendars(e.municipality), row.due_date, e.start)
 
 
-def _check_allowed(session: Session, row: StepInstanceRow, enrollment: EnrollmentRow) -> None:
+def _check_allowed(session: Session, row: StepInstanceRow, enrollment: EnrollmentRow) -> list[Any]:
+    """Refuse what cannot be completed; the enrollment's steps not yet done (id, key,
+    status), read once for the dependencies here and for :func:`close_if_finished`."""
     if row.status in ("cancelled", "skipped"):
         raise InvalidTransition(
             f"step '{row.key}' is {row.status} and cannot be completed",
@@ -181,19 +182,16 @@ def _check_allowed(session: Session, row: StepInstanceRow, enrollment: Enrollmen
         )
     if enrollment.status != "active":
         raise InvalidTransition(f"enrollment {enrollment.id} is {enrollment.status}, not active")
+    not_done = not_done_steps(session, pk(enrollment))
     if row.depends_on:
-        waiting = session.exec(
-            select(StepInstanceRow.key).where(
-                StepInstanceRow.enrollment_id == enrollment.id,
-                StepInstanceRow.key.in_(row.depends_on),  # type: ignore[attr-defined]
-                StepInstanceRow.status.in_(("planned", "due", "notified")),  # type: ignore[attr-defined]
-            )
-        ).all()
+        needed = set(row.depends_on)
+        waiting = [x.key for x in not_done if x.key in needed and x.status in OPEN_STEP_STATUSES]
         if waiting:
             raise InvalidTransition(
                 f"'{row.key}' waits for {', '.join(sorted(waiting))}",
                 hint="complete those first",
             )
+    return not_done
 
 
 def _record_data(
@@ -220,6 +218,7 @@ def _record_data(
                 "health measurements need the citizen's consent, and none is on file",
                 hint="record consent first, or leave the health dimensions out",
             )
+        rows: list[dict[str, Any]] = []
         for key, raw in data.items():
             dim = dims[key]
             try:
@@ -228,28 +227,31 @@ def _record_data(
                 raise InvalidInput(f"'{key}' must be a number") from None
             if not dim.scale.min <= value <= dim.scale.max:
                 raise InvalidInput(f"'{key}' must lie in {dim.scale.min:g}..{dim.scale.max:g}")
-            session.add(
-                MeasurementRow(
-                    enrollment_id=pk(enrollment),
-                    step_instance_id=pk(row),
-                    dimension=key,
-                    value=value,
-                    health=dim.health,
-                    measured_on=today,
-                )
+            rows.append(
+                {
+                    "enrollment_id": pk(enrollment),
+                    "step_instance_id": pk(row),
+                    "dimension": key,
+                    "value": value,
+                    "health": dim.health,
+                    "measured_on": today,
+                }
             )
+        insert_rows(session, MeasurementRow, rows)
     elif row.kind == "attendance":
         days = _list_days(ctx, row, enrollment)
         record_absence_list(session, row, enrollment, days, data["absent_on"], ctx.now())
     elif row.kind == "session":
         present = str(data.get("present", "yes")).lower() not in ("no", "nej", "false", "0")
-        session.add(
-            AttendanceRow(
-                enrollment_id=pk(enrollment),
-                step_instance_id=pk(row),
-                day=row.due_date,
-                present=present,
-                reason=None,  # free text stays in one place: the completion's data
-                recorded_at=ctx.now(),
-            )
+        insert_row(
+            session,
+            AttendanceRow,
+            {
+                "enrollment_id": pk(enrollment),
+                "step_instance_id": pk(row),
+                "day": row.due_date,
+                "present": present,
+                "reason": None,  # free text stays in one place: the completion's data
+                "recorded_at": ctx.now(),
+            },
         )

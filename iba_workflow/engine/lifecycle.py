@@ -7,22 +7,31 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, func, select
 
+from iba_workflow.definition import Definition
 from iba_workflow.errors import NotFound
-from iba_workflow.store.outbox import enqueue
-from iba_workflow.store.records import audit, health_consent_withdrawn
+from iba_workflow.store.records import audit, health_consent_withdrawn, pk
+from iba_workflow.store.rows import (
+    cancelled_from,
+    count_not_done,
+    enqueue_many,
+    get_by_id,
+    outbox_values,
+    recipients_told,
+    waiting_ids,
+)
 from iba_workflow.store.tables import (
     DONE_STEP_STATUSES,
     CohortRow,
     EnrollmentRow,
-    OutboxRow,
     StepInstanceRow,
 )
 
-from .apply import Recipients, apply_target, live_group_members
+from .apply import Recipients, apply_target, live_members
 from .context import EngineContext
-from .definitions import stored_definition
+from .definitions import definition_of
 from .own_days import own_weekdays
 from .target import (
     Facts,
@@ -39,20 +48,22 @@ COORDINATOR_ROLE = "iba"
 
 
 def get_enrollment(session: Session, enrollment_id: int) -> EnrollmentRow:
-    row = session.get(EnrollmentRow, enrollment_id)
+    row = get_by_id(session, EnrollmentRow, enrollment_id)
     if row is None:
         raise NotFound(f"no enrollment {enrollment_id}", hint="list enrollments with: iba status")
     return row
 
 
+_INSTANCES = (
+    select(StepInstanceRow)
+    .where(StepInstanceRow.enrollment_id == bindparam("enrollment"))
+    .order_by(col(StepInstanceRow.due_date), col(StepInstanceRow.id))
+)
+
+
 def instances_of(session: Session, enrollment_id: int) -> list[StepInstanceRow]:
-    return list(
-        session.exec(
-            select(StepInstanceRow)
-            .where(StepInstanceRow.enrollment_id == enrollment_id)
-            .order_by(col(StepInstanceRow.due_date), col(StepInstanceRow.id))
-        )
-    )
+    """The enrollment's step rows by date (the statement built once)."""
+    return list(session.exec(_INSTANCES, params={"enrollment": enrollment_id}))
 
 
 def replan_enrollment(
@@ -63,9 +74,11 @@ def replan_enrollment(
     facts: Facts | None = None,
     adjustments: Sequence[Mapping[str, Any]] | None = None,
     write: bool = True,
+    definition: Definition | None = None,
 ) -> list[ImpactLine]:
-    """Compare the record with the plan it should hold; write the difference if asked."""
-    d = stored_definition(session, enrollment.definition_id, enrollment.definition_version)
+    """Compare the record with the plan it should hold; write the difference if asked.
+    ``definition``: the enrollment's own version, if the caller has it at hand."""
+    d = definition or definition_of(session, enrollment)
     _plan, target = compute_target(
         d,
         enrollment,
@@ -86,18 +99,15 @@ def replan_enrollment(
     return lines
 
 
-def close_if_finished(session: Session, ctx: EngineContext, enrollment: EnrollmentRow) -> bool:
-    """An active enrollment with nothing left to do is completed."""
+def close_if_finished(
+    session: Session, ctx: EngineContext, enrollment: EnrollmentRow, *, left: int | None = None
+) -> bool:
+    """An active enrollment with nothing left to do is completed. ``left``: how many of
+    its steps are not done, if the caller knows (else they are counted)."""
     if enrollment.status != "active":
         return False
-    left = session.exec(
-        select(func.count())
-        .select_from(StepInstanceRow)
-        .where(
-            StepInstanceRow.enrollment_id == enrollment.id,
-            col(StepInstanceRow.status).not_in(DONE_STEP_STATUSES),
-        )
-    ).one()
+    if left is None:
+        left = count_not_done(session, pk(enrollment))
     if left:
         return False
     set_status(session, ctx, enrollment, "completed", reason="alle trin afsluttet")
@@ -162,41 +172,37 @@ def announce_end(session: Session, ctx: EngineContext, enrollment: EnrollmentRow
     CANCEL is decided when it is sent (only meetings already sent to that person)."""
     ended_on = enrollment.ended_on or ctx.today()
     cancelled = [
-        row
-        for row in instances_of(session, enrollment.id or 0)
-        if row.status == "cancelled"
-        and row.kind != "session"
-        and row.due_date >= ended_on
+        step_id
+        for step_id, group_key in cancelled_from(session, pk(enrollment), ended_on)
         # a group occurrence others still attend stays in everyone's calendar
-        and not live_group_members(session, row)
+        if not live_members(session, step_id, group_key)
     ]
-    told = session.exec(
-        select(OutboxRow.recipient_staff_id).where(
-            OutboxRow.enrollment_id == enrollment.id, OutboxRow.kind != ENDED_KIND
-        )
-    ).all()
+    told = recipients_told(session, pk(enrollment), but=ENDED_KIND)
     coordinator = Recipients(session, enrollment, on=ctx.today()).for_role(COORDINATOR_ROLE)
     people = sorted({*told, *([coordinator] if coordinator else [])})
-    made = 0
-    for staff_id in people:
-        if enqueue(
-            session,
-            message_id=f"{ENDED_KIND}/{enrollment.id}/{staff_id}",
-            kind=ENDED_KIND,
-            recipient_staff_id=staff_id,
-            now=ctx.now(),
-            enrollment_id=enrollment.id,
-            payload={
-                "enrollment_id": enrollment.id,
-                "status": enrollment.status,
-                "reason": enrollment.ended_reason,
-                "ended_on": ended_on.isoformat(),
-                "cancelled": len(cancelled),
-                "cancelled_steps": [row.id for row in cancelled],
-            },
-            status="new",
-        ):
-            made += 1
+    now = ctx.now()
+    made = enqueue_many(
+        session,
+        [
+            outbox_values(
+                message_id=f"{ENDED_KIND}/{enrollment.id}/{staff_id}",
+                kind=ENDED_KIND,
+                recipient_staff_id=staff_id,
+                now=now,
+                enrollment_id=enrollment.id,
+                payload={
+                    "enrollment_id": enrollment.id,
+                    "status": enrollment.status,
+                    "reason": enrollment.ended_reason,
+                    "ended_on": ended_on.isoformat(),
+                    "cancelled": len(cancelled),
+                    "cancelled_steps": cancelled,
+                },
+                status="new",
+            )
+            for staff_id in people
+        ],
+    )
     session.flush()
     return made
 
@@ -217,14 +223,15 @@ def capacity_for(session: Session, enrollment: EnrollmentRow) -> int:
         cohort = session.get(CohortRow, enrollment.cohort_id)
         if cohort is not None:
             return cohort.capacity
-    d = stored_definition(session, enrollment.definition_id, enrollment.definition_version)
-    return d.capacity
+    return definition_of(session, enrollment).capacity
 
 
 def admit_waiting(
     session: Session, ctx: EngineContext, definition_id: str, cohort_id: int | None
 ) -> None:
     """Give free places to the longest-waiting enrollments (a cohort only before it starts)."""
+    if not waiting_ids(session, definition_id, cohort_id):  # the usual case: nobody waits
+        return
     query = (
         select(EnrollmentRow)
         .where(EnrollmentRow.definition_id == definition_id, EnrollmentRow.status == "waiting")
@@ -239,7 +246,7 @@ def admit_waiting(
             return
         today = ctx.today()
         if waiting.cohort_id is None:
-            d = stored_definition(session, waiting.definition_id, waiting.definition_version)
+            d = definition_of(session, waiting)
             cal = ctx.calendars(waiting.municipality)
             earliest = cal.add_working_days(today, 1)
             lead_start = today + dt.timedelta(

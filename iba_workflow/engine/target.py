@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from iba_workflow.calendar import WorkingCalendar
 from iba_workflow.definition import Definition
@@ -21,13 +21,12 @@ from iba_workflow.definition.model import Duration
 from iba_workflow.errors import InvalidInput
 from iba_workflow.planning import ChosenOutcome, Plan, PlannedStep, PlanOverrides, plan_enrollment
 from iba_workflow.planning.pauses import apply_pauses, before_pauses
+from iba_workflow.store.rows import completed_on, outcomes_of
 from iba_workflow.store.tables import (
     DONE_STEP_STATUSES,
     OPEN_STEP_STATUSES,
     CohortRow,
-    CompletionRow,
     EnrollmentRow,
-    OutcomeRow,
     StepInstanceRow,
 )
 
@@ -71,19 +70,9 @@ class ImpactLine:
 
 
 def gather_facts(session: Session, enrollment_id: int) -> Facts:
-    completions = session.exec(
-        select(col(StepInstanceRow.key), col(CompletionRow.completed_on))
-        .join(CompletionRow, col(CompletionRow.step_instance_id) == StepInstanceRow.id)
-        .where(StepInstanceRow.enrollment_id == enrollment_id, CompletionRow.skipped == False)  # noqa: E712
-    ).all()
-    outcomes = session.exec(
-        select(OutcomeRow)
-        .where(OutcomeRow.enrollment_id == enrollment_id)
-        .order_by(col(OutcomeRow.id))
-    ).all()
     return Facts(
-        completions={key: day for key, day in completions},
-        outcomes=[ChosenOutcome(o.step_key, o.outcome, o.decided_on) for o in outcomes],
+        completions={key: day for key, day in completed_on(session, enrollment_id)},
+        outcomes=[ChosenOutcome(*o) for o in outcomes_of(session, enrollment_id)],
     )
 
 

@@ -7,11 +7,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from iba_workflow.errors import NotFound
 
-from .tables import AuditRow, CitizenIdentityRow, CitizenRow, ConsentRow
+from .rows import insert_row, latest_health_consent
+from .tables import AuditRow, CitizenIdentityRow, CitizenRow
 
 
 def pk(row: Any) -> int:
@@ -35,18 +36,22 @@ def audit(
     citizen_id: int | None = None,
     **details: Any,
 ) -> None:
-    """Append one line to the audit log (ids and facts only, never personal data)."""
-    session.add(
-        AuditRow(
-            at=at,
-            actor=actor,
-            action=action,
-            entity=entity,
-            entity_id=None if entity_id is None else str(entity_id),
-            enrollment_id=enrollment_id,
-            citizen_id=citizen_id,
-            details={k: _jsonable(v) for k, v in details.items()},
-        )
+    """Append one line to the audit log (ids and facts only, never personal data), at
+    once: one ``INSERT`` in the caller's transaction (``store.rows``; the line is never
+    read back as an object, so the ORM's unit of work would only cost)."""
+    insert_row(
+        session,
+        AuditRow,
+        {
+            "at": at,
+            "actor": actor,
+            "action": action,
+            "entity": entity,
+            "entity_id": None if entity_id is None else str(entity_id),
+            "enrollment_id": enrollment_id,
+            "citizen_id": citizen_id,
+            "details": {k: _jsonable(v) for k, v in details.items()},
+        },
     )
 
 
@@ -97,23 +102,13 @@ def read_citizen_identity(
 
 def has_health_consent(session: Session, citizen_id: int) -> bool:
     """True if the latest health consent of the citizen is a 'given'."""
-    latest = session.exec(
-        select(ConsentRow)
-        .where(ConsentRow.citizen_id == citizen_id, ConsentRow.scope == "health")
-        .order_by(col(ConsentRow.at).desc(), col(ConsentRow.id).desc())
-    ).first()
-    return bool(latest and latest.given)
+    return latest_health_consent(session, citizen_id) is True
 
 
 def health_consent_withdrawn(session: Session, citizen_id: int) -> bool:
     """True if the latest health consent of the citizen is a withdrawal (not merely none
     on file): then the engine plans no health-only steps for her."""
-    latest = session.exec(
-        select(ConsentRow)
-        .where(ConsentRow.citizen_id == citizen_id, ConsentRow.scope == "health")
-        .order_by(col(ConsentRow.at).desc(), col(ConsentRow.id).desc())
-    ).first()
-    return bool(latest and not latest.given)
+    return latest_health_consent(session, citizen_id) is False
 
 
 def citizen_by_ref(session: Session, ref: str) -> CitizenRow:
