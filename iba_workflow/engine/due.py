@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from iba_workflow.clock import COPENHAGEN
-from iba_workflow.store.queries import due_steps, escalations_due, reminders_due
+from iba_workflow.store.queries import ReminderDue, due_steps, escalations_due, reminders_due
 from iba_workflow.store.records import audit
+from iba_workflow.store.rows import CHUNK, enqueue_many
 from iba_workflow.store.tables import OutboxRow, StepInstanceRow
 
-from .apply import notify
+from .apply import notifications
 from .context import EngineContext, transaction
 from .recipients import RecipientBook
 
@@ -41,6 +42,7 @@ def enqueue_due_notifications(
     with transaction(session):
         became = due_steps(session, today, lead_days=lead_days)
         book.load(row.enrollment_id for row in became)
+        first_words: list[dict[str, object]] = []
         for row in became:
             told.add(row.id or 0)
             row.status, row.updated_at = "due", ctx.now()
@@ -50,9 +52,7 @@ def enqueue_due_notifications(
                 who = staff_for(row).covered(row.assigned_staff_id) or staff_for(row).for_role(
                     row.assignee_role
                 )
-                report.new_tasks += notify(
-                    session, ctx, row, "new_task", [who] if who else [], tag="once"
-                )
+                first_words += notifications(ctx, row, "new_task", [who] if who else [], tag="once")
             audit(
                 session,
                 at=ctx.now(),
@@ -63,29 +63,29 @@ def enqueue_due_notifications(
                 enrollment_id=row.enrollment_id,
                 step_key=row.key,
             )
+        report.new_tasks += enqueue_many(session, first_words)
         reminders = reminders_due(session, today)
         book.load(reminder.step.enrollment_id for reminder in reminders)
+        reminders = [r for r in reminders if r.step.id not in told]
+        covered = _first_word_since(session, reminders)
+        batch: list[dict[str, object]] = []
         for reminder in reminders:
             row = reminder.step
-            if row.id in told or _new_task_since(session, row, reminder.reminder_date):
+            if (row.group_key or row.id) in covered.get(reminder.reminder_date, ()):
                 continue
             who = staff_for(row).covered(row.assigned_staff_id) or staff_for(row).for_role(
                 row.assignee_role
             )
-            report.reminders += notify(
-                session,
-                ctx,
-                row,
-                "reminder",
-                [who] if who else [],
-                tag=f"{reminder.reminder_date.isoformat()}",
+            batch += notifications(
+                ctx, row, "reminder", [who] if who else [], tag=reminder.reminder_date.isoformat()
             )
+        report.reminders += enqueue_many(session, batch)  # one look-up per chunk, not per step
         escalations = escalations_due(session, today)
         book.load(row.enrollment_id for row in escalations)
+        batch = []
         for row in escalations:
             who = staff_for(row).for_role(row.escalation_role)
-            report.escalations += notify(
-                session,
+            batch += notifications(
                 ctx,
                 row,
                 "escalation",
@@ -93,29 +93,53 @@ def enqueue_due_notifications(
                 tag=f"r{row.revision}",
                 escalated_to_role=row.escalation_role,
             )
+        report.escalations += enqueue_many(session, batch)
     return report
 
 
 FIRST_WORD_KINDS = ("new_task", "meeting_invitation")  # the first mail about a step
 
 
-def _new_task_since(session: Session, row: StepInstanceRow, day: dt.date) -> bool:
-    """Was the step's first mail (new task, or a meeting's invitation) written on ``day``
-    or later, so it covers the reminder of ``day``? For a group's occurrence (issue 12)
-    any member's step counts: the group's invitation goes out on one of them."""
-    since = dt.datetime.combine(day, dt.time(0), COPENHAGEN)
-    steps = (
-        select(StepInstanceRow.id).where(StepInstanceRow.group_key == row.group_key)
-        if row.group_key
-        else select(StepInstanceRow.id).where(StepInstanceRow.id == row.id)
+def _first_word_since(
+    session: Session, reminders: list[ReminderDue]
+) -> dict[dt.date, set[int | str]]:
+    """Per reminder date, the steps (by id, a group's occurrence by its ``group_key``)
+    whose first mail (new task, or a meeting's invitation) was written on that day or
+    later, so it covers that day's reminder. For a group (issue 12) any member's mail
+    counts: the group's invitation goes out on one of them. One query per chunk of steps,
+    not one per reminder."""
+    if not reminders:
+        return {}
+    earliest = dt.datetime.combine(min(r.reminder_date for r in reminders), dt.time(0), COPENHAGEN)
+    groups = sorted({r.step.group_key for r in reminders if r.step.group_key})
+    singles = sorted({r.step.id or 0 for r in reminders if not r.step.group_key})
+    written: list[tuple[int | str, dt.datetime]] = []
+    first_words = select(OutboxRow.step_instance_id, OutboxRow.created_at).where(
+        col(OutboxRow.kind).in_(FIRST_WORD_KINDS), col(OutboxRow.created_at) >= earliest
     )
-    return (
-        session.exec(
-            select(OutboxRow.id).where(
-                col(OutboxRow.step_instance_id).in_(steps),
+    for start in range(0, len(singles), CHUNK):
+        chunk = singles[start : start + CHUNK]
+        found = session.exec(first_words.where(col(OutboxRow.step_instance_id).in_(chunk)))
+        written += [(step_id or 0, at) for step_id, at in found]
+    for start in range(0, len(groups), CHUNK):
+        chunk = groups[start : start + CHUNK]
+        found = session.exec(
+            select(StepInstanceRow.group_key, OutboxRow.created_at)
+            .join(OutboxRow, col(OutboxRow.step_instance_id) == StepInstanceRow.id)
+            .where(
+                col(StepInstanceRow.group_key).in_(chunk),
                 col(OutboxRow.kind).in_(FIRST_WORD_KINDS),
-                col(OutboxRow.created_at) >= since,
+                col(OutboxRow.created_at) >= earliest,
             )
-        ).first()
-        is not None
-    )
+        )
+        written += [(key or "", at) for key, at in found]
+    covered: dict[dt.date, set[int | str]] = {}
+    for day in {r.reminder_date for r in reminders}:
+        since = dt.datetime.combine(day, dt.time(0), COPENHAGEN)
+        covered[day] = {who for who, at in written if _aware(at) >= since}
+    return covered
+
+
+def _aware(at: dt.datetime) -> dt.datetime:
+    """SQLite hands back naive datetimes (stored in UTC); PostgreSQL aware ones."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
