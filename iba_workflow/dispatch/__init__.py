@@ -15,9 +15,7 @@
   renders the template (reminders ``paamindelse``, escalations ``eskalering``, changes
   ``aendring``, cancellations ``aflysning``, new tasks and invitations the step's own),
   attaches an .ics for meetings (REQUEST with a SEQUENCE that grows per step instance and
-  recipient, CANCEL when cancelled), sends it and marks the row sent (a batch's step
-  mails in groups of ``core.SENT_GROUP``, one commit each: a crash before that commit
-  sends at most that many again, with their stable Message-IDs), or failed
+  recipient, CANCEL when cancelled), sends it and marks the row sent, or failed
   (transient: retried as ``mail.backoff`` says, the one retry policy) / dead (permanent,
   or too many tries). One message's failure never stops the batch.
 - ``enqueue_digests(session_factory, ctx, settings) -> int``: routes what the engine wrote

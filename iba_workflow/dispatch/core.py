@@ -27,25 +27,20 @@ from iba_workflow.store.outbox import (
     claim_outbox_batch,
     mark_failed,
     mark_sent,
-    mark_sent_many,
 )
 from iba_workflow.store.queries import due_steps
-from iba_workflow.store.tables import EnrollmentRow, OutboxRow
+from iba_workflow.store.tables import EnrollmentRow, OutboxRow, StaffRow, StepInstanceRow
 
-from .batch import MEETING_KIND, SIGN_IN_KIND, compose_batch, intervention_of
 from .compose import Composed, DefinitionCache, Skipped, compose
 from .digest import DIGEST_KIND, compose_digest, enqueue_digests
 from .reports import DeliveryReport, DueReport, InterventionCounts, TickReport
 
 log = logging.getLogger("iba_workflow.dispatch")
 
+SIGN_IN_KIND = "sign_in"  # identity.signin.SIGN_IN_KIND (not imported: no cycle)
+MEETING_KIND = "schedule_meeting"  # schedule.meeting_outbox.MEETING_KIND (issue 12)
 DUE_KINDS = {"new_task": "new_tasks", "reminder": "reminders", "escalation": "escalations"}
 MAX_BATCHES_PER_TICK = 1000
-#: The batch's mails the server has accepted are marked sent together, one commit per
-#: this many: a crash between the server's answer and that commit sends at most this
-#: many again, each with its stable Message-ID (``mail.message.message_id``), which
-#: mail clients show once. One commit per mail cost ~15 % of a mail's CPU.
-SENT_GROUP = 20
 
 
 def enqueue_due(
@@ -122,7 +117,7 @@ async def deliver(
     renderer = renderer or MailRenderer(settings.templates_dir or paths.templates_dir())
     mailer = mailer or SmtpMailer.from_settings(settings)
     definitions = DefinitionCache()
-    ready = compose_batch(
+    ready = _compose_batch(
         outbox_ids,
         session_factory=session_factory,
         ctx=ctx,
@@ -131,77 +126,92 @@ async def deliver(
         renderer=renderer,
         definitions=definitions,
     )
-    accepted: list[tuple[int, str]] = []  # sent; recorded together (SENT_GROUP)
     async with mailer.session() as outgoing:
-        try:
-            for outbox_id in outbox_ids:
-                built, name = ready.get(outbox_id, (None, ""))
-                if isinstance(built, Composed):
-                    outcome = await _send_composed(
-                        outbox_id, built, owner, ctx, outgoing, settings, session_factory
+        for outbox_id in outbox_ids:
+            if outbox_id in ready:
+                built, name = ready[outbox_id]
+                with session_factory() as session:
+                    outcome = await _send_built(
+                        session, outbox_id, built, owner, ctx, outgoing, settings
                     )
-                    if outcome is None:  # the server has it: recorded with its group
-                        accepted.append((outbox_id, name))
-                        if len(accepted) >= SENT_GROUP:
-                            _record_sent(session_factory, accepted, owner, ctx, report)
-                        continue
-                elif built is not None:
-                    with session_factory() as session:
-                        outcome = await _send_built(
-                            session, outbox_id, built, owner, ctx, outgoing, settings
-                        )
-                else:
-                    outcome, name = await _deliver_one(
-                        outbox_id,
-                        session_factory=session_factory,
-                        ctx=ctx,
-                        settings=settings,
-                        owner=owner,
-                        renderer=renderer,
-                        outgoing=outgoing,
-                        definitions=definitions,
-                    )
-                report.count(name, outcome)
-        finally:  # what the server accepted is recorded, whatever stopped the batch
-            _record_sent(session_factory, accepted, owner, ctx, report)
+            else:
+                outcome, name = await _deliver_one(
+                    outbox_id,
+                    session_factory=session_factory,
+                    ctx=ctx,
+                    settings=settings,
+                    owner=owner,
+                    renderer=renderer,
+                    outgoing=outgoing,
+                    definitions=definitions,
+                )
+            report.count(name, outcome)
     return report
 
 
-async def _send_composed(
-    outbox_id: int,
-    built: Composed,
-    owner: str,
+def _compose_batch(
+    outbox_ids: Sequence[int],
+    *,
+    session_factory: SessionFactory,
     ctx: EngineContext,
-    outgoing: OutgoingMail,
     settings: Settings,
-    session_factory: SessionFactory,
-) -> str | None:
-    """Send a mail of the batch: None when the server accepted it (the caller records
-    it with its group), else the failure's outcome, recorded now."""
-    try:
-        await outgoing.send(built.message, recipients=built.recipients)
-    except MailSendError as exc:
-        log.warning("outbox %s not sent: %s", outbox_id, exc.message)
-        with session_factory() as session:
-            return _failed(session, outbox_id, owner, ctx, settings, exc.message, not exc.transient)
-    return None
-
-
-def _record_sent(
-    session_factory: SessionFactory,
-    accepted: list[tuple[int, str]],
     owner: str,
-    ctx: EngineContext,
-    report: DeliveryReport,
-) -> None:
-    """Mark the accepted mails sent in one commit, count them, and empty ``accepted``."""
-    if not accepted:
-        return
+    renderer: MailRenderer,
+    definitions: DefinitionCache,
+) -> dict[int, tuple[Composed | Skipped, str]]:
+    """The batch's step mails built in one transaction: their links and SEQUENCEs are
+    committed once, before any of them is sent (one commit per batch, not per mail).
+    Digests, sign-in links, booked meetings and any batch with a mail that cannot be
+    built go one by one (``_deliver_one``), so a refused mail is recorded on its own row."""
+    built: dict[int, tuple[Composed | Skipped, str]] = {}
     with session_factory() as session:
-        done = mark_sent_many(session, [i for i, _name in accepted], owner, ctx.now())
-    for outbox_id, name in accepted:
-        report.count(name, "sent" if outbox_id in done else "lost_lease")
-    accepted.clear()
+        try:
+            rows = _prefetch(session, outbox_ids)
+            for outbox_id in outbox_ids:
+                row = rows.get(outbox_id)
+                if row is None or row.lease_owner != owner or row.status != "sending":
+                    continue
+                if row.kind in (DIGEST_KIND, SIGN_IN_KIND, MEETING_KIND):
+                    continue  # composed by their own code, one by one
+                mail = compose(
+                    session,
+                    row,
+                    settings=settings,
+                    renderer=renderer,
+                    clock=ctx.clock,
+                    today=ctx.today(),
+                    definitions=definitions,
+                    commit=False,
+                )
+                built[outbox_id] = (mail, _intervention_of(session, row.enrollment_id))
+            session.commit()
+        except Exception:  # the rows go one by one, each recording its own error
+            session.rollback()
+            return {}
+    return built
+
+
+def _prefetch(session: Session, outbox_ids: Sequence[int]) -> dict[int, OutboxRow]:
+    """The batch's outbox rows, and the steps, staff and enrollments they name, in one
+    query per kind: composing then finds them in the session (``session.get`` without SQL)."""
+    rows = {
+        r.id: r
+        for r in session.exec(select(OutboxRow).where(col(OutboxRow.id).in_(outbox_ids)))
+        if r.id is not None
+    }
+    step_ids = {r.step_instance_id for r in rows.values() if r.step_instance_id is not None}
+    staff_ids = {r.recipient_staff_id for r in rows.values()}
+    steps = session.exec(select(StepInstanceRow).where(col(StepInstanceRow.id).in_(step_ids))).all()
+    enrollment_ids = {s.enrollment_id for s in steps} | {
+        r.enrollment_id for r in rows.values() if r.enrollment_id is not None
+    }
+    held = [
+        *steps,
+        *session.exec(select(StaffRow).where(col(StaffRow.id).in_(staff_ids))),
+        *session.exec(select(EnrollmentRow).where(col(EnrollmentRow.id).in_(enrollment_ids))),
+    ]
+    session.info["iba_prefetched"] = held  # the session's identity map holds them weakly
+    return rows
 
 
 async def _send_built(
@@ -245,7 +255,7 @@ async def _deliver_one(
             return "lost_lease", ""
         digest = row.kind == DIGEST_KIND
         sign_in = row.kind == SIGN_IN_KIND
-        name = DIGEST_TEMPLATE if digest else intervention_of(session, row.enrollment_id)
+        name = DIGEST_TEMPLATE if digest else _intervention_of(session, row.enrollment_id)
         try:
             if row.kind == MEETING_KIND:  # a booked meeting (schedule): staff and contacts
                 from iba_workflow.schedule.meeting_outbox import compose_meeting_mail
@@ -307,6 +317,13 @@ def _failed(
         permanent=permanent,
     )
     return {"dead": "dead", "failed": "failed"}.get(status or "", "lost_lease")
+
+
+def _intervention_of(session: object, enrollment_id: int | None) -> str:
+    if enrollment_id is None:
+        return "-"
+    enrollment = session.get(EnrollmentRow, enrollment_id)  # type: ignore[attr-defined]
+    return enrollment.definition_id if enrollment is not None else "-"
 
 
 async def run_tick(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import weakref
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, inspect, or_, select, text, update
@@ -159,33 +158,22 @@ def claim_outbox_batch(
 def mark_sent(session: Session, outbox_id: int, owner: str, now: dt.datetime) -> bool:
     """Record a successful send (a new task's step becomes ``notified``). False (and no
     change) if the lease was lost."""
-    return outbox_id in mark_sent_many(session, [outbox_id], owner, now)
-
-
-def mark_sent_many(
-    session: Session, outbox_ids: Sequence[int], owner: str, now: dt.datetime
-) -> set[int]:
-    """:func:`mark_sent` for several rows in one commit (two statements); the ids
-    recorded (a row whose lease was lost is left as it is)."""
     t = OutboxRow.__table__.c  # type: ignore[attr-defined]
     done = session.execute(
         update(OutboxRow.__table__)  # type: ignore[attr-defined]
-        .where(t.id.in_(list(outbox_ids)), t.lease_owner == owner, t.status == "sending")
+        .where(t.id == outbox_id, t.lease_owner == owner, t.status == "sending")
         .values(status="sent", sent_at=now, lease_owner=None, lease_until=None, last_error=None)
-        .returning(t.id, t.kind, t.step_instance_id)
-    ).all()
-    told = {
-        r.step_instance_id for r in done if r.kind == "new_task" and r.step_instance_id is not None
-    }
-    if told:
+        .returning(t.kind, t.step_instance_id)
+    ).first()
+    if done is not None and done.kind == "new_task" and done.step_instance_id is not None:
         steps = StepInstanceRow.__table__.c  # type: ignore[attr-defined]
         session.execute(
             update(StepInstanceRow.__table__)  # type: ignore[attr-defined]
-            .where(steps.id.in_(told), steps.status == "due")
+            .where(steps.id == done.step_instance_id, steps.status == "due")
             .values(status="notified")
         )
     session.commit()
-    return {r.id for r in done}
+    return done is not None
 
 
 def mark_failed(

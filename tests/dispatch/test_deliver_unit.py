@@ -153,30 +153,3 @@ async def test_rows_are_leased_for_iba_dispatch_lease_seconds(world: World) -> N
 
     await tick(world, MemoryMailer(refuse=look))
     assert seen and set(seen) == {dt.timedelta(seconds=17)}
-
-
-async def test_accepted_mails_are_marked_sent_in_groups_and_when_the_batch_stops(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The mails the server accepted are recorded every SENT_GROUP mails (here 2): when
-    the third is handed over the first two are ``sent`` in the store; a batch stopped by
-    an unexpected error still records what was accepted, and leaves the rest leased."""
-    from iba_workflow.dispatch import core
-
-    monkeypatch.setattr(core, "SENT_GROUP", 2)
-    visit(world)
-    seen: list[set[str]] = []
-
-    def watch(message: EmailMessage, recipients: tuple[str, ...]) -> MailSendError | None:
-        seen.append({r.status for r in rows(world)[:2]})
-        if len(seen) == 4:
-            raise RuntimeError("the process is going down")
-        return None
-
-    mailer = MemoryMailer(refuse=watch)
-    with pytest.raises(RuntimeError):
-        await tick(world, mailer)
-    assert seen[2] == {"sent"}  # the first two, recorded before the third went
-    statuses = [r.status for r in rows(world)]
-    assert statuses[:3] == ["sent"] * 3 and set(statuses[3:]) == {"sending"}
-    assert len(mailer.sent) == 3
