@@ -122,17 +122,17 @@ def _first_word_since(
         found = session.exec(first_words.where(col(OutboxRow.step_instance_id).in_(chunk)))
         written += [(step_id or 0, at) for step_id, at in found]
     for start in range(0, len(groups), CHUNK):
-        chunk = groups[start : start + CHUNK]
-        found = session.exec(
+        keys = groups[start : start + CHUNK]
+        in_group = session.exec(
             select(StepInstanceRow.group_key, OutboxRow.created_at)
             .join(OutboxRow, col(OutboxRow.step_instance_id) == StepInstanceRow.id)
             .where(
-                col(StepInstanceRow.group_key).in_(chunk),
+                col(StepInstanceRow.group_key).in_(keys),
                 col(OutboxRow.kind).in_(FIRST_WORD_KINDS),
                 col(OutboxRow.created_at) >= earliest,
             )
         )
-        written += [(key or "", at) for key, at in found]
+        written += [(key or "", at) for key, at in in_group]
     covered: dict[dt.date, set[int | str]] = {}
     for day in {r.reminder_date for r in reminders}:
         since = dt.datetime.combine(day, dt.time(0), COPENHAGEN)
