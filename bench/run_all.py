@@ -1,5 +1,7 @@
 """Every benchmark, one after another, each in its own process: ``python bench/run_all.py``
-(``--quick`` for a smoke run with small N; other arguments are passed on). Prints each
+(``--quick`` for a smoke run with small N; other arguments are passed on to each). The
+PostgreSQL ones (``bench_lifecycle.py --pg``, ``bench_dispatch_pg.py``, ``bench_scale.py``)
+use ``IBA_BENCH_POSTGRES_URL`` (bench/README.md). Prints each
 benchmark's JSON lines and summary, then all summaries together."""
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ from pathlib import Path
 from common import emit, machine
 
 HERE = Path(__file__).resolve().parent
-BENCHES = [
-    "bench_planning.py",
-    "bench_lifecycle.py",
-    "bench_dispatch.py",
-    "bench_http.py",
-    "bench_digest.py",
+BENCHES: list[tuple[str, ...]] = [
+    ("bench_planning.py",),
+    ("bench_lifecycle.py",),
+    ("bench_lifecycle.py", "--pg"),
+    ("bench_dispatch.py",),
+    ("bench_dispatch_pg.py",),
+    ("bench_http.py",),
+    ("bench_digest.py",),
+    ("bench_scale.py",),
 ]
 
 
@@ -25,10 +30,10 @@ def main() -> int:
     emit("machine", **machine())
     summaries: list[str] = []
     failed = 0
-    for name in BENCHES:
+    for name, *options in BENCHES:
         started = time.monotonic()
         done = subprocess.run(
-            [sys.executable, str(HERE / name), *sys.argv[1:]],
+            [sys.executable, str(HERE / name), *options, *sys.argv[1:]],
             capture_output=True,
             text=True,
             check=False,
@@ -38,7 +43,7 @@ def main() -> int:
         if done.returncode != 0:
             failed += 1
             sys.stderr.write(done.stderr[-3000:])
-            lines.append(f"SUMMARY {name}: FAILED (exit {done.returncode})")
+            lines.append(f"SUMMARY {name} {' '.join(options)}: FAILED (exit {done.returncode})")
         summaries += [f"{line}  [{time.monotonic() - started:.0f} s]" for line in lines]
     print("\n".join(summaries))
     return 1 if failed else 0
