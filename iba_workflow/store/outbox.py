@@ -18,6 +18,7 @@ from sqlmodel import Session, col
 
 from iba_workflow.mail.backoff import BackoffPolicy, decide_after_failure
 
+from .rows import outbox_values
 from .tables import CLAIMABLE, OutboxRow, StepInstanceRow
 
 DEFAULT_POLICY = BackoffPolicy()
@@ -54,17 +55,17 @@ def enqueue(
         ).first()
     if exists is not None:
         return None
-    row = OutboxRow(
-        message_id=message_id,
-        kind=kind,
-        recipient_staff_id=recipient_staff_id,
-        step_instance_id=step_instance_id,
-        enrollment_id=enrollment_id,
-        payload=payload or {},
-        status=status,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
+    row = OutboxRow(  # the same columns enqueue_many writes
+        **outbox_values(
+            message_id=message_id,
+            kind=kind,
+            recipient_staff_id=recipient_staff_id,
+            now=now,
+            step_instance_id=step_instance_id,
+            enrollment_id=enrollment_id,
+            payload=payload,
+            status=status,
+        )
     )
     session.add(row)
     added[message_id] = row
