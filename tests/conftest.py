@@ -6,11 +6,11 @@ PostgreSQL unreachable: the PostgreSQL cases are skipped locally, and fail when 
 environment says CI (CI=true), so a CI run can never pass without them.
 
 Parallel runs (pytest-xdist, ``-n auto --dist loadgroup`` in pyproject.toml): every test
-runs in any worker, except those that start servers, which ``pytest_collection_modifyitems``
-puts into one xdist group each kind, so each kind runs serially in one worker (see
-``SERIAL_GROUPS``). Session fixtures are per worker and safe side by side: the SQLite
-template lives under the worker's own temporary directory, PostgreSQL databases carry a
-random prefix, the Prefect template cache is made under a file lock.
+runs in any worker, except those ``pytest_collection_modifyitems`` puts into an xdist
+group (see ``_serial_group``): each group runs in one worker, one test after another.
+Session fixtures are per worker and safe side by side: the SQLite template lives under
+the worker's own temporary directory, PostgreSQL databases carry a random prefix, the
+Prefect template cache is made under a file lock.
 """
 
 from __future__ import annotations
@@ -37,13 +37,16 @@ STORE_BACKENDS = [
 
 
 def _serial_group(item: pytest.Item) -> str | None:
-    """The xdist group that keeps a server-starting test serial, or None (any worker).
+    """The xdist group a test must run in, or None (any worker, in any order).
 
     - ``servers``: a real Prefect server (the session's ``prefect_server``, also behind the
       module stacks), and ``iba up`` (a Prefect server, the web app and a mailbox). One
-      worker runs them one after another, as before: two Prefect servers side by side on a
-      2-core machine only slow each other down.
+      worker runs them one after another: one session server instead of one per worker,
+      and two Prefect servers side by side on a 2-core machine only slow each other down.
     - ``browser``: headless Chromium (one at a time: ~300 MB each).
+    - the module's own path, for a test that uses a module-scoped fixture (a month of mail
+      for a caseload, a Radicale server, a report world): each worker would otherwise
+      build it again for the tests it happens to get.
     """
     path = Path(str(item.fspath))
     fixtures = getattr(item, "fixturenames", ())
@@ -51,17 +54,53 @@ def _serial_group(item: pytest.Item) -> str | None:
         return "servers"
     if path.name in BROWSER_TEST_FILES:
         return "browser"
+    info = getattr(item, "_fixtureinfo", None)
+    definitions = getattr(info, "name2fixturedefs", {}).values()
+    if any(d.scope == "module" for defs in definitions for d in defs):
+        return item.nodeid.split("::", 1)[0]
     return None
 
 
 BROWSER_TEST_FILES = {"test_browser.py", "test_keyboard.py"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         group = _serial_group(item)
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
+
+
+GROUPS_LOST = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(trylast=True)  # after xdist's hook: did it take the groups?
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Under ``--dist loadgroup``, notice when xdist did not take the groups.
+
+    xdist passes a group to the scheduler as a ``@group`` suffix of the test id; pytest
+    9.2 ignores that suffix (pytest-dev/pytest-xdist#1386), and the groups then silently
+    do nothing: module fixtures built once per worker, two Prefect servers at once. This
+    is why pyproject.toml pins pytest 9.1.1; every grouped test fails with this sentence
+    if that ever changes (``_groups_taken``)."""
+    if not session.config.getvalue("loadgroup"):
+        return
+    for item in session.items:
+        if any(item.iter_markers("xdist_group")) and "@" not in item.nodeid:
+            session.config.stash[GROUPS_LOST] = (
+                f"pytest-xdist did not take the xdist groups (pytest {pytest.__version__}; "
+                "pytest-dev/pytest-xdist#1386): keep pytest at the version pyproject.toml "
+                "pins, or run with -n 0"
+            )
+            return
+
+
+@pytest.fixture(autouse=True)
+def _groups_taken(request: pytest.FixtureRequest) -> None:
+    lost = request.config.stash.get(GROUPS_LOST, None)
+    if lost and any(request.node.iter_markers("xdist_group")):
+        pytest.fail(lost)
 
 
 def _pg_url(database: str) -> str:
