@@ -1,20 +1,35 @@
 """Killing the process between (or during) any two transactions loses nothing and
 duplicates nothing: the next run continues from the store to the same record.
 
-A failure is injected at the Nth commit, either just before it (the transaction dies
+The process dies at the Nth commit, either just before it (the transaction dies
 uncommitted, as if the process were killed mid-write) or just after it (the process
-dies between two transactions). The simulation is then simply run again on the same
-store, and the record must equal that of an uninterrupted run.
+dies between two transactions). The simulation is then simply run again on that store,
+and the record must equal that of an uninterrupted run.
+
+Dying just after commit N leaves, for the next process, exactly the store as it was
+after commit N: a killed process keeps nothing (its session, its clock, what it was
+about to do), and a commit in SQLite's WAL survives the death of the process (only a
+power loss could undo it under synchronous=NORMAL), so the next process sees exactly
+the committed pages. Up to commit N a run that dies there does what the uninterrupted
+run does. On SQLite that store is therefore taken as a snapshot of the uninterrupted run,
+from the session's ``after_commit`` of commit N, through a separate connection and the
+backup API (which copies what a new connection sees, the WAL included, where copying
+the file would miss the WAL): commit N is in it, and nothing of commit N + 1, which has
+not begun. The next run is then a new Simulation on that snapshot.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+from collections.abc import Callable
+from contextlib import closing
 from typing import Any
 
 import pytest
 from engine_helpers import canonical, definition
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 
 from iba_workflow import paths
 from iba_workflow.engine import calendars_from
@@ -36,10 +51,18 @@ class CrashingSessions:
     ``before`` it (nothing of that transaction is kept) or ``after`` it (it is kept, and
     the process dies as the next transaction begins)."""
 
-    def __init__(self, open_session: Any, *, at: int | None, moment: str) -> None:
+    def __init__(
+        self,
+        open_session: Any,
+        *,
+        at: int | None,
+        moment: str,
+        after_commit: Callable[[int], None] | None = None,
+    ) -> None:
         self.open_session = open_session
         self.at = at
         self.moment = moment
+        self.after_commit = after_commit  # called with each commit's number, once it is done
         self.commits = 0
         self.dying = False
 
@@ -56,6 +79,8 @@ class CrashingSessions:
 
     def _after_commit(self, _session: Any) -> None:
         self.commits += 1
+        if self.after_commit is not None:
+            self.after_commit(self.commits)
         if self.moment == "after" and self.commits == self.at:
             self.dying = True
 
@@ -95,19 +120,33 @@ def test_a_crash_at_any_commit_is_continued_without_loss_or_duplication(
     moment: str, shard: int, store_url: str, db_engine: Any, open_session: Any
 ) -> None:
     """A Fagmentor run (extension, sick leave, a late meeting) dies at a transaction
-    boundary and is run again, each time on an emptied store.
+    boundary and is run again; the record must equal an uninterrupted run's.
 
-    ``after``: the process dies between two transactions, at every boundary on SQLite.
-    ``before``: it dies inside a commit; the store is then as it was after the previous
-    commit (only the rollback is new), so every 4th boundary suffices. On PostgreSQL
-    every 11th, for time (the whole test is minutes of CI). Shard n of 4 takes every 4th
-    of those boundaries from the nth on: together the four take each one once."""
+    ``after``, on SQLite: every boundary. The uninterrupted run is made once per shard,
+    with a snapshot of the store after each of this shard's commits; for each, a new
+    Simulation runs on the snapshot (the next process after a kill just after that
+    commit: see the module's text) and must reach the uninterrupted record. A commit
+    that changed nothing is the store of the one before it: see _resume_from_snapshots.
+
+    ``before``: a run on an emptied store really dies inside commit N (an exception out
+    of the commit), and the next run continues on that store. What this adds is that
+    the transaction that died in its commit leaves nothing behind (the rollback path);
+    otherwise the store is as after commit N - 1, which ``after`` covers, so every 4th
+    boundary suffices.
+
+    On PostgreSQL both moments crash a real run, at every 11th boundary, for time (a
+    snapshot there would be a CREATE DATABASE ... TEMPLATE per boundary, no cheaper).
+    Shard n of 4 takes every 4th of a moment's boundaries from the nth on: together the
+    four take each one once."""
+    sqlite = store_url.startswith("sqlite")
+    if moment == "after" and sqlite:
+        _resume_from_snapshots(shard, store_url, db_engine)
+        return
     from sqlmodel import SQLModel
 
     expected, commits = _reference(db_engine)
     assert commits > 50  # the run really has many transactions to die in
-    sqlite_step = 1 if moment == "after" else 4
-    step = sqlite_step if store_url.startswith("sqlite") else 11
+    step = 4 if sqlite else 11
     boundaries = range(1, commits + 1, step)[shard::SHARDS]
     assert boundaries, "every shard has boundaries to die at"
     for at in boundaries:
@@ -118,11 +157,67 @@ def test_a_crash_at_any_commit_is_continued_without_loss_or_duplication(
         assert got == expected, f"record differs after a crash {moment} commit {at}"
 
 
-def _reference(db_engine: Any) -> tuple[Any, int]:
+def _resume_from_snapshots(shard: int, store_url: str, db_engine: Any) -> None:
+    """Every boundary of this shard (commit N with N - 1 = shard modulo SHARDS): the
+    store put back as the uninterrupted run left it after commit N, then the next run.
+
+    A commit that changed nothing (about a fifth of them in this run) leaves byte for
+    byte the store of commit N - 1, whose next run is then the same run, from the same
+    input; that boundary is checked by N - 1's (another shard's, or for commit 0, the
+    empty store, by the uninterrupted run itself) and not run twice."""
+    from iba_workflow.store import session_factory
+
+    store = make_url(store_url).database
+    assert store, "a SQLite file"
+    snapshots: dict[int, sqlite3.Connection] = {}  # in memory, one per boundary that changed
+    unchanged: list[int] = []
+    with closing(sqlite3.connect(store)) as source:
+        previous: dict[int, bytes] = {}
+
+        def snapshot(commit: int) -> None:
+            mine = commit > 0 and (commit - 1) % SHARDS == shard
+            if not (mine or commit % SHARDS == shard):  # neither N nor N - 1 of one
+                return
+            saved = sqlite3.connect(":memory:")
+            source.backup(saved)  # what a new connection sees: the WAL included
+            data = saved.serialize()
+            if mine and data != previous.get(commit - 1):
+                snapshots[commit] = saved
+            else:
+                saved.close()
+                if mine:
+                    unchanged.append(commit)
+            previous.clear()
+            previous[commit] = data
+
+        snapshot(0)  # the empty store, before the first commit
+        expected, commits = _reference(db_engine, after_commit=snapshot)
+    assert commits > 50  # the run really has many transactions to die in
+    boundaries = sorted([*snapshots, *unchanged])
+    assert boundaries == list(range(1, commits + 1)[shard::SHARDS]), "each one, once"
+    assert len(snapshots) > len(unchanged), "most commits change the store"
+    for at, saved in snapshots.items():
+        # The killed process's connections are gone; the next one opens its own. (The
+        # engine object is kept only for its cache of compiled SQL, which holds no data:
+        # a new engine per boundary would spend a fifth of the time recompiling.)
+        db_engine.dispose()
+        with closing(saved), closing(sqlite3.connect(store)) as target:
+            saved.backup(target)  # the whole file, as commit `at` left it
+        _simulation(session_factory(db_engine)).run()  # the next run, after the kill
+        with session_factory(db_engine)() as session:
+            got = canonical(session)
+        assert got == expected, f"record differs after a crash after commit {at}"
+
+
+def _reference(
+    db_engine: Any, after_commit: Callable[[int], None] | None = None
+) -> tuple[Any, int]:
     """The record of an uninterrupted run, and how many commits it made."""
     from iba_workflow.store import session_factory
 
-    counting = CrashingSessions(session_factory(db_engine), at=None, moment="after")
+    counting = CrashingSessions(
+        session_factory(db_engine), at=None, moment="after", after_commit=after_commit
+    )
     _simulation(counting).run()
     with session_factory(db_engine)() as session:
         record = canonical(session)
