@@ -91,7 +91,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     do nothing: module fixtures built once per worker, two Prefect servers at once. This
     is why pyproject.toml pins pytest 9.1.1; every grouped test fails with this sentence
     if that ever changes (``_groups_taken``)."""
-    if not session.config.getvalue("loadgroup"):
+    if not getattr(session.config.option, "loadgroup", False):  # set in xdist workers only
         return
     for item in session.items:
         if any(item.iter_markers("xdist_group")) and "@" not in item.nodeid:
