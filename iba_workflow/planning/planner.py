@@ -24,6 +24,11 @@ __all__ = ["PlanOverrides", "describe_offset", "plan_enrollment"]
 
 MIDNIGHT = dt.time(0)
 WORKDAYS = ("mon", "tue", "wed", "thu", "fri")
+MEMO_LIMIT = 100_000  # deadlines kept per calendar
+#: recurring series kept per calendar: the 10,000 plans of bench_planning.py have 821
+#: (9,005 steps, 10 MB); at the limit some 60 MB
+SERIES_LIMIT = 5_000
+SERIES = "series"  # a calendar memo's key for its recurring series
 
 
 @dataclass(frozen=True)
@@ -254,10 +259,43 @@ class _Planner:
             else None
         )
         base_key = self._claim(sid, period)
-        weekdays = self._weekdays(sid)
+        weekdays = tuple(self._weekdays(sid))
         if not weekdays:  # her own days (own_days), not entered yet
             self.own_days.append(base_key)
             return
+        # Every input of the series is in the key (the template's steps are fixed, the
+        # calendar is the memo's own), so equal keys give equal series: the instances are
+        # frozen and shared by the plans that have them, e.g. the same enrollment planned
+        # again after each completion, or the members of a cohort.
+        group = self.group if t.facts.per_group else None
+        memo_key = (self.t.serial, sid, period, branch, base_key, weekdays, first, last, group)
+        known = self.memo.get(SERIES)
+        if known is None:
+            known = self.memo[SERIES] = {}
+        series = known.get(memo_key)
+        if series is None:
+            series = self._series(t, period, branch, base_key, weekdays, first, last)
+            if len(known) < SERIES_LIMIT:
+                known[memo_key] = series
+        steps, skipped = series
+        self.steps.update(steps)
+        self.skipped.extend(skipped)
+        if not steps and not skipped:
+            self.empty.append(base_key)
+
+    def _series(
+        self,
+        t: StepTemplate,
+        period: int,
+        branch: tuple[str, str] | None,
+        base_key: str,
+        weekdays: tuple[str, ...],
+        first: dt.date,
+        last: dt.date | None,
+    ) -> tuple[dict[str, PlannedStep], tuple[Skipped, ...]]:
+        """The instances of a recurring step (by key) and its skipped days."""
+        rep = t.step.repeat
+        assert rep is not None
         held, skipped = weekly_dates(
             first,
             last,
@@ -269,14 +307,12 @@ class _Planner:
             # a rolling group's rhythm is the calendar's, not each member's start
             aligned=t.step.held == "per_group" and self.d.intake.kind == "rolling",
         )
-        self.skipped.extend(Skipped(base_key, k.date, k.reason, t.facts.name) for k in skipped)
-        if not held and not skipped:
-            self.empty.append(base_key)
         # The instances differ in key, date and number only: the rest is set once, and
         # each is made as make_step makes one (inline: this loop makes most of a plan).
         proto = {**t.proto, "period": period, "anchor": t.anchor, "time": t.time}
         proto["branch"] = branch
-        steps, deadlines, facts = self.steps, t.deadlines, t.facts
+        steps: dict[str, PlannedStep] = {}
+        deadlines, facts = t.deadlines, t.facts
         new, cls = object.__new__, PlannedStep
         for n, (date, day, reason) in enumerate(held, 1):
             key = f"{base_key}#{n}"
@@ -294,6 +330,7 @@ class _Planner:
             if facts.per_group:  # one occurrence for the whole group (issue 12)
                 values["group"] = self._group(facts, date)
             steps[key] = step
+        return steps, tuple(Skipped(base_key, k.date, k.reason, facts.name) for k in skipped)
 
     # ------------------------------------------------------------------ week schedules (issue 12)
 
@@ -371,7 +408,7 @@ class _Planner:
         if f.escalation is not None:
             unit, amount, to = f.escalation
             escalation = (self._working(self._move(date, unit, amount), "next"), to)
-        if len(self.memo) < 100_000:
+        if len(self.memo) < MEMO_LIMIT:
             self.memo[key] = (reminders, escalation)
         return reminders, escalation
 

@@ -13,8 +13,9 @@ dropped when the object is garbage collected, like its content hash.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import weakref
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 from iba_workflow.calendar import WorkingCalendar
@@ -35,6 +36,7 @@ _DEFAULTS: dict[str, Any] = {
     f.name: None if f.default is MISSING else f.default for f in fields(PlannedStep)
 }
 _new = object.__new__
+_SERIALS = itertools.count(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,9 @@ class DefinitionTemplate:
     steps: dict[str, StepTemplate]
     assumptions: tuple[str, ...]  # the definition's own and its outcomes'
     effects: dict[tuple[str, str], str]  # (step id, outcome) → what choosing it does
+    #: never the same for two templates, unlike ``id()``: names this one in a calendar's
+    #: memo, which may outlive it
+    serial: int = field(default_factory=lambda: next(_SERIALS))
 
 
 _TEMPLATES: dict[int, DefinitionTemplate] = {}
@@ -94,6 +99,12 @@ def calendar_memo(cal: WorkingCalendar) -> dict[Any, Any]:
         found = _MEMOS[key] = {}
         weakref.finalize(cal, _MEMOS.pop, key, None)
     return found
+
+
+def clear_calendar_memos() -> None:
+    """Forget every calendar's remembered answers (benchmarks start each round cold)."""
+    for memo in _MEMOS.values():
+        memo.clear()
 
 
 def _compile(d: Definition) -> DefinitionTemplate:

@@ -14,8 +14,9 @@ from planhelp import DEFINITION_IDS, calendar, shipped
 
 from iba_workflow import paths
 from iba_workflow.calendar import WorkingCalendar, calendar_for
-from iba_workflow.planning import PlannedStep, plan_enrollment
+from iba_workflow.planning import ChosenOutcome, PlannedStep, PlanOverrides, plan_enrollment
 from iba_workflow.planning.recurrence import plain_weeks, walk_weeks
+from iba_workflow.planning.template import clear_calendar_memos
 
 CALENDARS = [WorkingCalendar(municipality="x"), calendar_for("hedensted", paths.calendars_dir())]
 
@@ -65,3 +66,67 @@ def test_a_moved_session_takes_the_quick_path_unless_it_lands_on_another() -> No
     assert (dt.date(2027, 3, 30), dt.date(2027, 3, 29), "Anden påskedag → tirsdag") in mondays[0]
     # Moved onto the Tuesday session's own day: the walk decides which one is dropped.
     assert plain_weeks(first, last, [0, 1], 1, "next", cal) is None
+
+
+def _scenarios() -> list[tuple[str, dict[str, object]]]:
+    """Plans of every shipped definition that share some of a recurring series' inputs
+    and differ in others: start, cohort, her own weekdays, the course's length, a moved
+    step, and each outcome of the first plan (branches, extension periods)."""
+    out: list[tuple[str, dict[str, object]]] = []
+    for def_id in DEFINITION_IDS:
+        d = shipped(def_id)
+        if d.intake.kind == "cohort":
+            starts: list[dict[str, object]] = [{"cohort": c.id} for c in d.intake.cohorts[:2]]
+        else:
+            starts = [{"start": dt.date(2027, 3, 1)}, {"start": dt.date(2027, 3, 24)}]
+        own = [s.id for s in d.steps if s.own_days]
+        for start in starts:
+            out.append((def_id, start))
+            if own:
+                for days in (("mon", "wed"), ("tue", "thu")):
+                    ov = PlanOverrides(weekdays={sid: days for sid in own})
+                    out.append((def_id, {**start, "overrides": ov}))
+            if d.duration.longest > d.duration.shortest:
+                for weeks in {d.duration.shortest, d.duration.longest} - {d.duration.default}:
+                    ov = PlanOverrides(duration_weeks=weeks)
+                    out.append((def_id, {**start, "overrides": ov}))
+            first = plan_enrollment(d, calendar=calendar(d), **start)  # type: ignore[arg-type]
+            # a step moved: the first one, and every step a weekly series ends at
+            ends = {
+                s.repeat.until.anchor.split(".", 1)[1]
+                for s in d.steps
+                if s.repeat is not None
+                and s.repeat.until is not None
+                and "." in s.repeat.until.anchor
+            }
+            moved = [s for s in first.steps if s.occurrence is None]
+            for step in [moved[0], *(s for s in moved if s.step_id in ends)]:
+                later = step.date + dt.timedelta(days=9)
+                out.append((def_id, {**start, "overrides": PlanOverrides(dates={step.key: later})}))
+                ov = PlanOverrides(completions={step.key: later})
+                out.append((def_id, {**start, "overrides": ov}))
+            for branch in first.open_branches:
+                chosen = [ChosenOutcome(branch.step_key, branch.outcome)]
+                out.append((def_id, {**start, "outcomes": chosen}))
+    return out
+
+
+def test_a_plan_is_the_same_whether_its_recurring_series_are_remembered_or_not() -> None:
+    # The planner remembers each recurring step's instances per calendar and shares them
+    # between plans with the same inputs. A plan made after many others (everything
+    # remembered) must equal the one made from nothing, for every kind of input.
+    scenarios = _scenarios()
+    assert len(scenarios) > 40
+    cals = {def_id: calendar(shipped(def_id)) for def_id in DEFINITION_IDS}  # one each
+    cold = []
+    for def_id, kwargs in scenarios:
+        clear_calendar_memos()
+        d = shipped(def_id)
+        cold.append(plan_enrollment(d, calendar=cals[def_id], **kwargs).to_json())  # type: ignore[arg-type]
+    clear_calendar_memos()
+    for round_ in (list(reversed(range(len(scenarios)))), list(range(len(scenarios)))):
+        for n in round_:
+            def_id, kwargs = scenarios[n]
+            d = shipped(def_id)
+            warm = plan_enrollment(d, calendar=cals[def_id], **kwargs)  # type: ignore[arg-type]
+            assert warm.to_json() == cold[n], (def_id, kwargs)
