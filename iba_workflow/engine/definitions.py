@@ -52,18 +52,20 @@ def register_definition(session: Session, ctx: EngineContext, d: Definition) -> 
 
 
 def stored_definition(session: Session, definition_id: str, version: int) -> Definition:
-    row = session.exec(
-        select(DefinitionVersionRow).where(
-            DefinitionVersionRow.definition_id == definition_id,
-            DefinitionVersionRow.version == version,
-        )
-    ).first()
-    if row is None:
+    # The hash first: the body (the whole definition as JSON) is read and decoded only
+    # when this process has not parsed that content yet.
+    where = (
+        DefinitionVersionRow.definition_id == definition_id,
+        DefinitionVersionRow.version == version,
+    )
+    content = session.exec(select(DefinitionVersionRow.content_hash).where(*where)).first()
+    if content is None:
         raise NotFound(f"version {version} of '{definition_id}' is not in the store")
-    cached = _parsed.get(row.content_hash)
+    cached = _parsed.get(content)
     if cached is None:
-        cached = Definition.model_validate(row.body)
-        _parsed[row.content_hash] = cached
+        body = session.exec(select(DefinitionVersionRow.body).where(*where)).one()
+        cached = Definition.model_validate(body)
+        _parsed[content] = cached
     return cached
 
 

@@ -17,7 +17,7 @@ from iba_workflow.clock import local_today
 from iba_workflow.dispatch.compose import enrollment_ref
 from iba_workflow.engine import EngineContext, calendars_from, complete_step
 from iba_workflow.engine.apply import step_payload
-from iba_workflow.engine.definitions import stored_definition
+from iba_workflow.engine.definitions import definition_of
 from iba_workflow.errors import IbaError
 from iba_workflow.identity.policy import may_follow_task_link
 from iba_workflow.identity.sessions import SignedIn
@@ -93,7 +93,7 @@ class TaskPages:
             return NOT_FOUND
         enrollment = session.get(EnrollmentRow, step.enrollment_id)
         assert enrollment is not None
-        d = stored_definition(session, enrollment.definition_id, enrollment.definition_version)
+        d = definition_of(session, enrollment)
         citizen = session.get(CitizenRow, enrollment.citizen_id)
         staff = session.get(StaffRow, link.staff_id)
         ctx: dict[str, Any] = {
@@ -190,7 +190,7 @@ class TaskPages:
             enrollment = session.get(EnrollmentRow, step.enrollment_id) if step else None
             if step is None or enrollment is None:
                 return NOT_FOUND
-            d = stored_definition(session, enrollment.definition_id, enrollment.definition_version)
+            d = definition_of(session, enrollment)
             ctx = EngineContext(
                 clock=self.clock,
                 calendars=self.calendars,
@@ -241,7 +241,7 @@ class TaskPages:
     ) -> Page:
         """A step planned for a later day: what completing it now changes in the plan,
         and the same form to post again with the confirmation (the link is not spent)."""
-        d = stored_definition(session, enrollment.definition_id, enrollment.definition_version)
+        d = definition_of(session, enrollment)
         sub = parse_form(self._form(session, d, step, enrollment), posted, own_step_id=step.id or 0)
         changes = early_impact(self.session_factory, ctx, step.id or 0, sub.outcome, sub.data)
         page = self._page_for(session, token, link, LinkState.VALID)
