@@ -254,11 +254,18 @@ def _fill(row: StepInstanceRow, t: TargetStep, recipients: Recipients) -> None:
         setattr(row, name, value)
 
 
+def rows_by_id(session: Session, ids: Sequence[int | None]) -> list[StepInstanceRow]:
+    """The step row objects with these ids (those the session holds, without a read)."""
+    if not ids:
+        return []
+    return list(session.exec(select(StepInstanceRow).where(col(StepInstanceRow.id).in_(ids))))
+
+
 def apply_target(
     session: Session,
     ctx: EngineContext,
     enrollment: EnrollmentRow,
-    instances: Sequence[StepInstanceRow],
+    instances: Sequence[Any],
     target: Mapping[str, TargetStep],
     lines: Sequence[ImpactLine],
 ) -> None:
@@ -276,7 +283,20 @@ def apply_target(
             loaded.append(Recipients(session, enrollment, on=ctx.today()))
         return loaded[0]
 
-    by_key = {row.key: row for row in instances}
+    # ``instances`` may be plain rows (``lifecycle.instance_facts``): the objects of the
+    # rows that change (a line, or reminder dates to keep current) are loaded here, once.
+    facts = {row.key: row for row in instances}
+    reminders_now: dict[str, list[str]] = {}
+    for key, t in target.items():  # keep reminder dates current for unchanged steps
+        known = facts.get(key)
+        if known is not None and known.status in ("planned", "due", "notified"):
+            reminders = [d.isoformat() for d in t.reminders]
+            if known.reminders != reminders:
+                reminders_now[key] = reminders
+    changing = [
+        facts[k].id for k in {line.key for line in lines} | set(reminders_now) if k in facts
+    ]
+    by_key = {row.key: row for row in rows_by_id(session, changing)}
     fresh: list[dict[str, Any]] = []  # new rows not inserted yet
     inserted: dict[str, StepFacts] = {}  # new rows by key, as inserted
 
@@ -320,14 +340,11 @@ def apply_target(
                 insert_fresh()  # the group's other members, as the record holds them now
             if row.kind != "session" and not live_group_members(session, row):
                 told.append((row, "cancellation", f"r{row.revision}", {}))
-    for key, t in target.items():  # keep reminder dates current for unchanged steps
-        row = by_key.get(key)
-        if row is not None and row.status in ("planned", "due", "notified"):
-            reminders = [d.isoformat() for d in t.reminders]
-            if row.reminders != reminders:
-                row.reminders = reminders
-                row.remind_from = min(t.reminders) if t.reminders else None
-                session.add(row)
+    for key, reminders in reminders_now.items():
+        row = by_key[key]
+        row.reminders = reminders
+        row.remind_from = min(target[key].reminders) if target[key].reminders else None
+        session.add(row)
     insert_fresh()  # the new rows get their ids, which the notifications carry
     rows: list[dict[str, Any]] = []
     for which, kind, tag, extra in told:

@@ -27,7 +27,6 @@ from iba_workflow.store.tables import (
     OPEN_STEP_STATUSES,
     CohortRow,
     EnrollmentRow,
-    StepInstanceRow,
 )
 
 
@@ -154,10 +153,10 @@ def _day(value: Any) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
-def diff_instances(
-    instances: Iterable[StepInstanceRow], target: Mapping[str, TargetStep]
-) -> list[ImpactLine]:
-    """Per step: added, moved (date or time) or cancelled. Done steps are never touched."""
+def diff_instances(instances: Iterable[Any], target: Mapping[str, TargetStep]) -> list[ImpactLine]:
+    """Per step: added, moved (date or time) or cancelled. Done steps are never touched.
+    ``instances``: step rows, or anything with their key, name, status, due date and time
+    (``lifecycle.instance_facts``)."""
     lines: list[ImpactLine] = []
     by_key = {row.key: row for row in instances}
     for key, t in target.items():
