@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from iba_workflow.clock import COPENHAGEN, FixedClock
@@ -105,6 +107,27 @@ def load_script(path: Path) -> SimulationScript:
             hint="keys: participants, cohort, outcomes, late, absent, pauses, exit, "
             "consent, per_participant",
         ) from None
+
+
+_STEPS = StepInstanceRow.__table__.c  # type: ignore[attr-defined]
+#: an enrollment's open steps by date: what the simulation decides with
+_OPEN = (
+    sa_select(
+        _STEPS.id,
+        _STEPS.key,
+        _STEPS.step_id,
+        _STEPS.kind,
+        _STEPS.due_date,
+        _STEPS.depends_on,
+        _STEPS.reminders,
+        _STEPS.escalation_date,
+    )
+    .where(
+        _STEPS.enrollment_id == bindparam("enrollment"),
+        _STEPS.status.in_(OPEN_STEP_STATUSES),
+    )
+    .order_by(_STEPS.due_date, _STEPS.id)
+)
 
 
 @dataclass
@@ -303,26 +326,18 @@ class Simulation:
                 **self._answer(session, ready[0], script),
             )
 
-    def _open_steps(self, session: Session, enrollment_id: int) -> list[StepInstanceRow]:
-        return list(
-            session.exec(
-                select(StepInstanceRow)
-                .where(
-                    StepInstanceRow.enrollment_id == enrollment_id,
-                    col(StepInstanceRow.status).in_(OPEN_STEP_STATUSES),
-                )
-                .order_by(col(StepInstanceRow.due_date), col(StepInstanceRow.id))
-            )
-        )
+    def _open_steps(self, session: Session, enrollment_id: int) -> list[Any]:
+        """The open steps' columns the simulation reads, as plain rows (no ORM objects:
+        this is asked for every participant on every simulated day)."""
+        session.flush()
+        return list(session.connection().execute(_OPEN, {"enrollment": enrollment_id}).all())
 
-    def _completion_day(self, step: StepInstanceRow, script: ParticipantScript) -> dt.date:
+    def _completion_day(self, step: Any, script: ParticipantScript) -> dt.date:
         late = script.late.get(step.key, 0)
         cal = self.calendars(self.definition.municipality)
         return cal.add_working_days(step.due_date, late) if late else step.due_date
 
-    def _answer(
-        self, session: Session, step: StepInstanceRow, script: ParticipantScript
-    ) -> dict[str, Any]:
+    def _answer(self, session: Session, step: Any, script: ParticipantScript) -> dict[str, Any]:
         d = self.definition
         spec = d.step(step.step_id)
         outcome = script.outcomes.get(step.key)

@@ -114,7 +114,7 @@ async def deliver(
     report = DeliveryReport()
     if not outbox_ids:
         return report
-    renderer = renderer or MailRenderer(settings.templates_dir or paths.templates_dir())
+    renderer = renderer or MailRenderer.for_folder(settings.templates_dir or paths.templates_dir())
     mailer = mailer or SmtpMailer.from_settings(settings)
     definitions = DefinitionCache()
     ready = _compose_batch(
@@ -344,7 +344,7 @@ async def run_tick(
         due=enqueue_due(session_factory, ctx, lead_days=settings.new_task_lead_days)
     )
     report.digests = enqueue_digests(session_factory, ctx, settings)
-    renderer = renderer or MailRenderer(settings.templates_dir or paths.templates_dir())
+    renderer = renderer or MailRenderer.for_folder(settings.templates_dir or paths.templates_dir())
     limit = batch_size or settings.dispatch_batch_size
     mailer = mailer or SmtpMailer.from_settings(settings)
     for _ in range(MAX_BATCHES_PER_TICK):

@@ -37,6 +37,7 @@ from iba_workflow.mail.invitations import (
 from iba_workflow.mail.message import build_message
 from iba_workflow.mail.render import role_names, short_date
 from iba_workflow.settings import Settings
+from iba_workflow.store.rows import get_by_id
 from iba_workflow.store.tables import (
     OPEN_STEP_STATUSES,
     EnrollmentRow,
@@ -114,7 +115,7 @@ class _Builder:
         )
 
     def step_item(self, step: StepInstanceRow, note: str = "") -> DigestItem | None:
-        enrollment = self.session.get(EnrollmentRow, step.enrollment_id)
+        enrollment = get_by_id(self.session, EnrollmentRow, step.enrollment_id)
         if enrollment is None:
             return None
         d = self.definition(enrollment)
@@ -148,7 +149,7 @@ class _Builder:
     def steps(self, ids: list[int], notes: dict[int, str]) -> tuple[DigestItem, ...]:
         found = []
         for step_id in ids:
-            step = self.session.get(StepInstanceRow, step_id)
+            step = get_by_id(self.session, StepInstanceRow, step_id)
             if step is None or step.id in self.shown or step.status not in OPEN_STEP_STATUSES:
                 continue
             item = self.step_item(step, notes.get(step_id, ""))
@@ -157,7 +158,7 @@ class _Builder:
         return tuple(found)
 
     def calendar(self, step: StepInstanceRow, method: str) -> None:
-        enrollment = self.session.get(EnrollmentRow, step.enrollment_id)
+        enrollment = get_by_id(self.session, EnrollmentRow, step.enrollment_id)
         assert enrollment is not None
         d = self.definition(enrollment)
         sequence = self.sequence(step.id or 0, method)
@@ -204,7 +205,7 @@ class _Builder:
 def _sections(b: _Builder, payload: dict[str, Any], day: dt.date) -> list[DigestSection]:
     s = b.session
     staff_id = b.staff.id or 0
-    items = [r for i in payload.get("items", []) if (r := s.get(OutboxRow, i)) is not None]
+    items = [r for i in payload.get("items", []) if (r := get_by_id(s, OutboxRow, i)) is not None]
     notes: dict[int, str] = {}
     for it in items:
         if it.step_instance_id is None:
@@ -224,10 +225,10 @@ def _sections(b: _Builder, payload: dict[str, Any], day: dt.date) -> list[Digest
 
     escalated = []
     for it in items:
-        step = s.get(StepInstanceRow, it.step_instance_id) if it.step_instance_id else None
+        step = get_by_id(s, StepInstanceRow, it.step_instance_id) if it.step_instance_id else None
         if it.kind == "escalation" and step is not None and step.status in OPEN_STEP_STATUSES:
             role = it.payload.get("assignee_role", "")
-            enrollment = s.get(EnrollmentRow, step.enrollment_id)
+            enrollment = get_by_id(s, EnrollmentRow, step.enrollment_id)
             names = role_names(b.definition(enrollment).roles) if enrollment else {}
             own = role == it.payload.get("escalated_to_role")
             note = "forfalden" if own else f"eskaleret til dig · ansvarlig: {names.get(role, role)}"
@@ -245,7 +246,7 @@ def _sections(b: _Builder, payload: dict[str, Any], day: dt.date) -> list[Digest
     tasks: list[DigestItem] = []
     enrollments: list[DigestItem] = []
     for it in items:
-        step = s.get(StepInstanceRow, it.step_instance_id) if it.step_instance_id else None
+        step = get_by_id(s, StepInstanceRow, it.step_instance_id) if it.step_instance_id else None
         immediate = it.payload.get("route") in ("immediate", "urgent")
         if it.kind in MEETING_KINDS and step is not None:
             sent = request_sent(s, step.id or 0, staff_id)
@@ -270,11 +271,11 @@ def _sections(b: _Builder, payload: dict[str, Any], day: dt.date) -> list[Digest
         elif it.kind in ("new_task", "reminder") and step is not None:
             tasks.extend(b.steps([step.id or 0], notes))
         elif it.kind == ENDED_KIND:
-            enrollment = s.get(EnrollmentRow, it.enrollment_id) if it.enrollment_id else None
+            enrollment = get_by_id(s, EnrollmentRow, it.enrollment_id) if it.enrollment_id else None
             if enrollment is None:
                 continue
             for step_id in it.payload.get("cancelled_steps", []):
-                cancelled = s.get(StepInstanceRow, step_id)
+                cancelled = get_by_id(s, StepInstanceRow, step_id)
                 if cancelled is not None and request_sent(s, step_id, staff_id):
                     b.calendar(cancelled, "CANCEL")
             ref = enrollment_ref(enrollment.id or 0)
@@ -289,7 +290,7 @@ def _sections(b: _Builder, payload: dict[str, Any], day: dt.date) -> list[Digest
                 )
             )
     for enrollment_id in payload.get("started", []):
-        enrollment = s.get(EnrollmentRow, enrollment_id)
+        enrollment = get_by_id(s, EnrollmentRow, enrollment_id)
         if enrollment is not None:
             ref = enrollment_ref(enrollment.id or 0)
             enrollments.append(
@@ -318,7 +319,7 @@ def compose_digest(
     definitions: DefinitionCache,
 ) -> Composed | Skipped:
     """The mail of one digest or bundle row; commits its links and SEQUENCEs first."""
-    staff = session.get(StaffRow, row.recipient_staff_id)
+    staff = get_by_id(session, StaffRow, row.recipient_staff_id)
     if staff is None:
         return Skipped("no recipient")
     day = dt.date.fromisoformat(row.payload.get("day") or clock.now().date().isoformat())

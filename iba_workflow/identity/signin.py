@@ -197,7 +197,7 @@ def send_now(
         if not _claim_one(session, outbox_id, owner=owner, now=clock.now()):
             return "claimed elsewhere"
     ctx = EngineContext(clock=clock, calendars=calendars_from(None), actor="web", channel="web")
-    renderer = MailRenderer(settings.templates_dir or paths.templates_dir())
+    renderer = MailRenderer.for_folder(settings.templates_dir or paths.templates_dir())
     report = asyncio.run(
         deliver(
             [outbox_id],
