@@ -7,34 +7,37 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from iba_workflow import paths
-from iba_workflow.calendar import WorkingCalendar, calendar_for
 from iba_workflow.catalog import find_definition_file, iter_definition_files
-from iba_workflow.definition import Definition, load_definition
-from iba_workflow.definition.schema import schema_text
 from iba_workflow.errors import DefinitionError, IbaError, PlanError
-from iba_workflow.planning import ChosenOutcome, plan_enrollment
-from iba_workflow.planning.ics import plan_to_ics
-from iba_workflow.planning.validate import validate_file
 
 from .app import app, fail
 from .law_cmd import print_law_findings
 from .render import print_plan
 
+if TYPE_CHECKING:  # the definition model, calendars and the planner: imported by the commands
+    from iba_workflow.calendar import WorkingCalendar
+    from iba_workflow.definition import Definition
+    from iba_workflow.planning import ChosenOutcome
+
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
 
 
 def _load(definition: str) -> tuple[Path, Definition]:
+    from iba_workflow.definition import load_definition
+
     path = find_definition_file(definition, paths.definitions_dir())
     return path, load_definition(path, known_templates=paths.known_templates())
 
 
 def _parse_branches(values: list[str]) -> list[ChosenOutcome]:
+    from iba_workflow.planning import ChosenOutcome
+
     chosen = []
     for raw in values:
         if "=" not in raw:
@@ -57,6 +60,8 @@ def validate(
     ] = None,
 ) -> None:
     """Validate definitions; list every problem with file, line and a hint. Exit 1 on any."""
+    from iba_workflow.planning.validate import validate_file
+
     files: list[Path] = []
     for p in paths_ or [paths.definitions_dir()]:
         files.extend(iter_definition_files(p) if p.is_dir() else [p])
@@ -128,7 +133,8 @@ def plan(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file.")] = None,
 ) -> None:
     """Print the dated plan of DEFINITION from a start date or cohort."""
-    from iba_workflow.planning import PlanOverrides
+    from iba_workflow.calendar import calendar_for
+    from iba_workflow.planning import PlanOverrides, plan_enrollment
 
     if fmt not in ("table", "json", "ics"):
         fail(IbaError(f"unknown format {fmt!r}", hint="use table, json or ics"))
@@ -151,6 +157,8 @@ def plan(
         text = json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n"
         _emit(text.encode("utf-8"), output)
     elif fmt == "ics":
+        from iba_workflow.planning.ics import plan_to_ics
+
         _emit(plan_to_ics(result, name=d.name), output)
     else:
         print_plan(out, d, result)
@@ -184,6 +192,8 @@ def schema(
     write: Annotated[bool, typer.Option(help="Write definitions/schema.json.")] = False,
 ) -> None:
     """Print the JSON Schema of the definition language (generated from the model)."""
+    from iba_workflow.definition.schema import schema_text
+
     text = schema_text()
     target = paths.definitions_dir() / "schema.json"
     if check:
@@ -206,6 +216,10 @@ def preview(
     ] = dt.datetime(2027, 3, 1),
 ) -> None:
     """Validate every definition and print each plan (cohorts: their first cohort)."""
+    from iba_workflow.calendar import calendar_for
+    from iba_workflow.definition import load_definition
+    from iba_workflow.planning import plan_enrollment
+
     templates = paths.known_templates()
     bad = 0
     for f in iter_definition_files(paths.definitions_dir()):

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
-import socket
 from typing import Annotated
 
 import typer
@@ -26,6 +24,9 @@ def dispatch(
     ] = None,
 ) -> None:
     """Mark what is due, write reminders and escalations, and send the outbox by SMTP."""
+    import asyncio
+    import socket
+
     from iba_workflow import paths
     from iba_workflow.clock import SystemClock
     from iba_workflow.dispatch import run_tick

@@ -10,19 +10,20 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from sqlmodel import Session
 
 from iba_workflow import paths
 from iba_workflow.cpr_guard import refuse_cpr
 from iba_workflow.errors import IbaError, InvalidInput, StoreError
-from iba_workflow.store.work import unit_of_work
 
 from .app import app, fail
 from .engine_render import print_impact, print_status, print_steps, print_timeline
+
+if TYPE_CHECKING:  # the store (SQLModel, SQLAlchemy) is imported by the commands using it
+    from sqlmodel import Session
 
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
 db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
@@ -48,9 +49,12 @@ def _engine(url: str | None = None) -> Any:
 def _store() -> Iterator[tuple[Session, Any]]:
     """A session on a migrated store, and the engine context (SystemClock). The command
     is one unit of work: committed when it ends normally, rolled back on any error."""
+    from sqlmodel import Session
+
     from iba_workflow.clock import SystemClock
     from iba_workflow.engine import EngineContext, calendars_from
     from iba_workflow.store.db import current_revision
+    from iba_workflow.store.work import unit_of_work
 
     engine = _engine()
     try:

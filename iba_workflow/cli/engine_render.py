@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
-from iba_workflow.engine import ImpactLine
-from iba_workflow.simulate import TimelineEntry
-from iba_workflow.store.tables import CompletionRow, EnrollmentRow, StepInstanceRow
+if TYPE_CHECKING:  # the CLI imports this module for every command: no store, no engine
+    from iba_workflow.engine import ImpactLine
+    from iba_workflow.simulate import TimelineEntry
+    from iba_workflow.store.tables import CompletionRow, EnrollmentRow, StepInstanceRow
 
 
 def print_impact(out: Console, lines: Sequence[ImpactLine]) -> None:

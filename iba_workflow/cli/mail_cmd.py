@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from typing import Annotated
 
@@ -32,6 +31,8 @@ def mailbox(
     ] = False,
 ) -> None:
     """Run a dev mailbox: receive mail by SMTP and show it on a web page. Ctrl-C stops."""
+    import asyncio
+
     from iba_workflow.mailbox import run_mailbox
     from iba_workflow.mailbox.server import refuse_remote_bind
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.table import Table
 
-from iba_workflow.calendar import WEEKDAYS_DA
-from iba_workflow.definition import Definition
-from iba_workflow.planning import Plan
+if TYPE_CHECKING:
+    from iba_workflow.definition import Definition
+    from iba_workflow.planning import Plan
 
 
 def print_plan(console: Console, d: Definition, plan: Plan) -> None:
+    from iba_workflow.calendar import WEEKDAYS_DA
+
     head = f"[bold]{d.name}[/bold] v{d.version}"
     if plan.cohort:
         head += f" · hold {plan.cohort}"

@@ -17,14 +17,15 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import CursorResult, delete, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from iba_workflow.store.types import UTCDateTime
 
-from .oidc_discovery import OidcError
+if TYPE_CHECKING:  # the store imports this table: not httpx and joserfc with it
+    from .oidc_discovery import OidcError
 
 LOGIN_TTL = dt.timedelta(minutes=10)
 KEEP_SPENT = dt.timedelta(days=1)
@@ -88,6 +89,8 @@ def begin_login(db: Session, *, now: dt.datetime) -> NewLogin:
 
 
 def _refused(reason: str) -> OidcError:
+    from .oidc_discovery import OidcError
+
     sentences = {
         "state_missing": "Svaret fra identitetsudbyderen mangler en del.",
         "state_unknown": "Dette log ind-forsøg kendes ikke.",
