@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from common import ROOT, emit, median, pg, pg_database, quick, roomy, rounds_from_argv, summary
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
 
 from iba_workflow import paths
 from iba_workflow.clock import COPENHAGEN, FixedClock
@@ -50,6 +52,12 @@ from iba_workflow.store.db import SQLITE_BUSY_TIMEOUT_MS, SQLITE_PRAGMAS
 from iba_workflow.store.tables import OPEN_STEP_STATUSES, StepInstanceRow
 
 KNOWN = paths.known_templates()
+_C = StepInstanceRow.__table__.c  # type: ignore[attr-defined]
+OPEN = (
+    sa_select(_C.id, _C.key, _C.step_id, _C.kind, _C.due_date, _C.depends_on)
+    .where(_C.enrollment_id == bindparam("enrollment"), _C.status.in_(OPEN_STEP_STATUSES))
+    .order_by(_C.due_date, _C.id)
+)
 BENCH = "lifecycle"
 BPMN = ROOT / "bench" / "fagmentor.bpmn"
 STORE = "PostgreSQL" if pg() else "SQLite"
@@ -86,8 +94,6 @@ class Ours:
 
     def lifecycle(self, n: int) -> list[str]:
         """One citizen from visitation to the end; the keys of the completed steps."""
-        from sqlmodel import col, select
-
         self.clock.set(dt.datetime.combine(START, dt.time(8), tzinfo=COPENHAGEN))
         ref = f"L-{n:05d}"
         with self.open() as s:
@@ -101,11 +107,10 @@ class Ours:
         done: list[str] = []
         while True:
             with self.open() as s:
-                steps = s.exec(
-                    select(StepInstanceRow)
-                    .where(StepInstanceRow.enrollment_id == result.enrollment_id,
-                           col(StepInstanceRow.status).in_(OPEN_STEP_STATUSES))
-                    .order_by(col(StepInstanceRow.due_date), col(StepInstanceRow.id))
+                # the open steps as plain rows (the columns the driver reads): the peer
+                # finds its ready task in memory, so this side's look-up is kept lean
+                steps = s.connection().execute(
+                    OPEN, {"enrollment": result.enrollment_id}
                 ).all()  # fmt: skip
                 keys = {x.key for x in steps}
                 ready = [x for x in steps if not keys.intersection(x.depends_on)]
@@ -123,7 +128,7 @@ class Ours:
     def close(self) -> None:
         self.engine.dispose()
 
-    def answer(self, step: StepInstanceRow) -> dict[str, Any]:
+    def answer(self, step: Any) -> dict[str, Any]:
         spec = self.d.step(step.step_id)
         outcome = spec.outcomes_list[0].id if spec.outcomes_list else None
         data: dict[str, Any] = {}
