@@ -80,7 +80,9 @@ def enqueue_due_notifications(
                 ctx, row, "reminder", [who] if who else [], tag=reminder.reminder_date.isoformat()
             )
         report.reminders += enqueue_many(session, batch)  # one look-up per chunk, not per step
-        escalations = escalations_due(session, today)
+        # not the steps whose escalation to today's addressee is written: a later tick
+        # reads only what is new, not every overdue step again
+        escalations = escalations_due(session, today, unless_sent=book.addressees())
         book.load(row.enrollment_id for row in escalations)
         batch = []
         for row in escalations:

@@ -19,6 +19,7 @@ from sqlmodel import Session
 from iba_workflow.errors import StoreError
 from iba_workflow.settings import Settings
 
+from .queries import group_id
 from .write_gate import GatedConnection
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -60,6 +61,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     for pragma in SQLITE_PRAGMAS:
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+    # what PostgreSQL computes with sha256 (store.queries: a group's message ids)
+    dbapi_connection.create_function("iba_group_id", 1, group_id, deterministic=True)
 
 
 def engine_from_settings(settings: Settings) -> Engine:

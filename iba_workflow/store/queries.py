@@ -4,12 +4,24 @@ reminder, what is overdue and escalates. Dates are local (Europe/Copenhagen) day
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import hashlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import String, and_, case, cast, func, literal, null
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, col, select
 
-from .tables import OPEN_STEP_STATUSES, EnrollmentRow, StepInstanceRow
+from .tables import (
+    OPEN_STEP_STATUSES,
+    EnrollmentRow,
+    EnrollmentStaffRow,
+    OutboxRow,
+    StepInstanceRow,
+)
 
 
 @dataclass(frozen=True)
@@ -71,14 +83,107 @@ def reminders_due(session: Session, today: dt.date) -> list[ReminderDue]:
     return found
 
 
-def escalations_due(session: Session, today: dt.date) -> list[StepInstanceRow]:
-    """Open steps past their escalation date."""
-    return _in_order(
-        session.exec(
-            _open_steps(today).where(
-                col(StepInstanceRow.escalation_date) <= today,
-                col(StepInstanceRow.escalation_role).is_not(None),
-                StepInstanceRow.kind != "session",
-            )
-        )
+def escalations_due(
+    session: Session, today: dt.date, *, unless_sent: Addressees | None = None
+) -> list[StepInstanceRow]:
+    """Open steps past their escalation date. With ``unless_sent``, not those whose
+    escalation to the person it goes to today is in the outbox already: the row the
+    engine would write (``escalation/<step or group>/r<revision>/<staff id>``) is looked
+    up by its message id in the database, so a later tick does not read again every
+    overdue step it has escalated."""
+    query = _open_steps(today).where(
+        col(StepInstanceRow.escalation_date) <= today,
+        col(StepInstanceRow.escalation_role).is_not(None),
+        StepInstanceRow.kind != "session",
     )
+    if unless_sent is not None:
+        step = StepInstanceRow.__table__.c  # type: ignore[attr-defined]
+        who = unless_sent.who(step.escalation_role)
+        message_id = (
+            literal("escalation/", String)
+            + _subject(step.id, step.group_key)
+            + literal("/r", String)
+            + cast(step.revision, String)
+            + literal("/", String)
+            + cast(who, String)
+        )
+        outbox = OutboxRow.__table__.c  # type: ignore[attr-defined]
+        # a look-up on the unique index per step, not an anti-join: PostgreSQL would
+        # hash the whole outbox for it (its LIMIT keeps the subquery a subquery)
+        written = select(outbox.id).where(outbox.message_id == message_id).limit(1)
+        query = query.where(written.scalar_subquery().is_(None))
+    return _in_order(session.exec(query))
+
+
+def group_id(group_key: str) -> str:
+    """A short, stable id of a group occurrence for message ids and calendar UIDs."""
+    return "g" + hashlib.sha256(group_key.encode()).hexdigest()[:20]
+
+
+class _GroupId(FunctionElement[str]):
+    """:func:`group_id` in SQL: PostgreSQL's ``sha256``, SQLite's ``iba_group_id`` (the
+    Python function, registered on every connection by ``store.db.make_engine``)."""
+
+    type = String()
+    inherit_cache = True
+    name = "iba_group_id"
+
+
+@compiles(_GroupId, "postgresql")
+def _group_id_pg(element: _GroupId, compiler: SQLCompiler, **kw: Any) -> str:
+    arg = compiler.process(element.clauses, **kw)
+    return f"('g' || substr(encode(sha256(convert_to({arg}, 'UTF8')), 'hex'), 1, 20))"
+
+
+@compiles(_GroupId)
+def _group_id_default(element: _GroupId, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"iba_group_id({compiler.process(element.clauses, **kw)})"
+
+
+def _subject(step_id: Any, group_key: Any) -> Any:
+    """What a step's message ids name (``engine.apply.notifications``): its group
+    occurrence's :func:`group_id` if it has one, else its id."""
+    return case(
+        (and_(group_key.is_not(None), group_key != ""), _GroupId(group_key)),
+        else_=cast(step_id, String),
+    )
+
+
+@dataclass(frozen=True)
+class Addressees:
+    """Who a role's mail about an enrollment goes to on one day, as
+    ``engine.apply.Recipients.for_role`` answers it, for the database to work out: the
+    enrollment's own holder of the role (``enrollment_staff``), else the first active
+    staff member of its municipality with the role (``holders``), and then whoever covers
+    for that person that day (``cover``)."""
+
+    holders: Mapping[tuple[str, str], int]  # (municipality, role) -> staff id
+    cover: Mapping[int, int]  # staff id -> the colleague covering for them
+
+    def who(self, role: Any) -> Any:
+        """The staff id, as an SQL expression over ``role`` (a column of the step) and the
+        step's enrollment (joined as in ``_open_steps``); NULL for nobody."""
+        steps = StepInstanceRow.__table__  # type: ignore[attr-defined]
+        enrollments = EnrollmentRow.__table__  # type: ignore[attr-defined]
+        assigned = EnrollmentStaffRow.__table__.c  # type: ignore[attr-defined]
+        staff_id = assigned.staff_id
+        covered = case(dict(self.cover), value=staff_id, else_=staff_id) if self.cover else staff_id
+        own = (
+            select(covered)
+            .where(assigned.enrollment_id == steps.c.enrollment_id, assigned.role == role)
+            .correlate(steps, enrollments)  # the step of the outer query, however deep
+            .scalar_subquery()
+        )
+        if not self.holders:
+            return own
+        first = case(
+            *(
+                (
+                    and_(enrollments.c.municipality == municipality, role == name),
+                    self.cover.get(holder, holder),
+                )
+                for (municipality, name), holder in self.holders.items()
+            ),
+            else_=null(),
+        )
+        return func.coalesce(own, first)
