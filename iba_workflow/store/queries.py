@@ -30,13 +30,14 @@ class ReminderDue:
     reminder_date: dt.date
 
 
-def _open_steps(today: dt.date):  # type: ignore[no-untyped-def]
+def _open_steps(today: dt.date, statuses: tuple[str, ...] = OPEN_STEP_STATUSES):  # type: ignore[no-untyped-def]
+    status = col(StepInstanceRow.status)
     return (
         select(StepInstanceRow)
         .join(EnrollmentRow, col(EnrollmentRow.id) == StepInstanceRow.enrollment_id)
         .where(
             EnrollmentRow.status == "active",
-            col(StepInstanceRow.status).in_(OPEN_STEP_STATUSES),
+            status == statuses[0] if len(statuses) == 1 else status.in_(statuses),
         )
     )
 
@@ -53,9 +54,11 @@ def due_steps(session: Session, today: dt.date, *, lead_days: int = 0) -> list[S
     the weekday before their first reminder if that is earlier (they become ``due``;
     tasks get a new_task mail, so the first mail about a task is never a reminder)."""
     before_reminder = today + dt.timedelta(days=3 if today.weekday() == 4 else 1)
-    planned = _open_steps(today).where(StepInstanceRow.status == "planned")
+    planned = _open_steps(today, ("planned",))
     # Two questions, each on its own index ((status, due_date), (status, remind_from)),
-    # rather than one OR that PostgreSQL answers by reading every planned step.
+    # rather than one OR that PostgreSQL answers by reading every planned step. Only
+    # status = 'planned' (not also IN the open statuses): with both, PostgreSQL misjudged
+    # the rows and read every planned step through the (status, escalation_date) index.
     by_date = session.exec(
         planned.where(col(StepInstanceRow.due_date) <= today + dt.timedelta(days=lead_days))
     )
