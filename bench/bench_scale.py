@@ -2,7 +2,7 @@
 ``--sqlite`` for a SQLite file), and the plans of its hot queries.
 
     python bench/bench_scale.py [--enrollments=100000] [--base=200] [--sqlite] [--quick]
-                                [--explain] [--profile]
+                                [--explain] [--profile[=first|later|both]]
 
 The store is made by the product, then copied: ``BASE`` HOP enrollments are recorded by the
 engine with start dates spread over the past 40 weeks (each at its own clock, two weeks
@@ -66,6 +66,15 @@ def _enrollments() -> int:
         if arg.startswith("--enrollments="):
             return int(arg.split("=", 1)[1])
     return 5_000 if quick() else 100_000
+
+
+def _profiled(first: bool) -> bool:
+    """``--profile`` (the later tick), ``--profile=first``, ``--profile=both``."""
+    for arg in sys.argv[1:]:
+        if arg == "--profile" or arg.startswith("--profile="):
+            which = arg.partition("=")[2] or "later"
+            return which == "both" or which == ("first" if first else "later")
+    return False
 
 
 @contextmanager
@@ -204,7 +213,7 @@ def main() -> None:
             clock.set(at(TODAY, 7, minute))
             queries = 0
             profiler = None
-            if "--profile" in sys.argv and minute == 31:
+            if _profiled(minute == 30):
                 from pyinstrument import Profiler
 
                 profiler = Profiler()
