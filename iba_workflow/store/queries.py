@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, func, literal, null
+from sqlalchemy import String, and_, case, cast, func, literal, null, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -49,6 +49,36 @@ def _in_order(rows: Iterable[StepInstanceRow]) -> list[StepInstanceRow]:
     return sorted(rows, key=lambda r: (r.due_date, r.id or 0))
 
 
+#: rows per batch of :func:`_in_index_order`
+BATCH = 5000
+
+
+def _in_index_order(session: Session, query: Any) -> list[StepInstanceRow]:
+    """``query``'s planned steps read along (status, due_date, id), in batches of
+    :data:`BATCH`. PostgreSQL cannot tell that few planned steps have a past date (most
+    past steps are done: it guessed 266,249 of 314,400 planned steps at 20,000
+    enrollments where there were none) and read every planned step; asked in index order
+    with a LIMIT it walks ``ix_step_instance_status_due`` over the few there are."""
+    step = StepInstanceRow
+    ordered = query.order_by(col(step.status), col(step.due_date), col(step.id)).limit(BATCH)
+    rows: list[StepInstanceRow] = list(session.exec(ordered))
+    found = list(rows)
+    while len(rows) == BATCH:
+        last = rows[-1]
+        rows = list(
+            session.exec(
+                ordered.where(
+                    or_(
+                        col(step.due_date) > last.due_date,
+                        and_(col(step.due_date) == last.due_date, col(step.id) > (last.id or 0)),
+                    )
+                )
+            )
+        )
+        found += rows
+    return found
+
+
 def due_steps(session: Session, today: dt.date, *, lead_days: int = 0) -> list[StepInstanceRow]:
     """Planned steps that have become actionable: ``lead_days`` before their date, or on
     the weekday before their first reminder if that is earlier (they become ``due``;
@@ -59,8 +89,9 @@ def due_steps(session: Session, today: dt.date, *, lead_days: int = 0) -> list[S
     # rather than one OR that PostgreSQL answers by reading every planned step. Only
     # status = 'planned' (not also IN the open statuses): with both, PostgreSQL misjudged
     # the rows and read every planned step through the (status, escalation_date) index.
-    by_date = session.exec(
-        planned.where(col(StepInstanceRow.due_date) <= today + dt.timedelta(days=lead_days))
+    by_date = _in_index_order(
+        session,
+        planned.where(col(StepInstanceRow.due_date) <= today + dt.timedelta(days=lead_days)),
     )
     by_reminder = session.exec(planned.where(col(StepInstanceRow.remind_from) <= before_reminder))
     found = {row.id: row for row in by_date}

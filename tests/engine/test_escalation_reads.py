@@ -163,3 +163,17 @@ def test_an_escalation_goes_to_whoever_holds_the_role_that_day_once(
 def test_the_database_names_a_group_as_the_engine_does(session: Any) -> None:
     for key in ("virksomhedsoplaeg/2027-10-07", "hold/Ærø-Søby/14:30"):
         assert session.exec(select(_GroupId(literal(key)))).one() == group_id(key)
+
+
+def test_the_steps_becoming_due_are_all_found_batch_after_batch(
+    session: Any, ctx: Any, clock: Any, monkeypatch: Any
+) -> None:
+    from iba_workflow.store import queries
+
+    staff_for(session, ctx, definition("hop"))
+    _enroll(session, ctx, clock, ["G-01", "G-02", "G-03"], MONDAY)
+    day = MONDAY + dt.timedelta(weeks=3)
+    whole = [row.id for row in queries.due_steps(session, day)]
+    assert len(whole) > 7
+    monkeypatch.setattr(queries, "BATCH", 3)
+    assert [row.id for row in queries.due_steps(session, day)] == whole
