@@ -40,7 +40,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args=connect_args, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # No JIT: the store's questions are short; PostgreSQL compiled them whenever it
+    # over-estimated their rows (jit_above_cost), 80-90 ms each on a 100,000-enrollment
+    # store, most of what the query then took (bench/bench_scale.py --explain).
+    connect_args = kwargs.pop("connect_args", {})
+    connect_args.setdefault("options", "-c jit=off")
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
 # In WAL mode ``synchronous=NORMAL`` is SQLite's recommended setting: a commit is not
