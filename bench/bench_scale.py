@@ -2,7 +2,7 @@
 ``--sqlite`` for a SQLite file), and the plans of its hot queries.
 
     python bench/bench_scale.py [--enrollments=100000] [--base=200] [--sqlite] [--quick]
-                                [--explain] [--profile]
+                                [--explain] [--profile[=first|later|both]]
 
 The store is made by the product, then copied: ``BASE`` HOP enrollments are recorded by the
 engine with start dates spread over the past 40 weeks (each at its own clock, two weeks
@@ -66,6 +66,15 @@ def _enrollments() -> int:
         if arg.startswith("--enrollments="):
             return int(arg.split("=", 1)[1])
     return 5_000 if quick() else 100_000
+
+
+def _profiled(first: bool) -> bool:
+    """``--profile`` (the later tick), ``--profile=first``, ``--profile=both``."""
+    for arg in sys.argv[1:]:
+        if arg == "--profile" or arg.startswith("--profile="):
+            which = arg.partition("=")[2] or "later"
+            return which == "both" or which == ("first" if first else "later")
+    return False
 
 
 @contextmanager
@@ -204,7 +213,7 @@ def main() -> None:
             clock.set(at(TODAY, 7, minute))
             queries = 0
             profiler = None
-            if "--profile" in sys.argv and minute == 31:
+            if _profiled(minute == 30):
                 from pyinstrument import Profiler
 
                 profiler = Profiler()
@@ -233,6 +242,7 @@ def main() -> None:
 def explain(engine: Engine, now: dt.datetime) -> None:
     """The plans of the claim and the tick's three questions about open steps (PostgreSQL:
     EXPLAIN ANALYZE, SQLite: EXPLAIN QUERY PLAN), as the product sends them."""
+    from iba_workflow.engine.recipients import RecipientBook
     from iba_workflow.store.outbox import claim_candidates
     from iba_workflow.store.queries import due_steps, escalations_due, reminders_due
 
@@ -243,18 +253,23 @@ def explain(engine: Engine, now: dt.datetime) -> None:
         caught.append((statement, params))
 
     factory = session_factory(engine)
-    event.listen(engine, "before_cursor_execute", catch)
+    named: list[tuple[str, Any]] = []  # (name, (statement, params)), in order
     with factory() as s:
-        s.execute(claim_candidates(now, 200, skip_locked=pg))
-        due_steps(s, now.date(), lead_days=0)
-        reminders_due(s, now.date())
-        escalations_due(s, now.date())
+        addressees = RecipientBook(s, on=now.date()).addressees()
+        for name, ask in (
+            ("claim", lambda: s.execute(claim_candidates(now, 200, skip_locked=pg))),
+            ("due_steps", lambda: due_steps(s, now.date(), lead_days=0)),
+            ("reminders_due", lambda: reminders_due(s, now.date())),
+            ("escalations_due", lambda: escalations_due(s, now.date(), unless_sent=addressees)),
+        ):
+            caught.clear()
+            event.listen(engine, "before_cursor_execute", catch)
+            ask()
+            event.remove(engine, "before_cursor_execute", catch)
+            named += [(f"{name} ({n + 1})" if n else name, c) for n, c in enumerate(caught)]
         s.rollback()
-    event.remove(engine, "before_cursor_execute", catch)
     prefix = "EXPLAIN (ANALYZE, BUFFERS) " if pg else "EXPLAIN QUERY PLAN "
-    for name, (statement, params) in zip(
-        ("claim", "due_steps", "reminders_due", "escalations_due"), caught, strict=False
-    ):
+    for name, (statement, params) in named:
         with engine.connect() as c:
             raw = c.connection.dbapi_connection
             assert raw is not None

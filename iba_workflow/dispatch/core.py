@@ -28,7 +28,7 @@ from iba_workflow.store.outbox import (
     mark_failed,
     mark_sent,
 )
-from iba_workflow.store.queries import due_steps
+from iba_workflow.store.rows import CHUNK
 from iba_workflow.store.tables import EnrollmentRow, OutboxRow, StaffRow, StepInstanceRow
 
 from .compose import Composed, DefinitionCache, Skipped, compose
@@ -49,23 +49,24 @@ def enqueue_due(
     """Mark today's steps due and write new-task, reminder and escalation rows (engine,
     idempotent), and count them per intervention."""
     with session_factory() as session:
-        today = ctx.today()
         report = DueReport()
-        steps = due_steps(session, today, lead_days=lead_days)
-        names = dict(
-            session.exec(
-                select(EnrollmentRow.id, EnrollmentRow.definition_id).where(
-                    col(EnrollmentRow.id).in_({s.enrollment_id for s in steps})
-                )
-            ).all()
-        )
-        for step in steps:
-            name = names.get(step.enrollment_id, "-")
-            report.by_intervention.setdefault(name, InterventionCounts()).due += 1
         before = session.exec(select(func.max(OutboxRow.id))).one() or 0
         session.rollback()
         engine_report = enqueue_due_notifications(session, ctx, lead_days=lead_days)
         session.commit()  # the dispatcher is the caller: it owns this transaction
+        became = engine_report.due_enrollments  # in the order the steps became due
+        names: dict[int | None, str] = {}
+        ids = sorted(set(became))
+        for start in range(0, len(ids), CHUNK):
+            for enrollment_id, name in session.exec(
+                select(EnrollmentRow.id, EnrollmentRow.definition_id).where(
+                    col(EnrollmentRow.id).in_(ids[start : start + CHUNK])
+                )
+            ):
+                names[enrollment_id] = name
+        for enrollment_id in became:
+            name = names.get(enrollment_id, "-")
+            report.by_intervention.setdefault(name, InterventionCounts()).due += 1
         report.became_due = engine_report.became_due
         report.new_tasks = engine_report.new_tasks
         report.reminders = engine_report.reminders

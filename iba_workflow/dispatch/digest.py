@@ -170,14 +170,18 @@ def _make_mails(session: Session, ctx: EngineContext, settings: Settings) -> int
     now = ctx.now()
     today = now.astimezone(COPENHAGEN).date()
     hours_for = hours_provider(ctx, settings)
+    staff = session.exec(
+        select(StaffRow).where(StaffRow.active == True).order_by(col(StaffRow.id))  # noqa: E712
+    ).all()
+    staff = [person for person in staff if hours_for(person.municipality).is_open(now)]
+    if not staff:  # outside everyone's working hours: what is held waits (not read)
+        session.flush()
+        return 0
     held: dict[int, list[OutboxRow]] = defaultdict(list)
     for row in session.exec(
         select(OutboxRow).where(OutboxRow.status == "held").order_by(col(OutboxRow.id))
     ):
         held[row.recipient_staff_id].append(row)
-    staff = session.exec(
-        select(StaffRow).where(StaffRow.active == True).order_by(col(StaffRow.id))  # noqa: E712
-    ).all()
     agendas: dict[str, dict[int, Agenda]] = {}
     prefs = Preferences(session, settings.notify_default)
     prefs.load([person.id or 0 for person in staff])
@@ -193,8 +197,6 @@ def _make_mails(session: Session, ctx: EngineContext, settings: Settings) -> int
     for person in staff:
         staff_id = person.id or 0
         hours = hours_for(person.municipality)
-        if not hours.is_open(now):
-            continue
         mine = held.get(staff_id, [])
         day_id = digest_message_id(today, staff_id)
         done = staff_id in made_today

@@ -4,12 +4,12 @@ change causes, in the caller's transaction."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from sqlmodel import Session, col, select
 
+from iba_workflow.store.queries import group_id
 from iba_workflow.store.records import pk
 from iba_workflow.store.rows import (
     enqueue_many,
@@ -125,11 +125,6 @@ class Recipients:
 
 def is_meeting(row: StepFacts) -> bool:
     return row.kind == "meeting" or bool(row.attendee_roles)
-
-
-def group_id(group_key: str) -> str:
-    """A short, stable id of a group occurrence for message ids and calendar UIDs."""
-    return "g" + hashlib.sha256(group_key.encode()).hexdigest()[:20]
 
 
 def calendar_id(row: StepInstanceRow) -> str | int:

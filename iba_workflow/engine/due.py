@@ -4,15 +4,15 @@ running it twice on the same day adds nothing (message ids are stable)."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
 from iba_workflow.clock import COPENHAGEN
 from iba_workflow.store.queries import ReminderDue, due_steps, escalations_due, reminders_due
-from iba_workflow.store.records import audit
-from iba_workflow.store.rows import CHUNK, enqueue_many
-from iba_workflow.store.tables import OutboxRow, StepInstanceRow
+from iba_workflow.store.records import audit_values
+from iba_workflow.store.rows import CHUNK, enqueue_many, insert_rows
+from iba_workflow.store.tables import AuditRow, OutboxRow, StepInstanceRow
 
 from .apply import notifications
 from .context import EngineContext, transaction
@@ -25,6 +25,9 @@ class DueReport:
     new_tasks: int = 0
     reminders: int = 0
     escalations: int = 0
+    #: the enrollment of each step that became due (the dispatcher counts them per
+    #: intervention without asking for the steps again)
+    due_enrollments: list[int] = field(default_factory=list, compare=False, repr=False)
 
 
 def enqueue_due_notifications(
@@ -43,26 +46,30 @@ def enqueue_due_notifications(
         became = due_steps(session, today, lead_days=lead_days)
         book.load(row.enrollment_id for row in became)
         first_words: list[dict[str, object]] = []
+        lines: list[dict[str, object]] = []
         for row in became:
             told.add(row.id or 0)
             row.status, row.updated_at = "due", ctx.now()
             session.add(row)
             report.became_due += 1
+            report.due_enrollments.append(row.enrollment_id)
             if row.kind != "session":
                 who = staff_for(row).covered(row.assigned_staff_id) or staff_for(row).for_role(
                     row.assignee_role
                 )
                 first_words += notifications(ctx, row, "new_task", [who] if who else [], tag="once")
-            audit(
-                session,
-                at=ctx.now(),
-                actor=ctx.actor,
-                action="step_due",
-                entity="step_instance",
-                entity_id=row.id,
-                enrollment_id=row.enrollment_id,
-                step_key=row.key,
+            lines.append(
+                audit_values(
+                    at=ctx.now(),
+                    actor=ctx.actor,
+                    action="step_due",
+                    entity="step_instance",
+                    entity_id=row.id,
+                    enrollment_id=row.enrollment_id,
+                    step_key=row.key,
+                )
             )
+        insert_rows(session, AuditRow, lines)  # one executemany, not an INSERT per step
         report.new_tasks += enqueue_many(session, first_words)
         reminders = reminders_due(session, today)
         book.load(reminder.step.enrollment_id for reminder in reminders)
@@ -80,7 +87,9 @@ def enqueue_due_notifications(
                 ctx, row, "reminder", [who] if who else [], tag=reminder.reminder_date.isoformat()
             )
         report.reminders += enqueue_many(session, batch)  # one look-up per chunk, not per step
-        escalations = escalations_due(session, today)
+        # not the steps whose escalation to today's addressee is written: a later tick
+        # reads only what is new, not every overdue step again
+        escalations = escalations_due(session, today, unless_sent=book.addressees())
         book.load(row.enrollment_id for row in escalations)
         batch = []
         for row in escalations:

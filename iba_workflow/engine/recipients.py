@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from sqlmodel import Session, col, select
 
+from iba_workflow.store.queries import Addressees
 from iba_workflow.store.tables import (
     EnrollmentRow,
     EnrollmentStaffRow,
@@ -70,6 +71,17 @@ class RecipientBook:
 
     def for_step_row(self, row: StepInstanceRow) -> Recipients:
         return self.of(row.enrollment_id)
+
+    def addressees(self) -> Addressees:
+        """What ``for_role`` answers for any enrollment, as the database can work it out
+        (``store.queries.Addressees``): per municipality and role the first active holder,
+        and who covers for whom on ``on``."""
+        holders: dict[tuple[str, str], int] = {}
+        for municipality, staff in self._active_staff().items():
+            for person in staff:
+                for role in person.roles:
+                    holders.setdefault((municipality, role), person.id or 0)
+        return Addressees(holders=holders, cover=dict(self._covers()))
 
     def _active_staff(self) -> dict[str, list[StaffRow]]:
         if self._staff is None:

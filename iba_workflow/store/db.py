@@ -19,6 +19,7 @@ from sqlmodel import Session
 from iba_workflow.errors import StoreError
 from iba_workflow.settings import Settings
 
+from .queries import group_id
 from .write_gate import GatedConnection
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -39,7 +40,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args=connect_args, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # No JIT: the store's questions are short; PostgreSQL compiled them whenever it
+    # over-estimated their rows (jit_above_cost), 80-90 ms each on a 100,000-enrollment
+    # store, most of what the query then took (bench/bench_scale.py --explain).
+    connect_args = kwargs.pop("connect_args", {})
+    connect_args.setdefault("options", "-c jit=off")
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
 # In WAL mode ``synchronous=NORMAL`` is SQLite's recommended setting: a commit is not
@@ -60,6 +66,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     for pragma in SQLITE_PRAGMAS:
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+    # what PostgreSQL computes with sha256 (store.queries: a group's message ids)
+    dbapi_connection.create_function("iba_group_id", 1, group_id, deterministic=True)
 
 
 def engine_from_settings(settings: Settings) -> Engine:

@@ -42,17 +42,42 @@ def audit(
     insert_row(
         session,
         AuditRow,
-        {
-            "at": at,
-            "actor": actor,
-            "action": action,
-            "entity": entity,
-            "entity_id": None if entity_id is None else str(entity_id),
-            "enrollment_id": enrollment_id,
-            "citizen_id": citizen_id,
-            "details": {k: _jsonable(v) for k, v in details.items()},
-        },
+        audit_values(
+            at=at,
+            actor=actor,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            enrollment_id=enrollment_id,
+            citizen_id=citizen_id,
+            **details,
+        ),
     )
+
+
+def audit_values(
+    *,
+    at: dt.datetime,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: object = None,
+    enrollment_id: int | None = None,
+    citizen_id: int | None = None,
+    **details: Any,
+) -> dict[str, Any]:
+    """The columns of the line :func:`audit` writes: for many lines in one ``executemany``
+    (``store.rows.insert_rows(session, AuditRow, lines)``)."""
+    return {
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "entity": entity,
+        "entity_id": None if entity_id is None else str(entity_id),
+        "enrollment_id": enrollment_id,
+        "citizen_id": citizen_id,
+        "details": {k: _jsonable(v) for k, v in details.items()},
+    }
 
 
 def _jsonable(value: Any) -> Any:

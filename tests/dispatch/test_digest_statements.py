@@ -54,3 +54,36 @@ def test_the_first_tick_of_a_day_asks_as_much_for_six_enrollments_as_for_two(
     with_six_more, made = statements_of_first_tick(world, dt.date(2027, 3, 2))
     assert made > 0
     assert with_six_more <= with_two, (with_two, with_six_more)
+
+
+def test_outside_working_hours_a_tick_does_not_read_what_is_held(world: World) -> None:
+    """Before the day's work starts what the engine wrote waits (held) for the digest: a
+    tick then routes what is new and reads nothing of the held rows, however many."""
+    from sqlmodel import col, func, select
+
+    from iba_workflow.dispatch import enqueue_due
+    from iba_workflow.store import tables as t
+
+    defaults(world)
+    enroll(world, ["H-1", "H-2", "H-3"])
+    world.clock.set(local(START + dt.timedelta(weeks=3), 6))  # before working hours
+    enqueue_due(world.open_session, world.ctx)
+    assert enqueue_digests(world.open_session, world.ctx, world.settings) == 0
+    with world.session() as s:
+        held = s.exec(
+            select(func.count()).select_from(t.OutboxRow).where(col(t.OutboxRow.status) == "held")
+        ).one()
+    assert held > 0
+    read = 0
+
+    def loaded(*_args: object) -> None:
+        nonlocal read
+        read += 1
+
+    world.clock.set(local(START + dt.timedelta(weeks=3), 7))
+    event.listen(t.OutboxRow, "load", loaded)
+    try:
+        assert enqueue_digests(world.open_session, world.ctx, world.settings) == 0
+    finally:
+        event.remove(t.OutboxRow, "load", loaded)
+    assert read == 0, read
