@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlmodel import select
 
+from iba_workflow import paths
+from iba_workflow.calendar import calendar_for
 from iba_workflow.clock import COPENHAGEN, FixedClock, SystemClock
 from iba_workflow.definition import Definition
 from iba_workflow.dispatch import enqueue_digests
@@ -26,6 +28,15 @@ from iba_workflow.store.work import unit_of_work
 
 def today() -> dt.date:
     return SystemClock().now().astimezone(COPENHAGEN).date()
+
+
+def start_in(days: int, municipality: str = "hedensted") -> dt.date:
+    """The first working day ``days`` or more from today on the shipped calendar: a start
+    the planner keeps as given (today + 21 falls on Christmas Eve when run on 3 December,
+    and the course would start on 28 December instead)."""
+    day = today() + dt.timedelta(days=days)
+    moved = calendar_for(municipality, paths.calendars_dir()).shift(day, "next")
+    return moved.date if moved else day
 
 
 def context(at: dt.datetime | None = None) -> EngineContext:

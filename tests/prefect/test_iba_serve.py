@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from seeding import context, enrollments_due_now, today
+from seeding import context, enrollments_due_now, start_in
 from sqlmodel import select
 from stack import REPO, Serving, SlowHandler, free_port, serve_env, wait_until
 
@@ -137,7 +137,7 @@ def _receive(stack: Stack, definition_id: str, ref: str, identity: Identity | No
             channel="http",
             accept=True,
             answers={c.id: True for c in d.eligibility},
-            start=today() + dt.timedelta(days=21),
+            start=start_in(21),
             municipality="hedensted",
             identity=identity,
         )
@@ -239,7 +239,7 @@ async def test_http_door_over_real_http_goes_through_prefect(
             "definition_id": "hop",
             "citizen_ref": "W-0001",
             "accept": True,
-            "start": (today() + dt.timedelta(days=21)).isoformat(),
+            "start": start_in(21).isoformat(),
             "answers": {c.id: True for c in DEFINITIONS["hop"].eligibility},
         }
         answer = httpx.post(
@@ -283,7 +283,7 @@ def test_cli_door_goes_through_prefect(stack: Stack, prefect_timings: dict[str, 
             "C-0001",
             "--accept",
             "--start",
-            (today() + dt.timedelta(days=21)).isoformat(),
+            start_in(21).isoformat(),
             *[  # every criterion must be answered (taken from the definition)
                 arg
                 for criterion in DEFINITIONS["fagmentor"].eligibility

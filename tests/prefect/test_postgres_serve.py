@@ -6,7 +6,6 @@ one enrollment; four dispatcher ticks at once send each mail once (outbox leases
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import os
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from seeding import context, enrollments_due_now, today
+from seeding import context, enrollments_due_now, start_in
 from sqlalchemy import create_engine, text
 from sqlmodel import select
 from stack import REPO, Serving, SlowHandler, free_port, serve_env
@@ -178,7 +177,7 @@ def test_two_serves_process_concurrent_cli_visitations_once_each(pg_stack: PgSta
         for ref in refs:
             register_citizen(session, context(), ref=ref, municipality="hedensted")
         session.commit()
-    start = (today() + dt.timedelta(days=21)).isoformat()
+    start = start_in(21).isoformat()
     fagmentor = load_definitions()["fagmentor"]
     yes = [arg for c in fagmentor.eligibility for arg in ("--answer", f"{c.id}=yes")]
     visits = [
