@@ -32,8 +32,6 @@ from pathlib import Path
 from typing import Any
 
 from common import ROOT, emit, median, pg, pg_database, quick, roomy, rounds_from_argv, summary
-from sqlalchemy import bindparam
-from sqlalchemy import select as sa_select
 
 from iba_workflow import paths
 from iba_workflow.clock import COPENHAGEN, FixedClock
@@ -49,14 +47,12 @@ from iba_workflow.engine import (
 )
 from iba_workflow.store import make_engine, session_factory, upgrade
 from iba_workflow.store.db import SQLITE_BUSY_TIMEOUT_MS, SQLITE_PRAGMAS
-from iba_workflow.store.tables import OPEN_STEP_STATUSES, StepInstanceRow
+from iba_workflow.store.rows import enrollment_steps, step_rows
+from iba_workflow.store.tables import OPEN_STEP_STATUSES
 
 KNOWN = paths.known_templates()
-_C = StepInstanceRow.__table__.c  # type: ignore[attr-defined]
-OPEN = (
-    sa_select(_C.id, _C.key, _C.step_id, _C.kind, _C.due_date, _C.depends_on)
-    .where(_C.enrollment_id == bindparam("enrollment"), _C.status.in_(OPEN_STEP_STATUSES))
-    .order_by(_C.due_date, _C.id)
+OPEN = enrollment_steps(
+    "id", "key", "step_id", "kind", "due_date", "depends_on", statuses=OPEN_STEP_STATUSES
 )
 BENCH = "lifecycle"
 BPMN = ROOT / "bench" / "fagmentor.bpmn"
@@ -109,9 +105,7 @@ class Ours:
             with self.open() as s:
                 # the open steps as plain rows (the columns the driver reads): the peer
                 # finds its ready task in memory, so this side's look-up is kept lean
-                steps = s.connection().execute(
-                    OPEN, {"enrollment": result.enrollment_id}
-                ).all()  # fmt: skip
+                steps = step_rows(s, OPEN, result.enrollment_id)
                 keys = {x.key for x in steps}
                 ready = [x for x in steps if not keys.intersection(x.depends_on)]
                 if not ready:

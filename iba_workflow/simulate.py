@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import bindparam
-from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from iba_workflow.clock import COPENHAGEN, FixedClock
@@ -37,13 +35,13 @@ from iba_workflow.engine.context import CalendarProvider
 from iba_workflow.errors import InvalidInput
 from iba_workflow.settings import Settings
 from iba_workflow.store.outbox import claim_outbox_batch, mark_sent
+from iba_workflow.store.rows import enrollment_steps, step_rows
 from iba_workflow.store.tables import (
     OPEN_STEP_STATUSES,
     CitizenRow,
     ConsentRow,
     EnrollmentRow,
     StaffRow,
-    StepInstanceRow,
     VisitationRow,
 )
 from iba_workflow.store.work import committed
@@ -109,24 +107,17 @@ def load_script(path: Path) -> SimulationScript:
         ) from None
 
 
-_STEPS = StepInstanceRow.__table__.c  # type: ignore[attr-defined]
 #: an enrollment's open steps by date: what the simulation decides with
-_OPEN = (
-    sa_select(
-        _STEPS.id,
-        _STEPS.key,
-        _STEPS.step_id,
-        _STEPS.kind,
-        _STEPS.due_date,
-        _STEPS.depends_on,
-        _STEPS.reminders,
-        _STEPS.escalation_date,
-    )
-    .where(
-        _STEPS.enrollment_id == bindparam("enrollment"),
-        _STEPS.status.in_(OPEN_STEP_STATUSES),
-    )
-    .order_by(_STEPS.due_date, _STEPS.id)
+_OPEN = enrollment_steps(
+    "id",
+    "key",
+    "step_id",
+    "kind",
+    "due_date",
+    "depends_on",
+    "reminders",
+    "escalation_date",
+    statuses=OPEN_STEP_STATUSES,
 )
 
 
@@ -329,8 +320,7 @@ class Simulation:
     def _open_steps(self, session: Session, enrollment_id: int) -> list[Any]:
         """The open steps' columns the simulation reads, as plain rows (no ORM objects:
         this is asked for every participant on every simulated day)."""
-        session.flush()
-        return list(session.connection().execute(_OPEN, {"enrollment": enrollment_id}).all())
+        return step_rows(session, _OPEN, enrollment_id)
 
     def _completion_day(self, step: Any, script: ParticipantScript) -> dt.date:
         late = script.late.get(step.key, 0)

@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import bindparam
-from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from iba_workflow.definition import Definition
@@ -18,9 +17,11 @@ from iba_workflow.store.rows import (
     cancelled_from,
     count_not_done,
     enqueue_many,
+    enrollment_steps,
     get_by_id,
     outbox_values,
     recipients_told,
+    step_rows,
     waiting_ids,
 )
 from iba_workflow.store.tables import (
@@ -67,20 +68,7 @@ def instances_of(session: Session, enrollment_id: int) -> list[StepInstanceRow]:
     return list(session.exec(_INSTANCES, params={"enrollment": enrollment_id}))
 
 
-_STEPS = StepInstanceRow.__table__.c  # type: ignore[attr-defined]
-_FACTS = (
-    sa_select(
-        _STEPS.id,
-        _STEPS.key,
-        _STEPS.name,
-        _STEPS.status,
-        _STEPS.due_date,
-        _STEPS.due_time,
-        _STEPS.reminders,
-    )
-    .where(_STEPS.enrollment_id == bindparam("enrollment"))
-    .order_by(_STEPS.due_date, _STEPS.id)
-)
+_FACTS = enrollment_steps("id", "key", "name", "status", "due_date", "due_time", "reminders")
 
 
 def instance_facts(session: Session, enrollment_id: int) -> list[Any]:
@@ -88,8 +76,7 @@ def instance_facts(session: Session, enrollment_id: int) -> list[Any]:
     due date and time, reminders), by date, as plain rows: a HOP enrollment has some
     120 steps, and making an ORM object of each was a quarter of a completion's time.
     :func:`apply_target` loads the objects of the few rows it changes."""
-    session.flush()  # what the session holds goes first, as an ORM read would flush it
-    return list(session.connection().execute(_FACTS, {"enrollment": enrollment_id}).all())
+    return step_rows(session, _FACTS, enrollment_id)
 
 
 def replan_enrollment(

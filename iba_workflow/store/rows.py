@@ -150,6 +150,27 @@ def _run(session: Session, statement: Any, params: Any = None) -> Any:
     return session.connection().execute(statement, params)
 
 
+def enrollment_steps(*columns: str, statuses: Sequence[str] = ()) -> Any:
+    """A statement for an enrollment's steps (bound as ``enrollment``) by date, the named
+    ``columns`` only (with ``statuses``: only steps in those); read it with
+    :func:`step_rows`. Plain rows, no ORM objects, for the questions asked per
+    enrollment again and again (re-planning, the simulator)."""
+    c = STEPS.c
+    statement = select(*(c[name] for name in columns)).where(
+        c.enrollment_id == bindparam("enrollment")
+    )
+    if statuses:
+        statement = statement.where(c.status.in_(statuses))
+    return statement.order_by(c.due_date, c.id)
+
+
+def step_rows(session: Session, statement: Any, enrollment_id: int) -> list[Any]:
+    """The rows of an :func:`enrollment_steps` statement; what the session holds goes to
+    the database first, as an ORM read would flush it."""
+    session.flush()
+    return list(_run(session, statement, {"enrollment": enrollment_id}).all())
+
+
 def get_by_id(session: Session, model: type[_M], row_id: int) -> _M | None:
     """``session.get(model, row_id)``: the object the session holds, else one ``SELECT``
     (which flushes first, as ``get`` does). The statement is built once per table, where
