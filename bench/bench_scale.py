@@ -209,11 +209,14 @@ def main() -> None:
 
         event.listen(engine, "before_cursor_execute", count)
         figures = {}
-        for name, minute in (("first tick of the day", 30), ("later tick", 31)):
+        # the later tick is the first after the day's writes (it meets their dead index
+        # entries once); the one after it is every other tick of the day
+        ticks = (("first tick of the day", 30), ("later tick", 31), ("the tick after", 32))
+        for name, minute in ticks:
             clock.set(at(TODAY, 7, minute))
             queries = 0
             profiler = None
-            if _profiled(minute == 30):
+            if minute < 32 and _profiled(minute == 30):
                 from pyinstrument import Profiler
 
                 profiler = Profiler()
@@ -236,7 +239,8 @@ def main() -> None:
         engine.dispose()
     summary(BENCH, f"{enrollments} enrollments on {engine.dialect.name}: first tick of the day "
             f"{figures['first tick of the day']:.3f} s, a later tick {figures['later tick']:.3f} s "
-            f"(enqueue_due, enqueue_digests, one claim); goal < 1 s")  # fmt: skip
+            f"and the one after {figures['the tick after']:.3f} s (enqueue_due, enqueue_digests,"
+            " one claim); goal < 1 s")  # fmt: skip
 
 
 def explain(engine: Engine, now: dt.datetime) -> None:

@@ -237,6 +237,7 @@ def _plan_fields(t: TargetStep, recipients: Recipients) -> dict[str, Any]:
         "depends_on": list(s.depends_on),
         "reminders": [d.isoformat() for d in t.reminders],
         "remind_from": min(t.reminders) if t.reminders else None,
+        "next_reminder": min(t.reminders) if t.reminders else None,  # none handled yet
         "escalation_date": t.escalation[0] if t.escalation else None,
         "escalation_role": t.escalation[1] if t.escalation else None,
         "template": s.template,
@@ -339,6 +340,7 @@ def apply_target(
         row = by_key[key]
         row.reminders = reminders
         row.remind_from = min(target[key].reminders) if target[key].reminders else None
+        row.next_reminder = row.remind_from  # handled again; a sent one is not sent twice
         session.add(row)
     insert_fresh()  # the new rows get their ids, which the notifications carry
     rows: list[dict[str, Any]] = []

@@ -71,21 +71,28 @@ def enqueue_due_notifications(
             )
         insert_rows(session, AuditRow, lines)  # one executemany, not an INSERT per step
         report.new_tasks += enqueue_many(session, first_words)
+        # the steps whose next reminder has come (not every step inside its reminder
+        # window again): each is sent, or covered, and moved on to its next reminder
         reminders = reminders_due(session, today)
-        book.load(reminder.step.enrollment_id for reminder in reminders)
-        reminders = [r for r in reminders if r.step.id not in told]
-        covered = _first_word_since(session, reminders)
+        to_send = [r for r in reminders if r.reminder_date is not None]
+        book.load(reminder.step.enrollment_id for reminder in to_send)
+        covered = _first_word_since(session, [r for r in to_send if r.step.id not in told])
         batch: list[dict[str, object]] = []
         for reminder in reminders:
-            row = reminder.step
-            if (row.group_key or row.id) in covered.get(reminder.reminder_date, ()):
-                continue
-            who = staff_for(row).covered(row.assigned_staff_id) or staff_for(row).for_role(
-                row.assignee_role
-            )
-            batch += notifications(
-                ctx, row, "reminder", [who] if who else [], tag=reminder.reminder_date.isoformat()
-            )
+            row, day = reminder.step, reminder.reminder_date
+            # the new-task mail of this run, or a first mail written since, stands in
+            if (
+                day is not None
+                and row.id not in told
+                and (row.group_key or row.id) not in covered.get(day, ())
+            ):
+                staff = staff_for(row)
+                who = staff.covered(row.assigned_staff_id) or staff.for_role(row.assignee_role)
+                if who is None:
+                    continue  # nobody to remind yet: asked again on the next tick
+                batch += notifications(ctx, row, "reminder", [who], tag=day.isoformat())
+            row.next_reminder = reminder.next_reminder  # handled: not read again until then
+            session.add(row)
         report.reminders += enqueue_many(session, batch)  # one look-up per chunk, not per step
         # not the steps whose escalation to today's addressee is written: a later tick
         # reads only what is new, not every overdue step again
@@ -117,9 +124,10 @@ def _first_word_since(
     later, so it covers that day's reminder. For a group (issue 12) any member's mail
     counts: the group's invitation goes out on one of them. One query per chunk of steps,
     not one per reminder."""
-    if not reminders:
+    days = {r.reminder_date for r in reminders if r.reminder_date is not None}
+    if not days:
         return {}
-    earliest = dt.datetime.combine(min(r.reminder_date for r in reminders), dt.time(0), COPENHAGEN)
+    earliest = dt.datetime.combine(min(days), dt.time(0), COPENHAGEN)
     groups = sorted({r.step.group_key for r in reminders if r.step.group_key})
     singles = sorted({r.step.id or 0 for r in reminders if not r.step.group_key})
     written: list[tuple[int | str, dt.datetime]] = []
@@ -143,7 +151,7 @@ def _first_word_since(
         )
         written += [(key or "", at) for key, at in in_group]
     covered: dict[dt.date, set[int | str]] = {}
-    for day in {r.reminder_date for r in reminders}:
+    for day in days:
         since = dt.datetime.combine(day, dt.time(0), COPENHAGEN)
         covered[day] = {who for who, at in written if _aware(at) >= since}
     return covered

@@ -110,6 +110,7 @@ LABELS = {
     "depends_on": "venter på",
     "reminders": "påmindelser",
     "remind_from": "påmindes fra",
+    "next_reminder": "næste påmindelse",
     "branch": "gren",
     "escalation_date": "eskaleres den",
     "escalation_role": "eskaleres til",

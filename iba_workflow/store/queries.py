@@ -26,8 +26,14 @@ from .tables import (
 
 @dataclass(frozen=True)
 class ReminderDue:
+    """A step whose next unhandled reminder date has come."""
+
     step: StepInstanceRow
-    reminder_date: dt.date
+    #: the latest reminder date reached (a missed one is sent once, as this one); None:
+    #: nothing to send (the due date has passed, or the step is a lesson)
+    reminder_date: dt.date | None
+    #: the step's first reminder date after today: ``next_reminder`` once this is handled
+    next_reminder: dt.date | None
 
 
 def _open_steps(today: dt.date, statuses: tuple[str, ...] = OPEN_STEP_STATUSES):  # type: ignore[no-untyped-def]
@@ -98,20 +104,21 @@ def due_steps(session: Session, today: dt.date, *, lead_days: int = 0) -> list[S
 
 
 def reminders_due(session: Session, today: dt.date) -> list[ReminderDue]:
-    """Open steps with a reminder date reached and the due date not yet passed; the
-    latest such reminder date of each step (so a missed reminder is sent once)."""
+    """Open steps whose next unhandled reminder date (``next_reminder``) has come, each
+    with the latest reminder date reached (if its due date has not passed) and its next
+    one. A step the tick has handled is not read again until its next reminder date, so
+    a later tick of the day reads none (it read every step inside its reminder window,
+    with their enrollments and staff, on every tick)."""
     found: list[ReminderDue] = []
     rows = _in_order(
-        session.exec(
-            _open_steps(today).where(
-                col(StepInstanceRow.remind_from) <= today, StepInstanceRow.due_date >= today
-            )
-        )
+        session.exec(_open_steps(today).where(col(StepInstanceRow.next_reminder) <= today))
     )
     for row in rows:
-        reached = [dt.date.fromisoformat(r) for r in row.reminders if r <= today.isoformat()]
-        if reached and row.kind != "session":
-            found.append(ReminderDue(row, max(reached)))
+        dates = sorted(dt.date.fromisoformat(r) for r in row.reminders)
+        reached = [d for d in dates if d <= today]
+        later = [d for d in dates if d > today]
+        send = reached and row.due_date >= today and row.kind != "session"
+        found.append(ReminderDue(row, max(reached) if send else None, min(later, default=None)))
     return found
 
 

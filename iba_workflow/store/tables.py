@@ -212,6 +212,9 @@ class StepInstanceRow(SQLModel, table=True):
         UniqueConstraint("enrollment_id", "key"),
         Index("ix_step_instance_status_due", "status", "due_date", "id"),  # also Min uge
         Index("ix_step_instance_status_remind", "status", "remind_from"),
+        # the reminders a tick has not yet handled (engine.due): only the steps whose next
+        # reminder date has come, not every open step inside its reminder window
+        Index("ix_step_instance_status_next_reminder", "status", "next_reminder"),
         Index("ix_step_instance_status_escalation", "status", "escalation_date"),
         # the workspace's questions (Min uge, Forløb): a person's open work by date. Partial
         # (the weekly lessons are most rows and never a person's task) and covering the
@@ -244,7 +247,11 @@ class StepInstanceRow(SQLModel, table=True):
     attendee_roles: list[str] = Field(default_factory=list, sa_type=JSON)
     depends_on: list[str] = Field(default_factory=list, sa_type=JSON)
     reminders: list[str] = Field(default_factory=list, sa_type=JSON)  # ISO dates
-    remind_from: dt.date | None = Field(default=None, index=True)  # earliest reminder
+    remind_from: dt.date | None = None  # earliest reminder (ix_step_instance_status_remind)
+    #: the earliest reminder date the dispatcher has not yet handled (sent, or covered by
+    #: the task's first mail): set to ``remind_from`` when the step is planned or moved,
+    #: moved on by the tick that handles a reminder (``engine.due``)
+    next_reminder: dt.date | None = None
     escalation_date: dt.date | None = Field(default=None, index=True)
     escalation_role: str | None = None
     status: str = Field(index=True)
