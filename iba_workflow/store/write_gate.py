@@ -14,8 +14,12 @@ rollback, close). A waiting writer wakes the moment the one before it is done. R
 never takes the gate (WAL: readers do not wait for the writer).
 
 The CLI, the dispatcher, the web app and the simulator share it: it is below the unit of
-work. Other processes on the same file still meet SQLite's busy handler
-(``busy_timeout``), as before. PostgreSQL is not affected.
+work. **Across processes** (``iba web --workers 2``, a dispatcher beside the web app) the
+gate's holder also holds an exclusive ``flock`` on a file beside the database
+(``<database>-gate``): the first waiter of each process tries it every 0.2–2 ms, instead
+of SQLite's busy handler sleeping up to 100 ms, and the other waiters of the process queue
+behind it in arrival order. A process that cannot open that file (a read-only folder)
+goes without it, to SQLite's busy handler as before. PostgreSQL is not affected.
 
 Never a new deadlock: a thread that already holds the gate through another connection
 goes straight to SQLite (which answers "database is locked" after ``busy_timeout``, as it
@@ -28,8 +32,14 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections import deque
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # not a POSIX system: processes meet SQLite's busy handler
+    fcntl = None  # type: ignore[assignment]
 
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
@@ -76,11 +86,62 @@ class FifoSlots:
 
 
 class WriteGate(FifoSlots):
-    """One writer at a time; ``owner`` is the thread that holds it."""
+    """One writer at a time, in this process and (with ``lock_path``) across processes;
+    ``owner`` is the thread that holds it."""
 
-    def __init__(self) -> None:
+    def __init__(self, lock_path: str | None = None) -> None:
         super().__init__(1)
         self.owner: int | None = None
+        self.lock_path = lock_path if fcntl is not None else None
+        self._fd: int | None = None
+        self._fd_pid = 0
+
+    def acquire(self, timeout: float | None = None) -> bool:
+        started = time.monotonic()
+        if not super().acquire(timeout):
+            return False
+        left = None if timeout is None else max(0.0, timeout - (time.monotonic() - started))
+        if self._lock_file(left):
+            return True
+        super().release()  # the other process kept it: SQLite's busy handler decides
+        return False
+
+    def release(self) -> None:
+        fd = self._file()
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        super().release()
+
+    def _file(self) -> int | None:
+        """This process's descriptor of the lock file (opened again after a fork: a
+        forked child shares its parent's, and with it the lock)."""
+        if self.lock_path is None:
+            return None
+        if self._fd is None or self._fd_pid != os.getpid():
+            try:
+                self._fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError:  # a read-only folder: no gate across processes
+                self.lock_path = None
+                return None
+            self._fd_pid = os.getpid()
+        return self._fd
+
+    def _lock_file(self, timeout: float | None) -> bool:
+        fd = self._file()
+        if fd is None:
+            return True
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pause = 0.0002
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                pass
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(pause)
+            pause = min(pause * 2, 0.002)
 
 
 _gates: dict[str, WriteGate] = {}
@@ -91,9 +152,13 @@ def gate_for(database: str) -> WriteGate | None:
     """The gate of a database file (one per file in this process); none in memory."""
     if not database or database == ":memory:" or "mode=memory" in database:
         return None
-    key = database if database.startswith("file:") else os.path.realpath(database)
+    uri = database.startswith("file:")
+    key = database if uri else os.path.realpath(database)
     with _gates_lock:
-        return _gates.setdefault(key, WriteGate())
+        gate = _gates.get(key)
+        if gate is None:
+            gate = _gates[key] = WriteGate(None if uri else f"{key}-gate")
+        return gate
 
 
 def _writes(sql: str) -> bool:

@@ -134,3 +134,64 @@ def test_every_sqlite_connection_of_the_store_is_gated(store) -> None:  # type: 
     assert isinstance(raw.driver_connection, GatedConnection)
     raw.close()
     assert gate_for(":memory:") is None and gate_for("") is None
+
+
+HOLDER = """
+import sys
+import sqlite3
+from iba_workflow.store.write_gate import GatedConnection
+
+conn = sqlite3.connect(sys.argv[1], factory=GatedConnection, timeout=0.05)
+conn.execute("UPDATE n SET v = v + 1")
+print("holding", flush=True)
+sys.stdin.readline()
+conn.commit()
+print("committed", flush=True)
+"""
+
+
+def test_a_writer_of_another_process_waits_at_the_gate_not_in_sqlites_busy_handler(
+    store, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """``iba web --workers 2``: while one process holds a write transaction, a writer of
+    another process waits at the gate file and writes once the first commits. SQLite's
+    busy handler alone gives up here after 50 ms ("database is locked")."""
+    import subprocess
+    import sys
+
+    path = str(store.url.database)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, path],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdin is not None
+        assert holder.stdout.readline().strip() == "holding"
+        monkeypatch.setattr(GatedConnection, "gate_timeout", 30.0)
+        outcome: list[object] = []
+
+        def write() -> None:
+            conn = sqlite3.connect(path, factory=GatedConnection, timeout=0.05)
+            try:
+                conn.execute("UPDATE n SET v = v * 10")
+                conn.commit()
+                outcome.append("wrote")
+            except sqlite3.Error as exc:
+                outcome.append(exc)
+            finally:
+                conn.close()
+
+        th = threading.Thread(target=write)
+        th.start()
+        th.join(0.5)  # ten times SQLite's timeout here: it would have given up by now
+        assert th.is_alive() and not outcome, outcome
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        assert holder.stdout.readline().strip() == "committed"
+        th.join(30)
+        assert outcome == ["wrote"]
+    finally:
+        holder.kill()
+        holder.wait(10)
+    with store.connect() as c:
+        assert c.execute(text("SELECT v FROM n")).scalar() == 10  # (0 + 1) × 10: in turn

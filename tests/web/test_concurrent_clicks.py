@@ -51,8 +51,14 @@ def links(world: World, n: int) -> list[tuple[int, str]]:
 
 
 def test_concurrent_posts_complete_each_step_once(world: World, web) -> None:  # type: ignore[no-untyped-def]
+    click_at_once(world, web.url)
+
+
+def click_at_once(world: World, url: str) -> None:
+    """PEOPLE links posted at once and one more in TABS tabs at once, to the app at
+    ``url``: each step completed once, each link used once, no error page."""
     clicks = links(world, PEOPLE + 1)
-    with httpx.Client(base_url=web.url, timeout=30) as client:
+    with httpx.Client(base_url=url, timeout=30) as client:
         forms = {}
         for _, token in clicks:
             page = client.get(f"/t/{token}")
@@ -64,7 +70,7 @@ def test_concurrent_posts_complete_each_step_once(world: World, web) -> None:  #
     answered: list[tuple[str, int, str]] = []
 
     def post(token: str) -> None:
-        with httpx.Client(base_url=web.url, timeout=60) as c:
+        with httpx.Client(base_url=url, timeout=60) as c:
             assert c.get("/healthz").status_code == 200  # connected before the barrier
             start.wait(timeout=30)
             data = {"csrf": forms[token], "outcome": "klar", "attended": ["iba"], "tidligt": "ja"}
