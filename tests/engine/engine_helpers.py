@@ -164,3 +164,26 @@ def canonical(session: Session) -> dict[str, list[Any]]:
         "visitations": [(citizens[v.citizen_id], v.decision) for v in rows(t.VisitationRow)],
     }
     return {k: sorted(v, key=repr) for k, v in dump.items()}
+
+
+def tick_reading(session: Session, ctx: EngineContext) -> int:
+    """One tick (``enqueue_due_notifications`` at the context's clock, committed); how many
+    step rows it loaded (every one afresh: the session is emptied first)."""
+    from sqlalchemy import event
+
+    from iba_workflow.engine import enqueue_due_notifications
+
+    session.expunge_all()
+    read = 0
+
+    def loaded(*_args: object) -> None:
+        nonlocal read
+        read += 1
+
+    event.listen(t.StepInstanceRow, "load", loaded)
+    try:
+        enqueue_due_notifications(session, ctx)
+    finally:
+        event.remove(t.StepInstanceRow, "load", loaded)
+    session.commit()
+    return read

@@ -9,12 +9,11 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from engine_helpers import at, citizen, definition, staff_for, yes_to_all
-from sqlalchemy import event
+from engine_helpers import at, citizen, definition, staff_for, tick_reading, yes_to_all
 from sqlmodel import col, select
 
 from iba_workflow import paths
-from iba_workflow.engine import enqueue_due_notifications, record_visitation, replan
+from iba_workflow.engine import record_visitation, replan
 from iba_workflow.store import tables as t
 from iba_workflow.store.queries import group_id
 
@@ -37,21 +36,8 @@ def _two_reminders(tmp_path: Path) -> Any:
 
 def _tick(session: Any, ctx: Any, clock: Any, day: dt.date, hour: int) -> int:
     """One tick at ``hour`` on ``day``; the step rows it read."""
-    session.expunge_all()  # every step row the tick reads is loaded afresh
-    read = 0
-
-    def loaded(*_args: object) -> None:
-        nonlocal read
-        read += 1
-
     clock.set(at(day, hour))
-    event.listen(t.StepInstanceRow, "load", loaded)
-    try:
-        enqueue_due_notifications(session, ctx)
-    finally:
-        event.remove(t.StepInstanceRow, "load", loaded)
-    session.commit()
-    return read
+    return tick_reading(session, ctx)
 
 
 def _sent(session: Any) -> dict[str, dt.date]:
