@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
 from iba_workflow.errors import InvalidInput
 
-from .charts import Chart, build_charts
 from .readmodel import read_model
 from .tables import Table, build_tables
+
+if TYPE_CHECKING:
+    from .charts import Chart
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,8 @@ def build_report(
             hint="give the id of an intervention with visitations (see: iba status)",
         )
     tables = build_tables(model, threshold)
+    if charts:  # matplotlib (0.9 s to import) only for the formats that draw
+        from .charts import build_charts
     return Report(
         definition_id,
         model.name,

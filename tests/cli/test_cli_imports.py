@@ -52,6 +52,8 @@ HELP_ONLY = [
     "iba_workflow.calendar",
 ]
 
+REPORT_JSON = ["report", "--intervention", "hop", "--from", "2027-01-01", "--to", "2027-12-31"]
+REPORT_JSON += ["--format", "json"]
 STEPS = [
     (["--help"], 0, SERVING + STORE + HELP_ONLY),
     (["validate", "definitions/motion_sygemeldte.yaml"], 0, SERVING + STORE),
@@ -59,6 +61,8 @@ STEPS = [
     # a store command (the database has no tables: it stops there, after its imports);
     # the store's tables include the OIDC login row, but not the OIDC client (httpx, JOSE)
     (["status"], 1, [*SERVING, "httpx", "joserfc"]),
+    # a report as data draws nothing: no matplotlib, no PDF engine (a second each)
+    (REPORT_JSON, 1, [*SERVING, "matplotlib", "weasyprint"]),
 ]
 
 SCRIPT = """
