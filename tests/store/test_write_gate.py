@@ -183,6 +183,11 @@ def test_a_writer_of_another_process_waits_at_the_gate_not_in_sqlites_busy_handl
 
         th = threading.Thread(target=write)
         th.start()
+        gate = gate_for(path)
+        assert gate is not None
+        # the writer has taken this process's slot: it is at the file lock (or, without
+        # it, already in SQLite, which gives up after 50 ms)
+        wait_until(lambda: gate._free == 0 or bool(outcome), "the writer started")
         th.join(0.5)  # ten times SQLite's timeout here: it would have given up by now
         assert th.is_alive() and not outcome, outcome
         holder.stdin.write("\n")
