@@ -182,10 +182,36 @@ def post_visitation(
     if response.status_code not in (201, 202):
         detail = response.json().get("error", response.text[:200])
         raise DemoError(f"the web app refused the visitation of {ref}: {detail}")
-    found = response.json()
-    # Through Prefect (iba up), 202 means announced and not processed yet.
+    found = follow_visitation(client, response.json())
+    if found["status"] == "refused":
+        raise DemoError(f"the engine refused the visitation of {ref}: {found.get('error')}")
+    # still "received" after the wait: announced to Prefect, not processed yet
     decision = found.get("decision") or "announced"
     return Enrolled(ref, d.id, decision, found.get("start"), found.get("steps", 0))
+
+
+def follow_visitation(
+    client: httpx.Client,
+    answer: dict[str, Any],
+    *,
+    timeout: float = 90.0,
+    poll: float = 0.5,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> dict[str, Any]:
+    """What a client does after ``POST /api/visitations`` answered 202 (stored and
+    announced, its flow run not finished within the door's wait): ask
+    ``GET /api/visitations/{request}`` until the request is ``processed`` or
+    ``refused``, or ``timeout`` passes (then the last answer, still ``received``).
+    ``client`` carries the base URL and the bearer credential."""
+    deadline = monotonic() + timeout
+    while answer.get("status") == "received" and monotonic() < deadline:
+        time.sleep(poll)
+        response = _call(client, "GET", f"/api/visitations/{answer['request']}")
+        if response.status_code != 200:
+            detail = response.json().get("error", response.text[:200])
+            raise DemoError(f"the web app cannot say what became of {answer['request']}: {detail}")
+        answer = response.json()
+    return answer
 
 
 # ---------------------------------------------------------------- Prefect over REST

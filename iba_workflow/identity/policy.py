@@ -20,7 +20,7 @@ The rules, in words:
   municipality; sees no citizen through that role, except by the audited citizen
   extract ("Indsigt", GDPR art. 15) of a citizen of her municipality;
 - **API client** (a bearer credential): exactly what its scopes say
-  (``visitations:write``: record a visitation);
+  (``visitations:write``: record a visitation and follow what became of it);
 - nobody sees another municipality's citizens; anonymous callers get nothing but the
   public pages and the task links (a link is a capability for one step, for its
   addressee: a signed-in user opening someone else's link is refused).
@@ -75,6 +75,8 @@ class Kind(enum.StrEnum):
 #: What an API client needs for (action, kind); nothing else is open to the API.
 API_SCOPES: dict[tuple[Action, Kind], str] = {
     (Action.CREATE, Kind.VISITATION): SCOPE_VISITATIONS_WRITE,
+    # the client that submits a visitation follows what became of it (a 202 answer)
+    (Action.VIEW, Kind.VISITATION): SCOPE_VISITATIONS_WRITE,
 }
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import text
 from iba_workflow import paths
 from iba_workflow.clock import COPENHAGEN, Clock
 from iba_workflow.engine import EngineContext, calendars_from
-from iba_workflow.errors import IbaError
+from iba_workflow.errors import IbaError, NotFound
 from iba_workflow.identity import policy
 from iba_workflow.identity.bearer import ApiAuthError
 from iba_workflow.identity.context import IdentityContext
@@ -42,7 +42,12 @@ from iba_workflow.workspace.context import make_workspace
 from .guard import SECURITY_HEADERS, PostedForm, api_error, install_guards
 from .secret_file import read_or_create_secret
 from .task import Page, TaskPages
-from .visitations import VisitationIn, handle_visitation, submit_through_prefect
+from .visitations import (
+    VisitationIn,
+    handle_visitation,
+    request_status,
+    submit_through_prefect,
+)
 
 log = logging.getLogger("iba_workflow.web")
 
@@ -219,5 +224,18 @@ def create_app(
         except IbaError as exc:
             return api_error(exc)
         return JSONResponse(result, status_code=201)
+
+    @app.get(
+        "/api/visitations/{request_key}",
+        dependencies=[policy.api(Action.VIEW, Kind.VISITATION)],
+    )
+    def visitation_request(request_key: str) -> Response:
+        """What became of a request ``POST`` answered 202 for: ``received`` until its
+        flow run has processed it, then ``processed`` (with the enrollment) or
+        ``refused`` (with the engine's sentence). 404 for an unknown request."""
+        try:
+            return JSONResponse(request_status(session_factory, request_key))
+        except NotFound as exc:
+            return api_error(exc, 404)
 
     return app

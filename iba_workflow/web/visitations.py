@@ -1,11 +1,12 @@
 """``POST /api/visitations``: the request model and a small handler function that other
-entry points (a Prefect event, a CLI) can call with the same body."""
+entry points (a Prefect event, a CLI) can call with the same body; and
+``GET /api/visitations/{request}``, what became of a request the Prefect door stored."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -17,6 +18,9 @@ from iba_workflow.errors import InvalidInput
 from iba_workflow.paths import known_templates
 from iba_workflow.store.db import SessionFactory
 from iba_workflow.store.work import unit_of_work
+
+if TYPE_CHECKING:
+    from iba_workflow.orchestration.intake import RequestOutcome
 
 
 class VisitationIn(BaseModel):
@@ -131,13 +135,32 @@ def submit_through_prefect(
         cohort=body.cohort,
     )
     outcome = wait_for_outcome(session_factory, submitted.key, timeout=wait_seconds)
-    answer: dict[str, Any] = {"request": submitted.key, "status": outcome.status}
+    answer = request_answer(session_factory, outcome)
+    status = {"refused": 422, "processed": 201}.get(outcome.status, 202)
+    return status, answer
+
+
+def request_status(session_factory: SessionFactory, key: str) -> dict[str, Any]:
+    """``GET /api/visitations/{request}``: what became of a stored request, in the
+    shape ``POST`` answers it (``received`` while the flow has not run yet). An unknown
+    key raises :class:`~iba_workflow.errors.NotFound`."""
+    from iba_workflow.orchestration.intake import request_outcome
+
+    with session_factory() as session:
+        outcome = request_outcome(session, key)
+    return request_answer(session_factory, outcome)
+
+
+def request_answer(session_factory: SessionFactory, outcome: RequestOutcome) -> dict[str, Any]:
+    """A request's outcome as the API answers it: opaque ids, the decision, the start
+    and the number of planned steps; never the citizen or her answers."""
+    answer: dict[str, Any] = {"request": outcome.key, "status": outcome.status}
     if outcome.status == "refused":
-        return 422, {**answer, "error": outcome.error or "refused by the engine"}
+        return {**answer, "error": outcome.error or "refused by the engine"}
     if outcome.status != "processed":
-        return 202, answer
+        return answer
     start, steps = _enrollment_summary(session_factory, outcome.enrollment_id)
-    return 201, {
+    return {
         **answer,
         "visitation_id": outcome.visitation_id,
         "decision": outcome.decision,

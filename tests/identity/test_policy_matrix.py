@@ -125,7 +125,10 @@ EXPECTED: dict[str, set[tuple[str, Action]]] = {
                                   ("definition_abroad", V),
                                   ("cohort_abroad", V), ("cohort_abroad", A)},
     "api_visitations": {("visitation_api", C), ("visitation_hop", C),
-                        ("visitation_other_def", C)},
+                        ("visitation_other_def", C),
+                        # what became of a request it submitted (after a 202)
+                        ("visitation_api", V), ("visitation_hop", V),
+                        ("visitation_other_def", V)},
     "api_no_scope": set(),
 }  # fmt: skip
 

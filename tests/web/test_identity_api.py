@@ -126,3 +126,37 @@ def _hash(key: str) -> str:
     from iba_workflow.identity.bearer import hash_api_key
 
     return hash_api_key(key)
+
+
+def test_a_stored_request_is_followed_until_processed_or_refused(world: World, web: Any) -> None:
+    """What a client does after a 202 (the Prefect door did not finish in time):
+    ``GET /api/visitations/{request}`` says ``received``, then what the flow decided;
+    the same scope as the POST, and nothing about the citizen in the answer."""
+    from iba_workflow.orchestration.intake import process_visitation_request, receive_visitation
+
+    with world.session() as s:
+        request = dict(citizen_ref=world.citizen_ref, accept=True, start=START,
+                       answers=answers(world.definition))  # fmt: skip
+        accepted, refused = (
+            receive_visitation(s, world.ctx, definition=world.definition, channel="api", **request)
+            for _ in range(2)
+        )
+    with httpx.Client(base_url=web.url, timeout=20) as client:
+        r = client.get(f"/api/visitations/{accepted}", headers=web.api_headers)
+        assert r.status_code == 200, r.text
+        assert r.json() == {"request": accepted, "status": "received"}
+        assert client.get(f"/api/visitations/{accepted}").status_code == 401
+        r = client.get("/api/visitations/vr-00000000000000000000", headers=web.api_headers)
+        assert r.status_code == 404 and "no visitation request" in r.json()["error"]
+
+        definitions = {world.definition.id: world.definition}
+        for key in (accepted, refused):  # the second: she is enrolled already
+            with world.open_session() as s:
+                process_visitation_request(s, world.ctx, key, definitions=definitions)
+        done = client.get(f"/api/visitations/{accepted}", headers=web.api_headers).json()
+        assert done["status"] == "processed" and done["decision"] == "accepted"
+        assert done["start"] == START.isoformat() and done["steps"] > 0
+        assert isinstance(done["enrollment_id"], int) and _enrollments(world) == 1
+        no = client.get(f"/api/visitations/{refused}", headers=web.api_headers).json()
+        assert no["status"] == "refused" and no["error"], no
+        assert world.citizen_ref not in repr(done) + repr(no)
