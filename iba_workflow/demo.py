@@ -195,18 +195,23 @@ def follow_visitation(
     answer: dict[str, Any],
     *,
     timeout: float = 90.0,
-    poll: float = 0.5,
+    poll: float = 1.0,
     monotonic: Callable[[], float] = time.monotonic,
 ) -> dict[str, Any]:
     """What a client does after ``POST /api/visitations`` answered 202 (stored and
     announced, its flow run not finished within the door's wait): ask
     ``GET /api/visitations/{request}`` until the request is ``processed`` or
     ``refused``, or ``timeout`` passes (then the last answer, still ``received``).
-    ``client`` carries the base URL and the bearer credential."""
+    ``client`` carries the base URL and the bearer credential; a 429 (the key's rate
+    limit) is waited out as its ``Retry-After`` says."""
     deadline = monotonic() + timeout
     while answer.get("status") == "received" and monotonic() < deadline:
         time.sleep(poll)
         response = _call(client, "GET", f"/api/visitations/{answer['request']}")
+        if response.status_code == 429:
+            wait = float(response.headers.get("retry-after", "60"))
+            time.sleep(max(0.0, min(wait, deadline - monotonic())))
+            continue
         if response.status_code != 200:
             detail = response.json().get("error", response.text[:200])
             raise DemoError(f"the web app cannot say what became of {answer['request']}: {detail}")

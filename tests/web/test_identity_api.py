@@ -160,3 +160,26 @@ def test_a_stored_request_is_followed_until_processed_or_refused(world: World, w
         no = client.get(f"/api/visitations/{refused}", headers=web.api_headers).json()
         assert no["status"] == "refused" and no["error"], no
         assert world.citizen_ref not in repr(done) + repr(no)
+
+
+def test_the_demo_client_follows_a_request_through_the_rate_limit(world: World, web: Any) -> None:
+    """``follow_visitation`` (the demo's client, and the tests' of ``iba up``): a 429 is
+    waited out, not raised; the request is followed until the flow has processed it."""
+    from iba_workflow.demo import follow_visitation
+    from iba_workflow.orchestration.intake import process_visitation_request, receive_visitation
+
+    with world.session() as s:
+        key = receive_visitation(s, world.ctx, definition=world.definition, channel="api",
+                                 citizen_ref=world.citizen_ref, accept=True, start=START,
+                                 answers=answers(world.definition))  # fmt: skip
+    world.settings.api_limit_per_minute = 1
+    received = {"request": key, "status": "received"}
+    with httpx.Client(base_url=web.url, timeout=20, headers=web.api_headers) as client:
+        found = follow_visitation(client, received, timeout=1.5, poll=0.1)
+        assert found == received  # asked once, then 429s until the deadline
+        assert client.get(f"/api/visitations/{key}").status_code == 429
+        with world.open_session() as s:
+            process_visitation_request(s, world.ctx, key, definitions={"hop": world.definition})
+        world.clock.advance(dt.timedelta(seconds=61))
+        found = follow_visitation(client, received, timeout=5, poll=0.1)
+    assert found["status"] == "processed" and found["decision"] == "accepted", found
