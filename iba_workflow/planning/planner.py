@@ -12,23 +12,19 @@ from dataclasses import dataclass, field
 
 from iba_workflow.calendar import WorkingCalendar
 from iba_workflow.definition.loader import content_hash
-from iba_workflow.definition.model import Bound, Definition, Offset, Outcome, When
+from iba_workflow.definition.model import Bound, Definition, Offset, When
 from iba_workflow.errors import PlanError
 
+from .outcomes import OutcomeRules
 from .plan import ChosenOutcome, OpenBranch, Period, Plan, PlannedStep, Skipped
-from .recurrence import weekly_dates
+from .series import RecurringSeries
 from .step_facts import StepFacts
 from .template import StepTemplate, calendar_memo, describe_offset, make_step, template
 
 __all__ = ["PlanOverrides", "describe_offset", "plan_enrollment"]
 
 MIDNIGHT = dt.time(0)
-WORKDAYS = ("mon", "tue", "wed", "thu", "fri")
 MEMO_LIMIT = 100_000  # deadlines kept per calendar
-#: recurring series kept per calendar: the 10,000 plans of bench_planning.py have 821
-#: (9,005 steps, 10 MB); at the limit some 60 MB
-SERIES_LIMIT = 5_000
-SERIES = "series"  # a calendar memo's key for its recurring series
 
 
 @dataclass(frozen=True)
@@ -61,7 +57,7 @@ def plan_enrollment(
     )
 
 
-class _Planner:
+class _Planner(RecurringSeries, OutcomeRules):
     def __init__(self, d: Definition, cal: WorkingCalendar, ov: PlanOverrides) -> None:
         self.d = d
         self.cal = cal
@@ -242,112 +238,6 @@ class _Planner:
                 keys.append(target.key)
         return tuple(keys)
 
-    def _place_recurring(
-        self, t: StepTemplate, period: int, branch: tuple[str, str] | None
-    ) -> None:
-        sid = t.facts.step_id
-        rep = t.step.repeat
-        assert rep is not None
-        first = self._move(self._anchor_date(rep.start, period, sid), *t.offsets[0])
-        if period > 1:
-            # Planned again in an extension: never back in an earlier period, even when
-            # its start is anchored to a step (or completion) of that period.
-            first = max(first, self.periods[period - 1].start)
-        last = (
-            self._move(self._anchor_date(rep.until, period, sid), *t.offsets[1])
-            if rep.until is not None
-            else None
-        )
-        base_key = self._claim(sid, period)
-        weekdays = tuple(self._weekdays(sid))
-        if not weekdays:  # her own days (own_days), not entered yet
-            self.own_days.append(base_key)
-            return
-        # Every input of the series is in the key (the template's steps are fixed, the
-        # calendar is the memo's own), so equal keys give equal series: the instances are
-        # frozen and shared by the plans that have them, e.g. the same enrollment planned
-        # again after each completion, or the members of a cohort.
-        group = self.group if t.facts.per_group else None
-        memo_key = (self.t.serial, sid, period, branch, base_key, weekdays, first, last, group)
-        known = self.memo.get(SERIES)
-        if known is None:
-            known = self.memo[SERIES] = {}
-        series = known.get(memo_key)
-        if series is None:
-            series = self._series(t, period, branch, base_key, weekdays, first, last)
-            if len(known) < SERIES_LIMIT:
-                known[memo_key] = series
-        steps, skipped = series
-        self.steps.update(steps)
-        self.skipped.extend(skipped)
-        if not steps and not skipped:
-            self.empty.append(base_key)
-
-    def _series(
-        self,
-        t: StepTemplate,
-        period: int,
-        branch: tuple[str, str] | None,
-        base_key: str,
-        weekdays: tuple[str, ...],
-        first: dt.date,
-        last: dt.date | None,
-    ) -> tuple[dict[str, PlannedStep], tuple[Skipped, ...]]:
-        """The instances of a recurring step (by key) and its skipped days."""
-        rep = t.step.repeat
-        assert rep is not None
-        held, skipped = weekly_dates(
-            first,
-            last,
-            weekdays,
-            rep.every_weeks,
-            rep.count,
-            rep.on_closed_day,
-            self.cal,
-            # a rolling group's rhythm is the calendar's, not each member's start
-            aligned=t.step.held == "per_group" and self.d.intake.kind == "rolling",
-        )
-        # The instances differ in key, date and number only: the rest is set once, and
-        # each is made as make_step makes one (inline: this loop makes most of a plan).
-        proto = {**t.proto, "period": period, "anchor": t.anchor, "time": t.time}
-        proto["branch"] = branch
-        steps: dict[str, PlannedStep] = {}
-        deadlines, facts = t.deadlines, t.facts
-        new, cls = object.__new__, PlannedStep
-        for n, (date, day, reason) in enumerate(held, 1):
-            key = f"{base_key}#{n}"
-            step = new(cls)
-            values = step.__dict__
-            values.update(proto)
-            values["key"] = key
-            values["date"] = date
-            values["occurrence"] = n
-            if reason is not None:  # moved off a closed day (else it is held on its day)
-                values["shifted_from"] = day if date != day else None
-                values["shift_reason"] = reason
-            if deadlines:
-                values["reminders"], values["escalation"] = self._deadlines(facts, date)
-            if facts.per_group:  # one occurrence for the whole group (issue 12)
-                values["group"] = self._group(facts, date)
-            steps[key] = step
-        return steps, tuple(Skipped(base_key, k.date, k.reason, facts.name) for k in skipped)
-
-    # ------------------------------------------------------------------ week schedules (issue 12)
-
-    def _weekdays(self, sid: str) -> Sequence[str]:
-        """The weekdays of a recurring step for this participant: her own days
-        (``own_days``, from the overrides), or the definition's, moved off her own days
-        (``around_own_days``) onto a free weekday of the same week."""
-        step = self.d.step(sid)
-        assert step.repeat is not None
-        days = self.ov.weekdays.get(sid, step.repeat.weekdays)
-        if not step.around_own_days:
-            return days
-        hers = {w for o in self.d.steps if o.own_days for w in self.ov.weekdays.get(o.id, ())}
-        kept = [w for w in days if w not in hers]
-        free = [w for w in WORKDAYS if w not in hers and w not in days]
-        return kept + free[: len(days) - len(kept)]
-
     def _add(
         self,
         t: StepTemplate,
@@ -412,99 +302,6 @@ class _Planner:
             self.memo[key] = (reminders, escalation)
         return reminders, escalation
 
-    # ------------------------------------------------------------------ outcomes
-
-    def _apply_outcomes(
-        self, outcomes: Sequence[ChosenOutcome]
-    ) -> tuple[list[ChosenOutcome], ChosenOutcome | None]:
-        pending = list(outcomes)
-        chosen: list[ChosenOutcome] = []
-        ended: ChosenOutcome | None = None
-        seen: set[str] = set()
-        while pending:
-            ready = [c for c in pending if c.step_key in self.steps]
-            if not ready and ended is not None:
-                raise PlanError(
-                    f"'{pending[0].step_key}' comes after the course ended with "
-                    f"'{ended.outcome}' at '{ended.step_key}'",
-                    hint="an ending outcome closes the course; choose outcomes in the order "
-                    "they happen",
-                )
-            if not ready:
-                keys = ", ".join(c.step_key for c in pending)
-                raise PlanError(
-                    f"no step '{keys}' in the plan to choose an outcome for",
-                    hint="name a step instance that has outcomes, e.g. 'evaluering=forlaengelse'",
-                )
-            ready.sort(key=lambda c: (self.steps[c.step_key].date, c.step_key))
-            choice = ready[0]
-            pending.remove(choice)
-            if choice.step_key in seen:
-                raise PlanError(f"two outcomes chosen for '{choice.step_key}'")
-            if ended is not None:
-                raise PlanError(
-                    f"'{choice.step_key}' comes after the course ended with '{ended.outcome}'"
-                )
-            seen.add(choice.step_key)
-            planned = self.steps[choice.step_key]
-            step = self.d.step(planned.step_id)
-            match = [o for o in step.outcomes_list if o.id == choice.outcome]
-            if not match:
-                opts = ", ".join(o.id for o in step.outcomes_list) or "(none)"
-                raise PlanError(
-                    f"'{planned.step_id}' has no outcome '{choice.outcome}'",
-                    hint=f"outcomes of '{planned.step_id}': {opts}",
-                )
-            chosen.append(choice)
-            if self._apply(match[0], planned):
-                ended = choice
-        return chosen, ended
-
-    def _on_chosen_branch(self, sid: str) -> bool:
-        """A step of a branch is planned again in an extension only if its branch was
-        chosen (``replan`` lists it for the enrollments that took that branch)."""
-        cond = self.d.step(sid).only_after
-        return cond is None or (cond.step, cond.outcome) in self.branches
-
-    def _apply(self, outcome: Outcome, decided: PlannedStep) -> bool:
-        """Apply one outcome. True if it ends the course."""
-        branch = (decided.step_id, outcome.id)
-        self.branches.add(branch)
-        if outcome.ends:
-            for key in [k for k, s in self.steps.items() if s.date > decided.date]:
-                del self.steps[key]
-            return True
-        stopped = set(outcome.stops)
-        self.stopped |= stopped  # for the rest of the enrollment, extensions included
-        for key in [
-            k for k, s in self.steps.items() if s.step_id in stopped and s.date > decided.date
-        ]:
-            del self.steps[key]
-        period = decided.period
-        if outcome.extend is not None:
-            total = sum(p.weeks for p in self.periods) + outcome.extend.weeks
-            limit = self.d.duration.extendable_to_weeks or 0
-            if total > limit:
-                raise PlanError(
-                    f"extending by {outcome.extend.weeks} weeks makes {total} weeks, more than "
-                    f"the {limit} weeks the course may last",
-                    hint="choose another outcome",
-                )
-            prev = self.periods[-1]
-            start = self._working(prev.end + dt.timedelta(days=1), "next")
-            period = len(self.periods) + 1
-            reason = f"{decided.step_id}: {outcome.id}"
-            self.periods.append(self._period(period, start, outcome.extend.weeks, reason))
-            replan = set(outcome.extend.replan)
-            for sid in self.order:
-                if sid in replan and sid not in self.stopped and self._on_chosen_branch(sid):
-                    self._place(sid, period, branch)
-        for sid in self.order:
-            s = self.d.step(sid)
-            if s.only_after is not None and (s.only_after.step, s.only_after.outcome) == branch:
-                self._place(sid, period, branch)
-        return False
-
     # ------------------------------------------------------------------ result
 
     def _finish(
@@ -553,32 +350,3 @@ class _Planner:
             own_days=tuple(self.own_days),
             assumptions=self.t.assumptions,
         )
-
-    def _effect(self, o: Outcome, step_id: str) -> str:
-        """What choosing ``o`` does, in Danish; once per definition (it depends on it only)."""
-        found = self.t.effects.get((step_id, o.id))
-        if found is None:
-            found = self.t.effects[step_id, o.id] = self._describe(o, step_id)
-        return found
-
-    def _describe(self, o: Outcome, step_id: str) -> str:
-        parts = []
-        if o.ends:
-            parts.append("afslutter forløbet")
-        if o.stops:
-            parts.append("stopper: " + ", ".join(o.stops))
-        if o.proposes is not None:
-            parts.append(f"foreslår visitation til '{o.proposes.definition}'")
-        if o.extend is not None:
-            parts.append(f"forlænger med {o.extend.weeks} uger")
-            if o.extend.replan:
-                parts.append("planlægger igen: " + ", ".join(o.extend.replan))
-        branch_steps = [
-            s.id
-            for s in self.d.steps
-            if s.only_after is not None
-            and (s.only_after.step, s.only_after.outcome) == (step_id, o.id)
-        ]
-        if branch_steps:
-            parts.append("starter: " + ", ".join(branch_steps))
-        return "; ".join(parts) or "ingen ændring i planen"
