@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy import func
+from sqlmodel import Session, select
 
 from iba_workflow.catalog import find_definition_file
 from iba_workflow.cpr_guard import Where, refuse_cpr
@@ -17,6 +19,7 @@ from iba_workflow.engine import EngineContext, record_visitation
 from iba_workflow.errors import InvalidInput
 from iba_workflow.paths import known_templates
 from iba_workflow.store.db import SessionFactory
+from iba_workflow.store.tables import EnrollmentRow, StepInstanceRow
 from iba_workflow.store.work import unit_of_work
 
 if TYPE_CHECKING:
@@ -135,7 +138,8 @@ def submit_through_prefect(
         cohort=body.cohort,
     )
     outcome = wait_for_outcome(session_factory, submitted.key, timeout=wait_seconds)
-    answer = request_answer(session_factory, outcome)
+    with session_factory() as session:
+        answer = request_answer(session, outcome)
     status = {"refused": 422, "processed": 201}.get(outcome.status, 202)
     return status, answer
 
@@ -147,11 +151,10 @@ def request_status(session_factory: SessionFactory, key: str) -> dict[str, Any]:
     from iba_workflow.orchestration.intake import request_outcome
 
     with session_factory() as session:
-        outcome = request_outcome(session, key)
-    return request_answer(session_factory, outcome)
+        return request_answer(session, request_outcome(session, key))
 
 
-def request_answer(session_factory: SessionFactory, outcome: RequestOutcome) -> dict[str, Any]:
+def request_answer(session: Session, outcome: RequestOutcome) -> dict[str, Any]:
     """A request's outcome as the API answers it: opaque ids, the decision, the start
     and the number of planned steps; never the citizen or her answers."""
     answer: dict[str, Any] = {"request": outcome.key, "status": outcome.status}
@@ -159,31 +162,18 @@ def request_answer(session_factory: SessionFactory, outcome: RequestOutcome) -> 
         return {**answer, "error": outcome.error or "refused by the engine"}
     if outcome.status != "processed":
         return answer
-    start, steps = _enrollment_summary(session_factory, outcome.enrollment_id)
+    start, steps = None, 0
+    if outcome.enrollment_id is not None:  # none for a visitation that was rejected
+        enrollment = session.get(EnrollmentRow, outcome.enrollment_id)
+        start = enrollment.start.isoformat() if enrollment else None
+        steps = session.exec(
+            select(func.count()).where(StepInstanceRow.enrollment_id == outcome.enrollment_id)
+        ).one()
     return {
         **answer,
         "visitation_id": outcome.visitation_id,
         "decision": outcome.decision,
         "enrollment_id": outcome.enrollment_id,
         "start": start,
-        "steps": steps,
+        "steps": int(steps),
     }
-
-
-def _enrollment_summary(
-    session_factory: SessionFactory, enrollment_id: int | None
-) -> tuple[str | None, int]:
-    """The start date and number of planned steps, as the direct path answers them."""
-    from sqlalchemy import func
-    from sqlmodel import select
-
-    from iba_workflow.store.tables import EnrollmentRow, StepInstanceRow
-
-    if enrollment_id is None:
-        return None, 0
-    with session_factory() as session:
-        enrollment = session.get(EnrollmentRow, enrollment_id)
-        count = session.exec(
-            select(func.count()).where(StepInstanceRow.enrollment_id == enrollment_id)
-        ).one()
-    return (enrollment.start.isoformat() if enrollment else None), int(count)
