@@ -17,13 +17,20 @@ import json
 import os
 import sys
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from iba_workflow import paths
-from iba_workflow.supervisor import Child, PortNeed, Supervisor, SupervisorError, spawn
+from iba_workflow.supervisor import (
+    Child,
+    PortNeed,
+    Supervisor,
+    SupervisorError,
+    http_json,
+    spawn,
+)
 
 PREFECT_DB_VARIABLES = (
     "PREFECT_API_DATABASE_CONNECTION_URL",
@@ -226,6 +233,28 @@ def deployment_url(api: str) -> str:
     return f"{api}/deployments/name/{flow}/{DISPATCHER_DEPLOYMENT}"
 
 
+def triggers_registered(api: str, definition_ids: Sequence[str]) -> Callable[[], bool]:
+    """``iba serve`` is ready for visitations once every definition's visitation
+    deployment exists with its trigger's automation. It registers the dispatcher first:
+    a visitation posted before its automation exists is not lost (the store holds it)
+    but waits for a dispatcher tick to announce it again, a minute or more."""
+    from iba_workflow.orchestration.compiler import visitation_flow_name
+
+    def ready() -> bool:
+        for definition_id in definition_ids:
+            flow = urllib.parse.quote(visitation_flow_name(definition_id), safe="")
+            name = urllib.parse.quote(definition_id, safe="")
+            deployment = http_json(f"{api}/deployments/name/{flow}/{name}")
+            if not deployment:
+                return False
+            related = f"{api}/automations/related-to/prefect.deployment.{deployment['id']}"
+            if not http_json(related):
+                return False
+        return True
+
+    return ready
+
+
 def start_stack(config: StackConfig, supervisor: Supervisor, say: Say) -> StackUrls:
     """Start every part under ``supervisor`` and return once all are healthy. On any
     failure the caller stops the supervisor (which stops what was started)."""
@@ -279,6 +308,10 @@ def start_stack(config: StackConfig, supervisor: Supervisor, say: Say) -> StackU
     )
     serve_env = {**server.client_env(), **{k: v for k, v in env.items() if k.startswith("IBA_")}}
     serve_env.update({k: env[k] for k in ("PREFECT_RUNNER_POLL_FREQUENCY", "PYTHONUNBUFFERED")})
+    from iba_workflow.orchestration.runtime import load_definitions
+    from iba_workflow.settings import Settings
+
+    definition_ids = sorted(load_definitions(Settings()))  # what iba serve will serve
     say("starting the deployments runner (iba serve)")
     serve = supervisor.add(
         spawn(
@@ -288,10 +321,11 @@ def start_stack(config: StackConfig, supervisor: Supervisor, say: Say) -> StackU
             cwd=cwd,
             log_path=logs / "serve.log",
             health_url=deployment_url(urls.prefect_api),
+            ready=triggers_registered(urls.prefect_api, definition_ids),
         )
     )
     supervisor.wait_healthy([mailbox, web], timeout=60)
-    say("waiting for the deployments to be registered")
+    say("waiting for the deployments and their triggers to be registered")
     supervisor.wait_healthy([serve], timeout=90)
     write_state(config.data_dir, urls)
     return urls

@@ -12,6 +12,7 @@ Nothing here imports Prefect or reads the wall clock (``time.monotonic`` only).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -19,10 +20,11 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from iba_workflow.errors import IbaError
 
@@ -85,6 +87,15 @@ def http_ok(url: str, *, timeout: float = 2.0) -> bool:
         return False
 
 
+def http_json(url: str, *, timeout: float = 2.0) -> Any:
+    """The JSON a GET of ``url`` answers with 200, else None."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return json.loads(response.read()) if response.status == 200 else None
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError, ValueError):
+        return None
+
+
 @dataclass
 class Child:
     """One supervised process, the leader of its own process group."""
@@ -93,6 +104,13 @@ class Child:
     process: subprocess.Popen[bytes]
     log_path: Path
     health_url: str | None = None
+    #: ready beyond its health URL (e.g. every trigger registered), asked once that answers
+    ready: Callable[[], bool] | None = None
+
+    def healthy(self) -> bool:
+        if self.health_url is not None and not http_ok(self.health_url, timeout=1.0):
+            return False
+        return self.ready is None or self.ready()
 
     @property
     def pgid(self) -> int:
@@ -127,6 +145,7 @@ def spawn(
     cwd: Path,
     log_path: Path,
     health_url: str | None = None,
+    ready: Callable[[], bool] | None = None,
 ) -> Child:
     """Start ``argv`` in a new session (its own process group), output to ``log_path``."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -140,7 +159,7 @@ def spawn(
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-    return Child(name=name, process=process, log_path=log_path, health_url=health_url)
+    return Child(name=name, process=process, log_path=log_path, health_url=health_url, ready=ready)
 
 
 def group_alive(pgid: int) -> bool:
@@ -191,15 +210,15 @@ class Supervisor:
         return child
 
     def wait_healthy(self, children: Sequence[Child], *, timeout: float) -> None:
-        """Until each child's health URL answers 200; a child that dies first, or one
-        not healthy in time, raises :class:`SupervisorError`."""
+        """Until each child's health URL answers 200 and its ``ready`` check says yes; a
+        child that dies first, or one not healthy in time, raises :class:`SupervisorError`."""
         deadline = time.monotonic() + timeout
-        pending = [c for c in children if c.health_url]
+        pending = [c for c in children if c.health_url or c.ready]
         while pending:
             for child in list(pending):
                 if not child.alive():
                     raise child.died()
-                if http_ok(child.health_url or "", timeout=1.0):
+                if child.healthy():
                     pending.remove(child)
             if pending and time.monotonic() > deadline:
                 names = ", ".join(c.name for c in pending)

@@ -93,3 +93,36 @@ def test_dead_child_is_reported_and_stubborn_one_is_killed(tmp_path: Path) -> No
     assert not group_alive(stubborn.pgid), "the grandchild outlived the stop"
     # killed after the grace period, not waited for until its own exit after 120 s
     assert stubborn.process.returncode == -signal.SIGKILL
+
+
+def test_a_child_is_ready_only_when_its_own_check_says_so(tmp_path: Path) -> None:
+    """``iba up`` waits for ``iba serve``'s triggers, not only for its first deployment:
+    a child's ``ready`` check is asked until it says yes, and one that never does is a
+    sentence naming the child and its log."""
+    from iba_workflow.supervisor import SupervisorError
+
+    supervisor = Supervisor(grace_seconds=1.0)
+    asked: list[int] = []
+
+    def third_time() -> bool:
+        asked.append(1)
+        return len(asked) >= 3
+
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    try:
+        late = supervisor.add(
+            spawn("the runner", sleeper, env=dict(os.environ), cwd=tmp_path,
+                  log_path=tmp_path / "r.log", ready=third_time)
+        )  # fmt: skip
+        supervisor.wait_healthy([late], timeout=30)
+        assert len(asked) == 3
+        never = supervisor.add(
+            spawn("the triggers", sleeper, env=dict(os.environ), cwd=tmp_path,
+                  log_path=tmp_path / "t.log", ready=lambda: False)
+        )  # fmt: skip
+        with pytest.raises(SupervisorError) as refused:
+            supervisor.wait_healthy([never], timeout=0.5)
+        assert "the triggers did not become ready" in refused.value.message
+        assert "t.log" in (refused.value.hint or "")
+    finally:
+        assert supervisor.stop() == []

@@ -175,11 +175,22 @@ def test_up_visitation_mail_link_completion_and_clean_stop(up: Up) -> None:
     assert httpx.get(f"{up.url('mailbox')}/api/messages").json()["total"] == 0
     groups = set(descendants(up.process.pid).values()) - {up.process.pid}
     assert len(groups) == 4, groups
+    # Ready means ready for visitations: every definition's trigger is registered, so a
+    # visitation posted now is not left for the dispatcher to announce again minutes later.
+    from iba_workflow.orchestration.compiler import visitation_deployment_name
+    from iba_workflow.orchestration.runtime import load_definitions
+
+    for definition_id in load_definitions():
+        flow, name = visitation_deployment_name(definition_id).split("/")
+        deployment = httpx.get(f"{up.url('prefect')}/api/deployments/name/{flow}/{name}")
+        assert deployment.status_code == 200, definition_id
+        related = f"prefect.deployment.{deployment.json()['id']}"
+        automations = httpx.get(f"{up.url('prefect')}/api/automations/related-to/{related}")
+        assert automations.json(), f"no trigger for {definition_id} when iba up said it runs"
 
     # A citizen under an opaque reference, then the visitation through the HTTP door.
     from iba_workflow.engine import EngineContext, calendars_from, register_citizen
     from iba_workflow.identity.apikeys import create_api_key
-    from iba_workflow.orchestration.runtime import load_definitions
 
     hop = load_definitions()["hop"]
     engine = make_engine(f"sqlite:///{up.data_dir / 'iba.sqlite3'}")
