@@ -41,6 +41,13 @@ class OrchestrationSettings(BaseSettings):
     visit_wait_seconds: float = Field(
         60.0, ge=0, le=3600, description="How long `iba visit` waits for its flow run."
     )
+    api_wait_seconds: float = Field(
+        20.0,
+        ge=0,
+        le=120,
+        description="How long `POST /api/visitations` waits for its flow run before it "
+        "answers 202 (the client then asks `GET /api/visitations/{request}`).",
+    )
 
 
 @dataclass(frozen=True)

@@ -214,8 +214,10 @@ def create_app(
             templates_dir=folder,
         )
         try:
-            if OrchestrationSettings().prefect_api_url:  # waits for Prefect: no slot held
-                status, answer = submit_through_prefect(body, wait_seconds=20.0, **where)
+            orchestration = OrchestrationSettings()
+            if orchestration.prefect_api_url:  # waits for Prefect: no slot held
+                wait = orchestration.api_wait_seconds
+                status, answer = submit_through_prefect(body, wait_seconds=wait, **where)
                 return JSONResponse(answer, status_code=status)
             with slots:
                 result = handle_visitation(body, **where)
