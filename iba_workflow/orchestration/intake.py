@@ -90,9 +90,11 @@ def receive_visitation(
     weekdays: Mapping[str, list[str]] | None = None,
     municipality: str | None = None,
     identity: Identity | None = None,
+    submitted_by: str | None = None,
 ) -> str:
     """Store a visitation request and return its opaque key (in the caller's
-    transaction: the caller commits, e.g. ``store.work.unit_of_work``).
+    transaction: the caller commits, e.g. ``store.work.unit_of_work``). ``submitted_by``
+    names the API credential that sent it (the only one that may ask after it).
 
     A citizen not yet registered is registered (with ``identity`` in its own table) when
     ``municipality`` is given. Input that can never be processed is refused here, before
@@ -141,6 +143,7 @@ def receive_visitation(
             definition_id=definition.id,
             citizen_id=citizen.id,
             channel=channel,
+            submitted_by=submitted_by,
             accept=accept,
             reject_reason=reject_reason,
             answers=dict(answers) if answers is not None else None,

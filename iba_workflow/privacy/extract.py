@@ -126,6 +126,7 @@ LABELS = {
     "duration_weeks": "uger",
     "weekdays": "ugedage",
     "channel": "kanal",
+    "submitted_by": "sendt af (API-nøgle)",
     "skipped": "sprunget over",
     "message_id": "mail-id",
     "sequence": "sekvens",

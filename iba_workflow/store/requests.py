@@ -41,6 +41,9 @@ class VisitationRequestRow(SQLModel, table=True):
         default=None, sa_column=Column(Integer, ForeignKey("citizen.id"), nullable=False)
     )
     channel: str  # cli / http / event
+    #: the API credential that submitted it (``apikey:3``, ``jwt:<client>``), the only one
+    #: ``GET /api/visitations/{request}`` answers; None from the CLI and events
+    submitted_by: str | None = None
     accept: bool = False
     reject_reason: str | None = None
     answers: dict[str, Any] | None = Field(default=None, sa_type=JSON)

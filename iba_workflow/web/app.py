@@ -28,7 +28,7 @@ from iba_workflow.identity.context import IdentityContext
 from iba_workflow.identity.logfilter import install as install_sign_in_log_filter
 from iba_workflow.identity.oidc_routes import hide_callback_query_in_access_log, oidc_router
 from iba_workflow.identity.oidc_signin import OidcSignIn
-from iba_workflow.identity.policy import Action, Kind
+from iba_workflow.identity.policy import Action, Actor, Kind
 from iba_workflow.identity.routes import router as identity_router
 from iba_workflow.identity.sessions import SIGN_IN_PATH, SignedIn, SignInRequired
 from iba_workflow.mail.render import long_date
@@ -188,12 +188,10 @@ def create_app(
         with slots:
             return render(pages.fresh_link(token, form, viewer=viewer))
 
-    @app.post(
-        "/api/visitations",
-        status_code=201,
-        dependencies=[policy.api(Action.CREATE, Kind.VISITATION)],
-    )
-    def visitations(body: VisitationIn) -> Response:
+    @app.post("/api/visitations", status_code=201)
+    def visitations(
+        body: VisitationIn, client: Actor = policy.api(Action.CREATE, Kind.VISITATION)
+    ) -> Response:
         """With a Prefect API configured (``PREFECT_API_URL``), the visitation goes through
         Prefect: stored, announced by event, processed by ``<id> · visitation``. Without
         one, the engine records it here."""
@@ -217,7 +215,9 @@ def create_app(
             orchestration = OrchestrationSettings()
             if orchestration.prefect_api_url:  # waits for Prefect: no slot held
                 wait = orchestration.api_wait_seconds
-                status, answer = submit_through_prefect(body, wait_seconds=wait, **where)
+                status, answer = submit_through_prefect(
+                    body, wait_seconds=wait, submitted_by=client.label, **where
+                )
                 return JSONResponse(answer, status_code=status)
             with slots:
                 result = handle_visitation(body, **where)
@@ -227,16 +227,17 @@ def create_app(
             return api_error(exc)
         return JSONResponse(result, status_code=201)
 
-    @app.get(
-        "/api/visitations/{request_key}",
-        dependencies=[policy.api(Action.VIEW, Kind.VISITATION)],
-    )
-    def visitation_request(request_key: str) -> Response:
+    @app.get("/api/visitations/{request_key}")
+    def visitation_request(
+        request_key: str, client: Actor = policy.api(Action.VIEW, Kind.VISITATION)
+    ) -> Response:
         """What became of a request ``POST`` answered 202 for: ``received`` until its
         flow run has processed it, then ``processed`` (with the enrollment) or
-        ``refused`` (with the engine's sentence). 404 for an unknown request."""
+        ``refused`` (with the engine's sentence). 404 for an unknown request, and for
+        one another credential sent."""
         try:
-            return JSONResponse(request_status(session_factory, request_key))
+            answer = request_status(session_factory, request_key, asker=client.label)
+            return JSONResponse(answer)
         except NotFound as exc:
             return api_error(exc, 404)
 

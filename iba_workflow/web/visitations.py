@@ -16,7 +16,7 @@ from iba_workflow.catalog import find_definition_file
 from iba_workflow.cpr_guard import Where, refuse_cpr
 from iba_workflow.definition import load_definition
 from iba_workflow.engine import EngineContext, record_visitation
-from iba_workflow.errors import InvalidInput
+from iba_workflow.errors import InvalidInput, NotFound
 from iba_workflow.paths import known_templates
 from iba_workflow.store.db import SessionFactory
 from iba_workflow.store.tables import EnrollmentRow, StepInstanceRow
@@ -114,6 +114,7 @@ def submit_through_prefect(
     definitions_dir: Path,
     templates_dir: Path,
     wait_seconds: float,
+    submitted_by: str | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """The Prefect door: store the request under an opaque key, announce it
     (``iba.visitation.created``), and wait up to ``wait_seconds`` for the intervention's
@@ -136,6 +137,7 @@ def submit_through_prefect(
         answers=body.answers,
         start=body.start,
         cohort=body.cohort,
+        submitted_by=submitted_by,
     )
     outcome = wait_for_outcome(session_factory, submitted.key, timeout=wait_seconds)
     with session_factory() as session:
@@ -144,13 +146,19 @@ def submit_through_prefect(
     return status, answer
 
 
-def request_status(session_factory: SessionFactory, key: str) -> dict[str, Any]:
+def request_status(session_factory: SessionFactory, key: str, *, asker: str) -> dict[str, Any]:
     """``GET /api/visitations/{request}``: what became of a stored request, in the
-    shape ``POST`` answers it (``received`` while the flow has not run yet). An unknown
-    key raises :class:`~iba_workflow.errors.NotFound`."""
+    shape ``POST`` answers it (``received`` while the flow has not run yet), for the
+    credential that submitted it (``asker``, e.g. ``apikey:3``). An unknown key, or one
+    another credential submitted, raises :class:`~iba_workflow.errors.NotFound` (the
+    same sentence: the answer does not tell that the request exists)."""
     from iba_workflow.orchestration.intake import request_outcome
+    from iba_workflow.store.requests import request_by_key
 
     with session_factory() as session:
+        row = request_by_key(session, key)
+        if row is None or row.submitted_by != asker:
+            raise NotFound(f"no visitation request '{key}' sent with this credential")
         return request_answer(session, request_outcome(session, key))
 
 

@@ -131,12 +131,15 @@ def _hash(key: str) -> str:
 def test_a_stored_request_is_followed_until_processed_or_refused(world: World, web: Any) -> None:
     """What a client does after a 202 (the Prefect door did not finish in time):
     ``GET /api/visitations/{request}`` says ``received``, then what the flow decided;
-    the same scope as the POST, and nothing about the citizen in the answer."""
+    the same scope as the POST, only for the credential that sent the request, and
+    nothing about the citizen in the answer."""
     from iba_workflow.orchestration.intake import process_visitation_request, receive_visitation
 
+    other = make_api_key(world)  # another client, with the same scope
     with world.session() as s:
         request = dict(citizen_ref=world.citizen_ref, accept=True, start=START,
-                       answers=answers(world.definition))  # fmt: skip
+                       answers=answers(world.definition),
+                       submitted_by=_label(s, web.api_key))  # fmt: skip
         accepted, refused = (
             receive_visitation(s, world.ctx, definition=world.definition, channel="api", **request)
             for _ in range(2)
@@ -146,8 +149,14 @@ def test_a_stored_request_is_followed_until_processed_or_refused(world: World, w
         assert r.status_code == 200, r.text
         assert r.json() == {"request": accepted, "status": "received"}
         assert client.get(f"/api/visitations/{accepted}").status_code == 401
-        r = client.get("/api/visitations/vr-00000000000000000000", headers=web.api_headers)
-        assert r.status_code == 404 and "no visitation request" in r.json()["error"]
+        unknown = client.get("/api/visitations/vr-00000000000000000000", headers=web.api_headers)
+        assert unknown.status_code == 404 and "no visitation request" in unknown.json()["error"]
+        # another client's request: the same 404, not a hint that it exists
+        r = client.get(f"/api/visitations/{accepted}", headers=_bearer(other))
+        assert r.status_code == 404 and accepted in r.json()["error"]
+        assert r.json()["error"].replace(accepted, "") == unknown.json()["error"].replace(
+            "vr-00000000000000000000", ""
+        )
 
         definitions = {world.definition.id: world.definition}
         for key in (accepted, refused):  # the second: she is enrolled already
@@ -171,7 +180,8 @@ def test_the_demo_client_follows_a_request_through_the_rate_limit(world: World, 
     with world.session() as s:
         key = receive_visitation(s, world.ctx, definition=world.definition, channel="api",
                                  citizen_ref=world.citizen_ref, accept=True, start=START,
-                                 answers=answers(world.definition))  # fmt: skip
+                                 answers=answers(world.definition),
+                                 submitted_by=_label(s, web.api_key))  # fmt: skip
     world.settings.api_limit_per_minute = 1
     received = {"request": key, "status": "received"}
     with httpx.Client(base_url=web.url, timeout=20, headers=web.api_headers) as client:
@@ -183,3 +193,11 @@ def test_the_demo_client_follows_a_request_through_the_rate_limit(world: World, 
         world.clock.advance(dt.timedelta(seconds=61))
         found = follow_visitation(client, received, timeout=5, poll=0.1)
     assert found["status"] == "processed" and found["decision"] == "accepted", found
+
+
+def _label(session: Any, key: str) -> str:
+    """The audit label of an API key (``apikey:<id>``), as the web app names its client."""
+    row = session.execute(
+        text("SELECT id FROM api_key WHERE key_hash = :h"), {"h": _hash(key)}
+    ).scalar_one()
+    return f"apikey:{row}"
