@@ -36,10 +36,10 @@ def create(
     """Create a key. It is shown once: store it where the caller keeps secrets."""
     from iba_workflow.identity.apikeys import create_api_key
 
-    from .engine_cmd import _store
+    from .common import store_session
 
     try:
-        with _store() as (session, ctx):
+        with store_session() as (session, ctx):
             created = create_api_key(
                 session, name=name, scopes=scope, now=ctx.now(), created_by="cli"
             )
@@ -57,10 +57,10 @@ def list_keys() -> None:
     """Every key: id, its first characters, name, scopes, created, last used, revoked."""
     from iba_workflow.identity.apikeys import list_api_keys
 
-    from .engine_cmd import _store
+    from .common import store_session
 
     try:
-        with _store() as (session, _ctx):
+        with store_session() as (session, _ctx):
             rows = list_api_keys(session)
     except IbaError as exc:
         fail(exc)
@@ -79,10 +79,10 @@ def revoke(key_id: Annotated[int, typer.Argument(help="The key's id (iba apikey 
     """Revoke a key: it stops working at once."""
     from iba_workflow.identity.apikeys import revoke_api_key
 
-    from .engine_cmd import _store
+    from .common import store_session
 
     try:
-        with _store() as (session, ctx):
+        with store_session() as (session, ctx):
             row = revoke_api_key(session, key_id, now=ctx.now(), by="cli")
             session.commit()
     except IbaError as exc:

@@ -32,13 +32,14 @@ def fail(exc: IbaError) -> None:
 
 
 def _register() -> None:
-    from . import (
+    # the order is the order of ``iba --help``: the record's commands before the others
+    from . import (  # noqa: I001
         apikey_cmd,  # noqa: F401  (iba apikey)
+        engine_cmd,  # noqa: F401  (db, staff, citizen, visit, status, complete, replan, ...)
         budget_cmd,  # noqa: F401  (iba staff notify; iba simulate --budget)
         definitions_cmd,  # noqa: F401  (registers commands on ``app``)
         demo_cmd,  # noqa: F401  (iba demo)
         dispatch_cmd,  # noqa: F401  (iba dispatch)
-        engine_cmd,  # noqa: F401  (db, staff, citizen, visit, status, complete, replan, ...)
         handover_cmd,  # noqa: F401  (iba handover list / decide)
         mail_cmd,  # noqa: F401  (iba mailbox)
         privacy_cmd,  # noqa: F401  (iba report, citizen extract, retention, identity)

@@ -16,7 +16,7 @@ from rich.table import Table
 from iba_workflow import paths
 from iba_workflow.errors import InvalidInput
 
-from .engine_cmd import _definition, _engine, _run, _store, out, staff_app
+from .common import definition_by_ref, out, run_command, staff_app, store_engine, store_session
 
 
 def _intakes(
@@ -73,14 +73,14 @@ def run_budget(
     chosen = _intakes(definition, start, participants, scenario, mix)
     assert isinstance(chosen, Scenario)
     with tempfile.TemporaryDirectory() as tmp:
-        engine = _engine(f"sqlite:///{Path(tmp) / 'budget.sqlite3'}")
+        engine = store_engine(f"sqlite:///{Path(tmp) / 'budget.sqlite3'}")
         upgrade(engine)
         settings = Settings(data_dir=Path(tmp))
         result = run_scenario(
             chosen,
             open_session=session_factory(engine),
             calendars=calendars_from(paths.calendars_dir()),
-            definition=_definition,
+            definition=definition_by_ref,
             settings=settings,
         )
         engine.dispose()
@@ -134,7 +134,7 @@ def staff_notify(
     from iba_workflow.store.tables import StaffRow
 
     def act() -> None:
-        with _store() as (session, ctx):
+        with store_session() as (session, ctx):
             staff = session.exec(select(StaffRow).where(StaffRow.email == email)).first()
             if staff is None:
                 raise InvalidInput(f"no staff member with e-mail {email}", hint="iba staff add")
@@ -153,7 +153,7 @@ def staff_notify(
             for kind, mode in chosen.items():
                 out.print(f"{kind:<20} {mode:<10} {KINDS[kind]}")
 
-    _run(act)
+    run_command(act)
 
 
 @staff_app.command("feed")
@@ -171,7 +171,7 @@ def staff_feed(
     from iba_workflow.store.tables import StaffRow
 
     def act() -> None:
-        with _store() as (session, ctx):
+        with store_session() as (session, ctx):
             staff = session.exec(select(StaffRow).where(StaffRow.email == email)).first()
             if staff is None:
                 raise InvalidInput(f"no staff member with e-mail {email}", hint="iba staff add")
@@ -185,4 +185,4 @@ def staff_feed(
             out.print("Abonnér på denne adresse i din kalender (hold den hemmelig):")
             out.print(feed_url(Settings().base_url, token), markup=False, soft_wrap=True)
 
-    _run(act)
+    run_command(act)

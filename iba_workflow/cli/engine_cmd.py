@@ -1,117 +1,35 @@
 """Commands over the record: db, staff, citizen, consent, visit, status, complete, replan,
-migrate, simulate. This module is a composition root: it reads Settings, opens the
-store and hands the engine a SystemClock."""
+migrate, simulate. A composition root: the store and the engine's context come from
+``common.store_session`` (Settings, a SystemClock)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import sys
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from iba_workflow import paths
 from iba_workflow.cpr_guard import refuse_cpr
-from iba_workflow.errors import IbaError, InvalidInput, StoreError
+from iba_workflow.errors import InvalidInput
 
-from .app import app, fail
+from .app import app
+from .common import (
+    DateOpt,
+    citizen_app,
+    db_app,
+    definition_by_ref,
+    key_values,
+    out,
+    run_command,
+    staff_app,
+    store_engine,
+    store_session,
+    yes_no,
+)
 from .engine_render import print_impact, print_status, print_steps, print_timeline
-
-if TYPE_CHECKING:  # the store (SQLModel, SQLAlchemy) is imported by the commands using it
-    from sqlmodel import Session
-
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
-db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
-staff_app = typer.Typer(help="Staff members and their roles.", no_args_is_help=True)
-citizen_app = typer.Typer(help="Citizens (opaque references).", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-app.add_typer(staff_app, name="staff")
-app.add_typer(citizen_app, name="citizen")
-
-DateOpt = Annotated[
-    dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="A date, YYYY-MM-DD.")
-]
-
-
-def _engine(url: str | None = None) -> Any:
-    from iba_workflow.settings import Settings
-    from iba_workflow.store import make_engine
-
-    return make_engine(url or Settings().resolved_database_url())
-
-
-@contextmanager
-def _store() -> Iterator[tuple[Session, Any]]:
-    """A session on a migrated store, and the engine context (SystemClock). The command
-    is one unit of work: committed when it ends normally, rolled back on any error."""
-    from sqlmodel import Session
-
-    from iba_workflow.clock import SystemClock
-    from iba_workflow.engine import EngineContext, calendars_from
-    from iba_workflow.store.db import current_revision
-    from iba_workflow.store.work import unit_of_work
-
-    engine = _engine()
-    try:
-        revision = current_revision(engine)
-    except Exception as exc:
-        raise StoreError(
-            f"cannot open the database ({type(exc).__name__})",
-            hint="check IBA_DATABASE_URL",
-        ) from None
-    if revision is None:
-        raise StoreError("the database has no tables yet", hint="run: iba db upgrade")
-    from iba_workflow.settings import Settings
-
-    ctx = EngineContext(
-        clock=SystemClock(),
-        calendars=calendars_from(paths.calendars_dir()),
-        actor="cli",
-        date_window=Settings().date_window,
-    )
-    try:
-        with unit_of_work(lambda: Session(engine, expire_on_commit=False)) as session:
-            yield session, ctx
-    finally:
-        engine.dispose()
-
-
-def _run(action: Callable[[], None]) -> None:
-    try:
-        action()
-    except IbaError as exc:
-        fail(exc)
-
-
-def _definition(ref: str) -> Any:
-    from iba_workflow.catalog import find_definition_file
-    from iba_workflow.definition import load_definition
-
-    path = find_definition_file(ref, paths.definitions_dir())
-    return load_definition(path, known_templates=paths.known_templates())
-
-
-def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for raw in values or []:
-        if "=" not in raw:
-            raise InvalidInput(f"{what} {raw!r} needs the form KEY=VALUE", hint=f"{what} vaegt=82")
-        key, value = raw.split("=", 1)
-        found[key.strip()] = value.strip()
-    return found
-
-
-def _yes(value: str) -> bool:
-    if value.lower() in ("yes", "ja", "true", "1", "y"):
-        return True
-    if value.lower() in ("no", "nej", "false", "0", "n"):
-        return False
-    raise InvalidInput(f"answer {value!r} is neither yes nor no")
 
 
 @db_app.command("upgrade")
@@ -121,12 +39,12 @@ def db_upgrade() -> None:
     from iba_workflow.store.db import current_revision
 
     def act() -> None:
-        engine = _engine()
+        engine = store_engine()
         upgrade(engine)
         out.print(f"database at revision {current_revision(engine)}")
         engine.dispose()
 
-    _run(act)
+    run_command(act)
 
 
 @staff_app.command("add")
@@ -149,23 +67,23 @@ def staff_add(
 
     def act() -> None:
         for ref in coordinates or []:
-            d = _definition(ref)
+            d = definition_by_ref(ref)
             if d.municipality != municipality:
                 raise InvalidInput(
                     f"'{d.id}' is run by {d.municipality}, not by {municipality}",
                     hint=f"coordinate it from {d.municipality}, or leave out --coordinates {ref}",
                 )
-        with _store() as (session, ctx):
+        with store_session() as (session, ctx):
             row = add_staff(
                 session, ctx, name=name, email=email, roles=role, municipality=municipality
             )
-            ids = [_definition(ref).id for ref in coordinates or []]
+            ids = [definition_by_ref(ref).id for ref in coordinates or []]
             add_coordinates(session, row.id or 0, ids, now=ctx.now(), actor=ctx.actor)
             session.commit()
             what = f"; coordinates {', '.join(ids)}" if ids else ""
             out.print(f"staff {row.id} added with roles {', '.join(row.roles)}{what}")
 
-    _run(act)
+    run_command(act)
 
 
 @citizen_app.command("add")
@@ -178,11 +96,11 @@ def citizen_add(
 
     def act() -> None:
         refuse_cpr(ref, where="reference", field="REF")
-        with _store() as (session, ctx):
+        with store_session() as (session, ctx):
             row = register_citizen(session, ctx, ref=ref, municipality=municipality)
             out.print(f"citizen {row.ref} registered (id {row.id})")
 
-    _run(act)
+    run_command(act)
 
 
 @app.command()
@@ -194,11 +112,11 @@ def consent(
     from iba_workflow.engine import record_consent
 
     def act() -> None:
-        with _store() as (session, ctx):
+        with store_session() as (session, ctx):
             record_consent(session, ctx, citizen_ref=citizen, given=given)
             out.print(f"consent {'given' if given else 'withdrawn'} for {citizen}")
 
-    _run(act)
+    run_command(act)
 
 
 @app.command()
@@ -229,14 +147,14 @@ def visit(
         refuse_cpr(citizen, where="reference", field="--citizen")
         if reject is not None:
             refuse_cpr(reject, where="text", field="--reject")
-        answers = {k: _yes(v) for k, v in _pairs(answer, "--answer").items()} or None
+        answers = {k: yes_no(v) for k, v in key_values(answer, "--answer").items()} or None
         if via not in ("auto", "prefect", "direct"):
             raise InvalidInput(f"--via {via!r} is not auto, prefect or direct")
         if resolve_via(via) == "prefect":  # type: ignore[arg-type]
             from iba_workflow.orchestration.doors import visit_through_prefect
 
             key, outcome = visit_through_prefect(
-                definition=_definition(definition),
+                definition=definition_by_ref(definition),
                 citizen_ref=citizen,
                 accept=accept,
                 reject_reason=reject,
@@ -249,12 +167,12 @@ def visit(
             if outcome.enrollment_id is not None:
                 out.print(f"enrollment {outcome.enrollment_id} (see: iba status)")
             return
-        with _store() as (session, ctx):
+        with store_session() as (session, ctx):
             result = record_visitation(
                 session,
                 ctx,
                 citizen_ref=citizen,
-                definition=_definition(definition),
+                definition=definition_by_ref(definition),
                 accept=accept,
                 reject_reason=reject,
                 answers=answers,
@@ -266,7 +184,7 @@ def visit(
                 out.print(f"enrollment {result.enrollment_id}, start {result.start}")
                 print_impact(out, result.steps)
 
-    _run(act)
+    run_command(act)
 
 
 @app.command()
@@ -277,14 +195,14 @@ def status(
     from iba_workflow.engine import enrollment_steps, list_enrollments
 
     def act() -> None:
-        with _store() as (session, _ctx):
+        with store_session() as (session, _ctx):
             if enrollment is None:
                 print_status(out, list_enrollments(session))
             else:
                 row, steps = enrollment_steps(session, enrollment)
                 print_steps(out, row, steps)
 
-    _run(act)
+    run_command(act)
 
 
 @app.command()
@@ -304,13 +222,13 @@ def complete(
     from iba_workflow.engine import complete_step
 
     def act() -> None:
-        with _store() as (session, ctx):
+        with store_session() as (session, ctx):
             result = complete_step(
                 session,
                 ctx,
                 step_instance_id=step,
                 outcome=outcome,
-                data=_pairs(data, "--data"),
+                data=key_values(data, "--data"),
                 skip=skip,
             )
             if result.already_done:
@@ -319,7 +237,7 @@ def complete(
                 out.print(f"step {step} done; enrollment {result.enrollment_status}")
                 print_impact(out, result.changes)
 
-    _run(act)
+    run_command(act)
 
 
 @app.command(name="replan")
@@ -342,7 +260,7 @@ def replan_cmd(
 
     def act() -> None:
         window = _pause(pause) if pause else None
-        with _store() as (session, ctx):
+        with store_session() as (session, ctx):
             result = replan(
                 session,
                 ctx,
@@ -356,7 +274,7 @@ def replan_cmd(
             print_impact(out, result.lines)
             out.print("dry run: nothing written" if dry_run else "written")
 
-    _run(act)
+    run_command(act)
 
 
 def _pause(text: str) -> tuple[dt.date, dt.date]:
@@ -381,13 +299,13 @@ def migrate_cmd(
     from iba_workflow.engine import migrate_enrollments
 
     def act() -> None:
-        d = _definition(definition)
+        d = definition_by_ref(definition)
         if d.version != to_version:
             raise InvalidInput(
                 f"the definition file of '{d.id}' is version {d.version}, not {to_version}",
                 hint="deploy the file of that version first",
             )
-        with _store() as (session, ctx):
+        with store_session() as (session, ctx):
             previews = migrate_enrollments(session, ctx, definition=d, apply=not preview)
         if not previews:
             out.print(f"no running enrollments of '{d.id}' on an older version")
@@ -397,7 +315,7 @@ def migrate_cmd(
             print_impact(out, p.lines)
         out.print("preview: nothing changed (use --apply)" if preview else "applied")
 
-    _run(act)
+    run_command(act)
 
 
 @app.command()
@@ -437,7 +355,9 @@ def simulate(
     if budget or scenario or mix:
         from .budget_cmd import run_budget
 
-        _run(lambda: run_budget(out, definition, start, participants, scenario, mix, json_lines))
+        run_command(
+            lambda: run_budget(out, definition, start, participants, scenario, mix, json_lines)
+        )
         return
 
     def act() -> None:
@@ -446,10 +366,10 @@ def simulate(
                 "simulate needs a definition and --start",
                 hint="iba simulate hop --start 2027-03-01, or iba simulate --scenario caseload",
             )
-        d = _definition(definition)
+        d = definition_by_ref(definition)
         plan = load_script(script) if script else SimulationScript()
         with tempfile.TemporaryDirectory() as tmp:
-            engine = _engine(database or f"sqlite:///{Path(tmp) / 'simulation.sqlite3'}")
+            engine = store_engine(database or f"sqlite:///{Path(tmp) / 'simulation.sqlite3'}")
             upgrade(engine)
             sim = Simulation(
                 session_factory(engine),
@@ -464,4 +384,4 @@ def simulate(
                 print_timeline(out, timeline(session))
             engine.dispose()
 
-    _run(act)
+    run_command(act)

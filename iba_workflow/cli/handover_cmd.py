@@ -11,7 +11,16 @@ import typer
 from iba_workflow.cpr_guard import refuse_cpr
 
 from .app import app
-from .engine_cmd import DateOpt, _definition, _pairs, _run, _store, _yes, out, print_impact
+from .common import (
+    DateOpt,
+    definition_by_ref,
+    key_values,
+    out,
+    run_command,
+    store_session,
+    yes_no,
+)
+from .engine_render import print_impact
 
 handover_app = typer.Typer(
     help="Handover proposals between interventions: list and decide.", no_args_is_help=True
@@ -29,7 +38,7 @@ def list_proposals(
     from iba_workflow.engine.handover import proposal, proposed_handovers
 
     def act() -> None:
-        with _store() as (session, _ctx):
+        with store_session() as (session, _ctx):
             rows = proposed_handovers(session, definition_id=definition)
             if not rows:
                 out.print("no handover proposals waiting")
@@ -41,7 +50,7 @@ def list_proposals(
                     f"proposed {row.received_at:%Y-%m-%d}"
                 )
 
-    _run(act)
+    run_command(act)
 
 
 @handover_app.command("decide")
@@ -62,11 +71,12 @@ def decide(
     def act() -> None:
         if reject is not None:
             refuse_cpr(reject, where="text", field="--reject")
-        answers = {k: _yes(v) for k, v in _pairs(answer, "--answer").items()} or None
-        with _store() as (session, ctx):
+        answers = {k: yes_no(v) for k, v in key_values(answer, "--answer").items()} or None
+        with store_session() as (session, ctx):
             row, _ref = proposal(session, proposal_id)
+            definition = definition_by_ref(row.definition_id)
             result = decide_handover(
-                session, ctx, request_id=proposal_id, definition=_definition(row.definition_id),
+                session, ctx, request_id=proposal_id, definition=definition,
                 accept=accept, reject_reason=reject, answers=answers,
                 start=start.date() if start else None, cohort=cohort,
             )  # fmt: skip
@@ -76,4 +86,4 @@ def decide(
                 out.print(f"enrollment {result.enrollment_id}, start {result.start}")
                 print_impact(out, result.steps)
 
-    _run(act)
+    run_command(act)

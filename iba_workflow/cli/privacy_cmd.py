@@ -14,7 +14,7 @@ from rich.console import Console
 from iba_workflow.errors import InvalidInput
 
 from .app import app
-from .engine_cmd import _engine, _run, _store, citizen_app
+from .common import citizen_app, run_command, store_engine, store_session
 
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
 identity_app = typer.Typer(help="Encryption keys of the identity fields.", no_args_is_help=True)
@@ -49,7 +49,7 @@ def report(
     def act() -> None:
         if fmt not in FORMATS:
             raise InvalidInput(f"unknown format {fmt!r}", hint="use " + ", ".join(FORMATS))
-        with _store() as (session, ctx):
+        with store_session() as (session, ctx):
             made = build_report(
                 session,
                 definition_id=intervention,
@@ -61,7 +61,7 @@ def report(
             )
             _write(render(made, fmt), output, fmt)
 
-    _run(act)
+    run_command(act)
 
 
 @citizen_app.command("extract")
@@ -78,7 +78,7 @@ def citizen_extract(
     def act() -> None:
         if fmt not in ("json", "pdf"):
             raise InvalidInput(f"unknown format {fmt!r}", hint="use json or pdf")
-        with _store() as (session, ctx):
+        with store_session() as (session, ctx):
             data = build_extract(session, ref, actor=ctx.actor, at=ctx.now())
         if fmt == "pdf":
             _write(render_extract_pdf(data), output, "pdf")
@@ -86,7 +86,7 @@ def citizen_extract(
             text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
             _write(text.encode("utf-8"), output, "json")
 
-    _run(act)
+    run_command(act)
 
 
 @app.command()
@@ -99,7 +99,7 @@ def retention(
     from iba_workflow.settings import Settings
 
     def act() -> None:
-        with _store() as (session, ctx):
+        with store_session() as (session, ctx):
             plan = plan_retention(
                 session, today=local_today(ctx.clock), periods=Settings().retention_years
             )
@@ -108,7 +108,7 @@ def retention(
                 session.commit()
             out.print(("deleted: " if apply else "dry run, would delete: ") + plan.summary())
 
-    _run(act)
+    run_command(act)
 
 
 @identity_app.command("new-key")
@@ -125,7 +125,7 @@ def identity_rotate() -> None:
     from iba_workflow.privacy.identity import seal_identity_rows
 
     def act() -> None:
-        engine = _engine()
+        engine = store_engine()
         with engine.begin() as connection:
             done = seal_identity_rows(connection)
         engine.dispose()
@@ -134,4 +134,4 @@ def identity_rotate() -> None:
             f"{done.sealed} plaintext values encrypted"
         )
 
-    _run(act)
+    run_command(act)

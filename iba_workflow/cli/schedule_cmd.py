@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from .app import app
-from .engine_cmd import _run, _store
+from .common import run_command, store_session
 
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
 schedule_app = typer.Typer(
@@ -102,7 +102,7 @@ def commitment_add(
             valid_to=valid_to.date() if valid_to else None,
             counts_toward_hours=counts,
         )
-        with _store() as (session, ctx):
+        with store_session() as (session, ctx):
             citizen_id, staff_id = _owner(session, ref, staff)
             row = add_commitment(
                 session,
@@ -116,7 +116,7 @@ def commitment_add(
             session.commit()
             out.print(f"commitment {row.id}: {commitment.describe()}{moved}")
 
-    _run(action)
+    run_command(action)
 
 
 @commitment_app.command("import")
@@ -130,7 +130,7 @@ def commitment_import(
     from iba_workflow.schedule.records import import_ics
 
     def action() -> None:
-        with _store() as (session, ctx):
+        with store_session() as (session, ctx):
             citizen_id, staff_id = _owner(session, ref, staff)
             result = import_ics(
                 session,
@@ -148,7 +148,7 @@ def commitment_import(
                 f"{result.unchanged} unchanged{moved}"
             )
 
-    _run(action)
+    run_command(action)
 
 
 @commitment_app.command("list")
@@ -160,7 +160,7 @@ def commitment_list(
     from iba_workflow.schedule.records import commitments_of, to_commitment
 
     def action() -> None:
-        with _store() as (session, _):
+        with store_session() as (session, _):
             citizen_id, staff_id = _owner(session, ref, staff)
             rows = commitments_of(session, citizen_id=citizen_id, staff_id=staff_id)
             for r in rows:
@@ -173,7 +173,7 @@ def commitment_list(
             if not rows:
                 out.print("no fixed commitments")
 
-    _run(action)
+    run_command(action)
 
 
 @commitment_app.command("remove")
@@ -183,7 +183,7 @@ def commitment_remove(commitment_id: int) -> None:
     from iba_workflow.schedule.tables import CommitmentRow
 
     def action() -> None:
-        with _store() as (session, ctx):
+        with store_session() as (session, ctx):
             row = session.get(CommitmentRow, commitment_id)
             citizen_id = row.citizen_id if row is not None else None
             remove_commitment(session, commitment_id, at=ctx.now(), actor=ctx.actor)
@@ -191,7 +191,7 @@ def commitment_remove(commitment_id: int) -> None:
             session.commit()
             out.print(f"commitment {commitment_id} removed{moved}")
 
-    _run(action)
+    run_command(action)
 
 
 @schedule_app.command("hours")
@@ -206,13 +206,13 @@ def hours(
     from iba_workflow.store.records import pk
 
     def action() -> None:
-        with _store() as (session, _):
+        with store_session() as (session, _):
             sid = pk(staff_by_email(session, email))
             set_staff_hours(session, sid, parse_days(days), TimeRange.parse(time) if time else None)
             session.commit()
             out.print(f"working hours of staff {sid}: {days} {time or 'fri'}")
 
-    _run(action)
+    run_command(action)
 
 
 @schedule_app.command("calendar")
@@ -230,7 +230,7 @@ def calendar_add(
     def action() -> None:
         if (caldav is None) == (ics_url is None):
             raise InvalidInput("give --caldav URL or --ics-url URL (one of them)")
-        with _store() as (session, ctx):
+        with store_session() as (session, ctx):
             sid = pk(staff_by_email(session, email))
             row = add_staff_calendar(
                 session,
@@ -243,7 +243,7 @@ def calendar_add(
             session.commit()
             out.print(f"calendar {row.id} ({row.kind}) added for staff {sid}")
 
-    _run(action)
+    run_command(action)
 
 
 @contact_app.command("add")
@@ -258,7 +258,7 @@ def contact_add(
     from iba_workflow.schedule.records import add_contact
 
     def action() -> None:
-        with _store() as (session, ctx):
+        with store_session() as (session, ctx):
             row = add_contact(
                 session,
                 enrollment,
@@ -272,7 +272,7 @@ def contact_add(
             session.commit()
             out.print(f"contact {row.id} ({role}) added to enrollment {enrollment}")
 
-    _run(action)
+    run_command(action)
 
 
 @contact_app.command("list")
@@ -281,7 +281,7 @@ def contact_list(enrollment: Annotated[int, typer.Argument(help="The enrollment 
     from iba_workflow.schedule.records import read_contacts
 
     def action() -> None:
-        with _store() as (session, ctx):
+        with store_session() as (session, ctx):
             contacts = read_contacts(
                 session, at=ctx.now(), actor=ctx.actor, purpose="cli list", enrollment_id=enrollment
             )
@@ -291,7 +291,7 @@ def contact_list(enrollment: Annotated[int, typer.Argument(help="The enrollment 
             if not contacts:
                 out.print("no contacts")
 
-    _run(action)
+    run_command(action)
 
 
 @feed_app.command("create")
@@ -304,7 +304,7 @@ def feed_create(
     from iba_workflow.settings import Settings
 
     def action() -> None:
-        with _store() as (session, ctx):
+        with store_session() as (session, ctx):
             citizen_id, staff_id = _owner(session, ref, staff)
             token, row = create_feed(
                 session, at=ctx.now(), actor=ctx.actor, citizen_id=citizen_id, staff_id=staff_id
@@ -316,7 +316,7 @@ def feed_create(
                 f"  subscribe to it in Outlook/Google; revoke: iba schedule feed revoke {row.id}"
             )
 
-    _run(action)
+    run_command(action)
 
 
 @feed_app.command("revoke")
@@ -325,9 +325,9 @@ def feed_revoke(feed_id: int) -> None:
     from iba_workflow.schedule.feeds import revoke_feed
 
     def action() -> None:
-        with _store() as (session, ctx):
+        with store_session() as (session, ctx):
             revoke_feed(session, feed_id, at=ctx.now(), actor=ctx.actor)
             session.commit()
             out.print(f"feed {feed_id} revoked")
 
-    _run(action)
+    run_command(action)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .engine_cmd import _run, _store
+from .common import run_command, store_session
 from .schedule_cmd import calendar_reader, out, schedule_app
 
 meeting_app = typer.Typer(help="Meetings with several attendees.", no_args_is_help=True)
@@ -41,7 +41,7 @@ def meeting_propose(
     from iba_workflow.store.records import pk
 
     def action() -> None:
-        with _store() as (session, ctx):
+        with store_session() as (session, ctx):
             ids = [pk(staff_by_email(session, e)) for e in staff]
             row = propose_meeting(
                 session,
@@ -65,7 +65,7 @@ def meeting_propose(
             out.print(f"meeting {row.id}: {title}, proposals:")
             _print_proposals(row)
 
-    _run(action)
+    run_command(action)
 
 
 @meeting_app.command("book")
@@ -79,7 +79,7 @@ def meeting_book(
     from iba_workflow.schedule.meeting_store import book_meeting
 
     def action() -> None:
-        with _store() as (session, ctx):
+        with store_session() as (session, ctx):
             row = book_meeting(
                 session,
                 meeting_id,
@@ -93,7 +93,7 @@ def meeting_book(
             if send:
                 _send(session, ctx, meeting_id)
 
-    _run(action)
+    run_command(action)
 
 
 @meeting_app.command("book-due")
@@ -102,7 +102,7 @@ def meeting_book_due() -> None:
     from iba_workflow.schedule.meeting_store import book_due_meetings
 
     def action() -> None:
-        with _store() as (session, ctx):
+        with store_session() as (session, ctx):
             rows = book_due_meetings(
                 session,
                 now=ctx.now(),
@@ -115,7 +115,7 @@ def meeting_book_due() -> None:
                 _send(session, ctx, row.id or 0)
             out.print(f"{len(rows)} meetings booked")
 
-    _run(action)
+    run_command(action)
 
 
 def _send(session, ctx, meeting_id: int) -> None:  # type: ignore[no-untyped-def]
@@ -154,7 +154,7 @@ def meeting_move(
     from iba_workflow.schedule.tables import MeetingRow
 
     def action() -> None:
-        with _store() as (session, ctx):
+        with store_session() as (session, ctx):
             current = session.get(MeetingRow, meeting_id)
             where = municipality_of(
                 session,
@@ -174,7 +174,7 @@ def meeting_move(
             out.print(f"meeting {meeting_id} to move, proposals:")
             _print_proposals(row)
 
-    _run(action)
+    run_command(action)
 
 
 @meeting_app.command("cancel")
@@ -186,14 +186,14 @@ def meeting_cancel(
     from iba_workflow.schedule.meeting_changes import cancel_meeting
 
     def action() -> None:
-        with _store() as (session, ctx):
+        with store_session() as (session, ctx):
             cancel_meeting(session, meeting_id, now=ctx.now(), actor=ctx.actor)
             session.commit()
             out.print(f"meeting {meeting_id} cancelled")
             if send:
                 _send(session, ctx, meeting_id)
 
-    _run(action)
+    run_command(action)
 
 
 @meeting_app.command("list")
@@ -205,7 +205,7 @@ def meeting_list() -> None:
     from iba_workflow.schedule.tables import MeetingRow
 
     def action() -> None:
-        with _store() as (session, _):
+        with store_session() as (session, _):
             rows = session.exec(select(MeetingRow).order_by(col(MeetingRow.id))).all()
             for r in rows:
                 when = (
@@ -217,4 +217,4 @@ def meeting_list() -> None:
             if not rows:
                 out.print("no meetings")
 
-    _run(action)
+    run_command(action)

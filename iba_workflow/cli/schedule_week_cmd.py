@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from .engine_cmd import _run, _store
+from .common import run_command, store_session
 from .schedule_cmd import calendar_reader, out, schedule_app
 
 
@@ -41,7 +41,7 @@ def week(
     def action() -> None:
         shape = week_shape(definition)
         first = monday_of(monday.date())
-        with _store() as (session, ctx):
+        with store_session() as (session, ctx):
             problem = problem_from_store(
                 session,
                 shape,
@@ -79,7 +79,7 @@ def week(
             if html is not None:
                 _pages(solution, problem, calendar, definition, html, pdf)
 
-    _run(action)
+    run_command(action)
 
 
 def _municipality(session: object, definition: str) -> str:
@@ -153,7 +153,7 @@ def solve_file(
         for line in describe_solution(solution):
             out.print(line, markup=False)
 
-    _run(action)
+    run_command(action)
 
 
 @schedule_app.command("attendance")
@@ -176,7 +176,7 @@ def attendance(
             if not sep or not ref:
                 raise InvalidInput(f"not REF=REASON: {item!r}", hint="--absent HOP-03=syg")
             away[ref] = reason
-        with _store() as (session, ctx):
+        with store_session() as (session, ctx):
             rows = record_session_attendance(
                 session,
                 definition_id=definition,
@@ -190,4 +190,4 @@ def attendance(
             present = sum(1 for r in rows if r.present)
             out.print(f"attendance: {present} present, {len(rows) - present} absent")
 
-    _run(action)
+    run_command(action)
