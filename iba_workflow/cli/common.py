@@ -1,8 +1,8 @@
 """What the commands over the record share: the console, the store as one unit of work
 (``store_session``: a session on a migrated store and the engine's context, a
 SystemClock), an :class:`~iba_workflow.errors.IbaError` as a sentence (``run_command``),
-a definition by id or file, and the parsing of ``KEY=VALUE`` and yes/no options. Each
-command module imports what it needs from here; none imports another command module."""
+a definition by id or file, and the parsing of ``KEY=VALUE`` and yes/no options. The
+command modules over the store import these from here, not from ``engine_cmd``."""
 
 from __future__ import annotations
 
