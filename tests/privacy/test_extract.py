@@ -102,7 +102,8 @@ def test_extract_has_every_row_about_her_and_nothing_of_the_others(open_session:
 def test_extract_pdf_is_readable_danish_with_her_data_only(open_session: Any) -> None:
     with open_session() as session:
         seed(session, identities=True)
-        pdf = render_extract_pdf(build_extract(session, "F2", actor="staff:1", at=AT))
+        data = build_extract(session, "F2", actor="staff:1", at=AT)
+        pdf = render_extract_pdf(data)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / "udtraek_F2.pdf"
     path.write_bytes(pdf)
@@ -112,6 +113,9 @@ def test_extract_pdf_is_readable_danish_with_her_data_only(open_session: Any) ->
     assert "Indsigt i egne oplysninger" in text
     assert "NavnF2Testesen" in text and "Log over læsning og ændringer" in text
     assert "NavnF1Testesen" not in text
+    # A step is a card of Danish field names and its values, one field a line.
+    lines = {line.strip() for chunk in text.splitlines() for line in chunk.split("   ")}
+    assert data["trin"] and all(f"nøgle: {step['key']}" in lines for step in data["trin"])
     if shutil.which("pdftoppm"):
         subprocess.run(
             [
