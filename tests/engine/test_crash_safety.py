@@ -58,12 +58,16 @@ class CrashingSessions:
         at: int | None,
         moment: str,
         after_commit: Callable[[int], None] | None = None,
+        writes_only: bool = False,
     ) -> None:
         self.open_session = open_session
         self.at = at
         self.moment = moment
         self.after_commit = after_commit  # called with each commit's number, once it is done
+        # ``before`` counts only the commits of transactions that wrote (SQLite)
+        self.writes_only = writes_only
         self.commits = 0
+        self.writing = 0
         self.dying = False
 
     def __call__(self) -> Any:
@@ -73,8 +77,18 @@ class CrashingSessions:
         event.listen(session, "after_begin", self._after_begin)
         return session
 
-    def _before_commit(self, _session: Any) -> None:
-        if self.moment == "before" and self.commits + 1 == self.at:
+    def _before_commit(self, session: Any) -> None:
+        if self.moment != "before":
+            return
+        if self.writes_only:
+            session.flush()  # what the commit would write, written (not yet committed)
+            # pysqlite opens a transaction before the first write: open = it wrote
+            if not session.connection().connection.driver_connection.in_transaction:
+                return
+            self.writing += 1
+            if self.writing == self.at:
+                raise Crash(f"killed during the commit of write transaction {self.at}")
+        elif self.commits + 1 == self.at:
             raise Crash(f"killed during commit {self.at}")
 
     def _after_commit(self, _session: Any) -> None:
@@ -128,19 +142,27 @@ def test_a_crash_at_any_commit_is_continued_without_loss_or_duplication(
     commit: see the module's text) and must reach the uninterrupted record. A commit
     that changed nothing is the store of the one before it: see _resume_from_snapshots.
 
-    ``before``: a run on an emptied store really dies inside commit N (an exception out
-    of the commit), and the next run continues on that store. What this adds is that
-    the transaction that died in its commit leaves nothing behind (the rollback path);
-    otherwise the store is as after commit N - 1, which ``after`` covers, so every 4th
-    boundary suffices.
+    ``before``, on SQLite: every boundary. What dying inside commit N adds is that the
+    transaction that died in its commit leaves nothing behind (the rollback path): the
+    store must then be row for row, ``sqlite_sequence`` included, the store of commit
+    N - 1, whose next run ``after`` has checked. So for each commit N - 1 of this shard,
+    the store is put back as the uninterrupted run left it, and a new Simulation on it
+    dies inside the commit of its first transaction that writes (what commit N did:
+    the run replays the days before without writing); afterwards every table must hold
+    exactly what the snapshot holds. See _rollback_on_snapshots.
 
-    On PostgreSQL both moments crash a real run, at every 11th boundary, for time (a
-    snapshot there would be a CREATE DATABASE ... TEMPLATE per boundary, no cheaper).
+    On PostgreSQL both moments crash a real run, at every 11th boundary, and the next
+    run continues on that store, for time (a snapshot there would be a CREATE DATABASE
+    ... TEMPLATE per boundary, no cheaper; and a rolled-back insert still spends its
+    sequence's values, so the store after a rollback is not that of commit N - 1).
     Shard n of 4 takes every 4th of a moment's boundaries from the nth on: together the
     four take each one once."""
     sqlite = store_url.startswith("sqlite")
     if moment == "after" and sqlite:
         _resume_from_snapshots(shard, store_url, db_engine)
+        return
+    if moment == "before" and sqlite:
+        _rollback_on_snapshots(shard, store_url, db_engine)
         return
     from sqlmodel import SQLModel
 
@@ -207,6 +229,62 @@ def _resume_from_snapshots(shard: int, store_url: str, db_engine: Any) -> None:
         with session_factory(db_engine)() as session:
             got = canonical(session)
         assert got == expected, f"record differs after a crash after commit {at}"
+
+
+def _rollback_on_snapshots(shard: int, store_url: str, db_engine: Any) -> None:
+    """Every commit C of this shard (C = shard modulo SHARDS, from 0, the empty store,
+    to the last but one): the store put back as the uninterrupted run left it after C;
+    a new run dies inside the commit of its first transaction that writes; every table
+    must then be exactly as in the snapshot."""
+    from iba_workflow.store import session_factory
+
+    store = make_url(store_url).database
+    assert store, "a SQLite file"
+    snapshots: dict[int, sqlite3.Connection] = {}
+    with closing(sqlite3.connect(store)) as source:
+
+        def snapshot(commit: int) -> None:
+            if commit % SHARDS == shard:
+                saved = sqlite3.connect(":memory:")
+                source.backup(saved)  # what a new connection sees: the WAL included
+                snapshots[commit] = saved
+
+        snapshot(0)  # the empty store, before the first commit
+        _, commits = _reference(db_engine, after_commit=snapshot)
+        final = _tables(source)
+    assert commits > 50  # the run really has many transactions to die in
+    assert sorted(snapshots) == list(range(commits + 1)[shard::SHARDS]), "each one, once"
+    died = 0
+    for at, saved in snapshots.items():
+        with closing(saved):
+            before = _tables(saved)
+            db_engine.dispose()  # the next process opens its own connections
+            with closing(sqlite3.connect(store)) as target:
+                saved.backup(target)  # the whole file, as commit `at` left it
+        crashing = CrashingSessions(
+            session_factory(db_engine), at=1, moment="before", writes_only=True
+        )
+        try:
+            _simulation(crashing).run()
+        except Crash:
+            died += 1
+        else:  # nothing was left to write: that is the finished store
+            assert before == final, f"a run after commit {at} finished without writing"
+        db_engine.dispose()
+        with closing(sqlite3.connect(store)) as after:
+            assert _tables(after) == before, f"a write died in its commit after commit {at}"
+    assert died >= len(snapshots) - 1, "the runs really died in a commit that wrote"
+
+
+def _tables(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table (``sqlite_sequence``, the next ids, included)."""
+    names = [
+        name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    ]
+    return {
+        name: sorted(conn.execute(f'SELECT * FROM "{name}"').fetchall(), key=repr)
+        for name in sorted(names)
+    }
 
 
 def _reference(
