@@ -285,9 +285,10 @@ def _drive(
     open_session: Callable[[], Session],
     tick: Callable[[Session], None],
 ) -> None:
-    """Every working day and every event day: each started part marks what is due, a
-    dispatcher tick at 08:00, the day's completions, and a tick at 15:00. After the last
-    event, two more working days (the last digests)."""
+    """Every working day and every event day: each started part's pauses and exits, a
+    dispatcher tick at 08:00 (what became due, and the morning digest), the day's
+    completions, and a tick at 15:00. After the last event, two more working days (the
+    last digests)."""
     today = min(s.visit_day for s in sims)
     started: list[Simulation] = []
     tail = 0
@@ -299,7 +300,7 @@ def _drive(
                     sim.setup(session)
                     started.append(sim)
             for sim in started:
-                sim.begin_day(session, today)
+                sim.begin_day(session, today, mark_due=False)
             tick(session)  # 08:00: what became due, and the morning digest
             for sim in started:
                 sim.complete_day(session, today)

@@ -262,8 +262,11 @@ class Simulation:
         self.begin_day(session, today)
         self.complete_day(session, today)
 
-    def begin_day(self, session: Session, today: dt.date) -> None:
-        """Pauses and exits of the day, and what became due."""
+    def begin_day(self, session: Session, today: dt.date, *, mark_due: bool = True) -> None:
+        """Pauses and exits of the day, and (``mark_due``) what became due. A scenario of
+        several parts on one store marks what became due once, after every part's pauses
+        and exits, in its dispatcher's tick (budget.py): the question is about the whole
+        store, and asked again by each part it found nothing new."""
         for enrollment, script in self._participants(session):
             if enrollment.status != "active":
                 continue
@@ -282,7 +285,8 @@ class Simulation:
                     )
             if script.exit == today:
                 self._engine(replan, session, enrollment_id=enrollment.id or 0, exit_on=today)
-        self._engine(enqueue_due_notifications, session)
+        if mark_due:
+            self._engine(enqueue_due_notifications, session)
 
     def complete_day(self, session: Session, today: dt.date) -> None:
         """What the participants and staff complete today, a minute apart."""
