@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import weakref
 from collections.abc import Iterable
 from pathlib import Path
@@ -33,6 +34,9 @@ from .model import Definition
 
 PathT = tuple[str | int, ...]
 MAX_BYTES = 1_000_000
+# Brackets inside brackets ([ ] and { }) a definition may have. The YAML scanner's work
+# grows with the depth at every token: 5,000 levels took it 7.5 s before it gave up.
+MAX_FLOW_DEPTH = 100
 _PLAIN_TAGS = {None, "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 
 
@@ -150,6 +154,20 @@ def parse_located(
     text: str, *, file: str = "<text>", known_templates: Iterable[str] | None = None
 ) -> tuple[Definition, Positions]:
     """As :func:`parse_definition`, with the positions of keys and values."""
+    deep = too_deep(text)
+    if deep is not None:
+        line, column = deep
+        raise DefinitionError(
+            [
+                Problem(
+                    "the document is nested too deeply",
+                    file=file,
+                    line=line,
+                    column=column,
+                    hint=f"at most {MAX_FLOW_DEPTH} levels of [ ] or {{ }} inside each other",
+                )
+            ]
+        )
     try:
         return _parse(text, file, set(known_templates) if known_templates is not None else None)
     except DefinitionError:
@@ -160,6 +178,51 @@ def parse_located(
         raise DefinitionError(
             [Problem(f"could not read the definition ({type(exc).__name__}: {exc})", file=file)]
         ) from None
+
+
+_FLOW_SCAN = re.compile(r"[\[\]{}\"'#\n\\]")
+
+
+def too_deep(text: str, limit: int = MAX_FLOW_DEPTH) -> tuple[int, int] | None:
+    """Line and column of the first ``[`` or ``{`` that opens more than ``limit`` levels,
+    in one pass over the text, before the YAML parser sees it. Quoted text and comments
+    are passed over; a quote counts only where a value can start (after a space, a line
+    start or ``[{,:``), so the apostrophe in a plain word is not one."""
+    if text.count("[") + text.count("{") <= limit:
+        return None
+    depth, line, start, quote, skip_to = 0, 1, 0, "", -1
+    for match in _FLOW_SCAN.finditer(text):
+        i, char = match.start(), match.group()
+        if char == "\n":
+            line, start = line + 1, i + 1
+            continue
+        if i < skip_to:
+            continue
+        previous = text[i - 1] if i else "\n"
+        if quote == '"':
+            if char == "\\":
+                skip_to = i + 2  # the escaped character
+            elif char == '"':
+                quote = ""
+        elif quote == "'":
+            if char == "'":
+                if text[i + 1 : i + 2] == "'":
+                    skip_to = i + 2  # '' is a quote inside the quotes
+                else:
+                    quote = ""
+        elif char == "#" and previous in " \t\n":
+            skip_to = text.find("\n", i)  # a comment, to the end of its line
+            if skip_to < 0:
+                return None
+        elif char in "\"'" and previous in " \t\n[{,:":
+            quote = char
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return line, i - start + 1
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    return None
 
 
 def _parse(text: str, file: str, known_templates: set[str] | None) -> tuple[Definition, Positions]:

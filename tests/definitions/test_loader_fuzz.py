@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from iba_workflow import paths
 from iba_workflow.definition import Definition, parse_definition
+from iba_workflow.definition.loader import MAX_FLOW_DEPTH, too_deep
 from iba_workflow.errors import DefinitionError
 
 VOCABULARY = [
@@ -159,6 +161,28 @@ def test_mutated_real_definition(edits: list[tuple[int, str, str]]) -> None:
 
 def test_deep_nesting_is_refused_politely() -> None:
     _only_definition_errors("a: " + "[" * 5000 + "]" * 5000)
+    with pytest.raises(DefinitionError) as refused:
+        parse_definition("id: x\nsteps:\n  - a: " + "{" * (MAX_FLOW_DEPTH + 1), file="deep.yaml")
+    (problem,) = refused.value.problems
+    assert problem.message == "the document is nested too deeply"
+    assert (problem.line, problem.column) == (3, 8 + MAX_FLOW_DEPTH)  # the bracket too many
+    assert problem.hint and str(MAX_FLOW_DEPTH) in problem.hint
+
+
+def test_brackets_in_quotes_and_comments_are_not_nesting() -> None:
+    """Only real brackets count: text in quotes or a comment may hold any number."""
+    many = "[" * (MAX_FLOW_DEPTH + 50)
+    for text in (
+        f'a: "{many}"',
+        f"a: '{many}'",
+        f"a: 'it''s {many}'",
+        f'a: "a \\" {many}"',
+        f"# {many}\nb: 1",
+        f"a: 1  # {many}",
+    ):
+        assert too_deep(text) is None, text
+    assert too_deep(f"a: it's {many}") is not None  # an apostrophe in a word is no quote
+    assert too_deep("a: " + "[" * MAX_FLOW_DEPTH + "]" * MAX_FLOW_DEPTH) is None
 
 
 def test_alias_bomb_is_refused_or_loaded_without_crashing() -> None:
