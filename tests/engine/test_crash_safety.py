@@ -16,6 +16,12 @@ from the session's ``after_commit`` of commit N, through a separate connection a
 backup API (which copies what a new connection sees, the WAL included, where copying
 the file would miss the WAL): commit N is in it, and nothing of commit N + 1, which has
 not begun. The next run is then a new Simulation on that snapshot.
+
+Dying inside commit N must leave the store of commit N - 1, row for row: that is all the
+next process can see, and what it does from there is what it does after a death just
+after commit N - 1 (above). On SQLite this is checked on the same snapshots: the store of
+commit N - 1 put back, a new run that dies in the commit of its first transaction that
+writes, and every table compared with the snapshot.
 """
 
 from __future__ import annotations
