@@ -38,11 +38,22 @@ class _TcpListenerConfig(uvicorn.Config):
         return tcp
 
 
+#: How long a worker process may take to answer uvicorn's health check (its default: 5 s).
+#: A new worker answers only once it has imported what it needs (uvicorn starts it with
+#: "spawn"); where Python cannot keep compiled modules (PYTHONDONTWRITEBYTECODE, as
+#: container images often set, or a read-only install) on a busy machine, that took more
+#: than 5 s, and uvicorn killed and restarted every worker, forever: ``iba web --workers
+#: 2`` never answered. A running worker answers from its own thread within milliseconds,
+#: and a worker that exits is replaced at once whatever this says.
+WORKER_ANSWER_SECONDS = 60
+
+
 def serve_workers(workers: int, **options: Any) -> None:
     """``uvicorn.run`` of :func:`application` in ``workers`` processes, on a TCP listener
-    (see :class:`_TcpListenerConfig`)."""
+    (see :class:`_TcpListenerConfig`), each given :data:`WORKER_ANSWER_SECONDS` to start."""
     from uvicorn.supervisors import Multiprocess
 
+    options.setdefault("timeout_worker_healthcheck", WORKER_ANSWER_SECONDS)
     config = _TcpListenerConfig(
         "iba_workflow.web.asgi:application", factory=True, workers=workers, **options
     )

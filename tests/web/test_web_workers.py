@@ -10,6 +10,8 @@ import asyncio
 import socket
 from pathlib import Path
 
+import httpx
+import pytest
 import uvicorn
 from dispatch.world import World, free_port
 from test_concurrent_clicks import click_at_once
@@ -66,3 +68,39 @@ def test_the_workers_listener_turns_nagle_off_on_every_connection() -> None:
         plain.close()
         return
     assert asyncio.run(_nodelay_of_an_accepted_connection(plain)) == 0
+
+
+# Run instead of ``python -m iba_workflow``: the same ``iba web``, but each worker process,
+# as uvicorn's "spawn" starts it, first takes SLOW seconds (as importing from source did on
+# a busy machine where Python may not keep compiled modules) before it can answer.
+SLOW_WORKER_MAIN = """
+import os, sys, time
+if __name__ == "__mp_main__":  # a worker process, importing this script as spawn does
+    time.sleep(float(os.environ["SLOW"]))
+elif __name__ == "__main__":
+    sys.argv[0] = "iba"
+    from iba_workflow.cli import main
+    main()
+"""
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_workers_that_start_slowly_are_given_time_and_serve(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uvicorn killed a worker that did not answer its health check within 5 s and started
+    another, which did not either: with slow starts ``iba web --workers 2`` never served."""
+    main = tmp_path / "slow_iba.py"
+    main.write_text(SLOW_WORKER_MAIN, encoding="utf-8")
+    monkeypatch.setenv("SLOW", "6")
+    web = WebProcess(world, tmp_path / "web.log", workers=2, main=main)
+    try:
+        web.wait_ready(45)
+        assert httpx.get(f"{web.url}/healthz", timeout=10).status_code == 200
+        assert len(_children(web.process.pid)) >= 2, "two worker processes"
+    finally:
+        web.stop()
+    log = (tmp_path / "web.log").read_text(encoding="utf-8", errors="replace")
+    # (the old supervisor killed each in turn and started it again, for as long as it ran;
+    # where both took longer than 5 s, nothing ever answered)
+    assert "died" not in log, "no worker was killed while it started"

@@ -18,7 +18,9 @@ from iba_workflow import paths
 class WebProcess:
     """``python -m iba_workflow web`` in its own process, stdout and stderr to a file."""
 
-    def __init__(self, world: World, log_path: Path, *, workers: int = 1) -> None:
+    def __init__(
+        self, world: World, log_path: Path, *, workers: int = 1, main: Path | None = None
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("IBA_", "PREFECT_API"))}
@@ -34,7 +36,9 @@ class WebProcess:
             PYTHONUNBUFFERED="1",
         )
         self.log = log_path.open("wb")
-        command = [sys.executable, "-m", "iba_workflow", "web", "--port", str(self.port)]
+        # ``main``: a script run instead of ``python -m iba_workflow`` (it runs ``iba``)
+        start = [str(main)] if main else ["-m", "iba_workflow"]
+        command = [sys.executable, *start, "web", "--port", str(self.port)]
         self.process = subprocess.Popen(
             [*command, "--workers", str(workers)],
             env=env,
@@ -43,8 +47,8 @@ class WebProcess:
             stderr=subprocess.STDOUT,
         )
 
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + 60
+    def wait_ready(self, seconds: float = 60) -> None:
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             assert self.process.poll() is None, "iba web exited"
             try:
