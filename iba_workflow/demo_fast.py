@@ -13,7 +13,8 @@ from pathlib import Path
 
 from iba_workflow.definition import Definition
 from iba_workflow.engine.context import CalendarProvider
-from iba_workflow.simulate import Simulation, SimulationScript, TimelineEntry, timeline
+from iba_workflow.simulate import Simulation, SimulationScript
+from iba_workflow.timeline import TimelineEntry, timeline
 
 FAST_START = dt.date(2027, 1, 4)
 # (definition, participants): a cohort of three, two rolling intakes of two, a cohort of

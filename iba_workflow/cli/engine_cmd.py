@@ -349,8 +349,9 @@ def simulate(
     """Run a lifecycle in simulated time on a real store; print what was sent and recorded
     (or, with --budget, how many mails each person gets per week and kind)."""
     from iba_workflow.engine import calendars_from
-    from iba_workflow.simulate import Simulation, SimulationScript, load_script, timeline
+    from iba_workflow.simulate import Simulation, SimulationScript, load_script
     from iba_workflow.store import session_factory, upgrade
+    from iba_workflow.timeline import timeline
 
     if budget or scenario or mix:
         from .budget_cmd import run_budget

@@ -11,8 +11,8 @@ from rich.table import Table
 
 if TYPE_CHECKING:  # the CLI imports this module for every command: no store, no engine
     from iba_workflow.engine import ImpactLine
-    from iba_workflow.simulate import TimelineEntry
     from iba_workflow.store.tables import CompletionRow, EnrollmentRow, StepInstanceRow
+    from iba_workflow.timeline import TimelineEntry
 
 
 def print_impact(out: Console, lines: Sequence[ImpactLine]) -> None:

@@ -13,8 +13,9 @@ from sqlmodel import select
 from iba_workflow import paths
 from iba_workflow.definition import Definition
 from iba_workflow.engine import calendars_from
-from iba_workflow.simulate import Simulation, SimulationScript, timeline
+from iba_workflow.simulate import Simulation, SimulationScript
 from iba_workflow.store import tables as t
+from iba_workflow.timeline import timeline
 
 START = dt.date(2027, 3, 1)
 
